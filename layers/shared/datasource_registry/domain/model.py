@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -163,6 +164,15 @@ class DataSourceSpec(BaseModel):
         dict[str, str],
         Field(default_factory=dict, description="Connection setting -> credential name (000's `env_key`)."),
     ]
+
+    @model_validator(mode="after")
+    def _type_and_connector_key(self) -> DataSourceSpec:
+        # 003 names the connector by connectorKey, 001 by type: either one fills in the other.
+        if self.type is None and self.connector_key in DataSourceType._value2member_map_:
+            self.type = DataSourceType(self.connector_key)
+        if not self.connector_key and self.type is not None:
+            self.connector_key = self.type.value
+        return self
 
     @field_validator("name", mode="before")
     @classmethod

@@ -1,0 +1,124 @@
+"""The embedded AWS: a moto server on loopback, provisioned with template.yaml's tables, queues and buses."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from devserver.template import REGION, Resolver, Template, load, physical_name
+
+_TABLE_KEYS = {
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+    "StreamSpecification",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def use_fake_credentials() -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105  # moto's placeholder credentials
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        os.environ.setdefault(name, value)
+
+
+@dataclass
+class EmbeddedAws:
+    endpoint_url: str
+    server: Any = None
+
+    @classmethod
+    def start(cls, port: int | None = None) -> EmbeddedAws:
+        """Use AWS_ENDPOINT_URL when it is set (any AWS endpoint); otherwise start moto server on loopback."""
+        use_fake_credentials()
+        if os.environ.get("AWS_ENDPOINT_URL") and port is None:
+            return cls(os.environ["AWS_ENDPOINT_URL"])
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+        port = port or free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        endpoint = f"http://127.0.0.1:{port}"
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        return cls(endpoint, server)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)
+
+    def provision(self, template: Template | None = None) -> dict[str, str]:
+        """Create the template's resources; returns logical id -> Ref value for the environment resolver."""
+        template = template or load()
+        refs: dict[str, str] = {}
+        dynamodb = self.client("dynamodb")
+        existing = set(dynamodb.list_tables()["TableNames"])
+        for name, spec in template.resources_of_type("AWS::DynamoDB::Table").items():
+            table = physical_name(name)
+            refs[name] = table
+            if table in existing:
+                continue
+            props = {k: v for k, v in spec["Properties"].items() if k in _TABLE_KEYS}
+            dynamodb.create_table(TableName=table, **props)
+            ttl = spec["Properties"].get("TimeToLiveSpecification")
+            if ttl:
+                dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
+        queues = template.resources_of_type("AWS::SQS::Queue")
+        if queues:
+            sqs = self.client("sqs")
+            resolver = Resolver(template)
+            # Dead-letter queues first, so redrive policies can name them.
+            for name, spec in sorted(queues.items(), key=lambda item: "RedrivePolicy" in item[1].get("Properties", {})):
+                attributes = {}
+                for key, value in (spec.get("Properties") or {}).items():
+                    if key in {"VisibilityTimeout", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds"}:
+                        attributes[key] = str(value)
+                    elif key == "RedrivePolicy":
+                        import json
+
+                        attributes[key] = json.dumps(resolver.resolve(value))
+                refs[name] = sqs.create_queue(QueueName=physical_name(name), Attributes=attributes)["QueueUrl"]
+        buses = template.resources_of_type("AWS::Events::EventBus")
+        if buses:
+            events = self.client("events")
+            known = {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
+            for name in buses:
+                refs[name] = physical_name(name)
+                if physical_name(name) not in known:
+                    events.create_event_bus(Name=physical_name(name))
+        return refs
+
+
+def function_environment(template: Template, refs: dict[str, str]) -> dict[str, str]:
+    """The environment every function sees locally; functions must agree where they share a variable."""
+    resolver = Resolver(template, refs)
+    merged: dict[str, str] = {}
+    for function in template.functions().values():
+        for key, value in resolver.resolve(function.environment).items():
+            if key in merged and merged[key] != str(value):
+                raise ValueError(f"functions disagree on {key}; the local server runs them in one process")
+            merged[key] = str(value)
+    merged.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    merged.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    return merged

@@ -1,0 +1,12 @@
+"""DELETE /api/v1/data-sources?key=: remove a source, its markers and (with a recovery window) its secret."""
+
+from datasource_registry.api.canonical import view
+from datasource_registry.api.http import Request, Response, endpoint
+from datasource_registry.runtime import services
+
+
+@endpoint(render=view)
+def lambda_handler(request: Request) -> Response:
+    key = request.query_param("key", required=True) or ""
+    services().data_sources.delete(request.principal, key, request.expected_version())
+    return Response(204)

@@ -1,0 +1,14 @@
+"""PUT /api/v1/data-sources: change the given fields of the source named by `key`, guarded by rowVersion/If-Match."""
+
+from datasource_registry.api.canonical import update_request, view
+from datasource_registry.api.http import Request, Response, endpoint, etag
+from datasource_registry.runtime import services
+
+
+@endpoint(body=True, render=view)
+def lambda_handler(request: Request) -> Response:
+    key, changes, credentials, row_version = update_request(request.body)
+    source = services().data_sources.update(
+        request.principal, key, changes, credentials, request.expected_version(row_version)
+    )
+    return Response(200, view(source), {"etag": etag(source.row_version)})

@@ -1,0 +1,222 @@
+"""Data sources in one DynamoDB table: a record per source plus key and name markers that keep them unique."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from datasource_registry.domain.model import DataSource
+from datasource_registry.domain.ports import DuplicateIdentity, Page, StaleVersion
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+# Layout (one partition per tenant, so a tenant's queries never touch another's items):
+#   pk = T#<tenant>  sk = DS#<id>     the record; ids sort by creation time, so a Query lists oldest first
+#   pk = T#<tenant>  sk = KEY#<key>   marker: the key is taken (and points at the id)
+#   pk = T#<tenant>  sk = NAME#<name> marker: the case-folded name is taken
+#   pk = T#<tenant>  sk = COUNT       how many sources the tenant has (pagination.total)
+RECORD = "DS#"
+TRANSACTION_ATTEMPTS = 6
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"T#{tenant_id}"
+
+
+def name_marker(name: str) -> str:
+    return f"NAME#{name.casefold()}"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+class DynamoDbDataSourceRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # -- mapping -----------------------------------------------------------------------------------------
+    def to_item(self, source: DataSource) -> dict[str, Any]:
+        document = source.model_dump_json(exclude={"id", "tenant_id", "row_version"})
+        item: dict[str, Any] = {
+            "pk": _s(tenant_pk(source.tenant_id)),
+            "sk": _s(RECORD + source.id),
+            "id": _s(source.id),
+            "tenantId": _s(source.tenant_id),
+            "key": _s(source.key),
+            "name": _s(source.spec.name),
+            "rowVersion": _n(source.row_version),
+            "doc": _s(document),
+        }
+        item.update(index_attributes(source))
+        return item
+
+    @staticmethod
+    def from_item(item: dict[str, Any]) -> DataSource:
+        document = json.loads(item["doc"]["S"])
+        document.update(
+            id=item["id"]["S"], tenant_id=item["tenantId"]["S"], row_version=int(item["rowVersion"]["N"])
+        )
+        return DataSource.model_validate(document)
+
+    def _key(self, tenant_id: str, sort_key: str) -> dict[str, Any]:
+        return {"pk": _s(tenant_pk(tenant_id)), "sk": _s(sort_key)}
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def get(self, tenant_id: str, data_source_id: str) -> DataSource | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=self._key(tenant_id, RECORD + data_source_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return self.from_item(item) if item else None
+
+    def find_id_by_key(self, tenant_id: str, key: str) -> str | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=self._key(tenant_id, f"KEY#{key}"), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return item["id"]["S"] if item else None
+
+    def list_page(self, tenant_id: str, limit: int, after: str | None) -> Page:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :record)",
+            "ExpressionAttributeValues": {":pk": _s(tenant_pk(tenant_id)), ":record": _s(RECORD)},
+            "Limit": limit + 1,  # one more than asked tells whether another page exists
+        }
+        if after:
+            query["ExclusiveStartKey"] = self._key(tenant_id, RECORD + after)
+        items = [self.from_item(item) for item in self._client.query(**query)["Items"]]
+        counter = self._client.get_item(TableName=self._table, Key=self._key(tenant_id, "COUNT")).get("Item")
+        total = int(counter["n"]["N"]) if counter else 0
+        page = items[:limit]
+        return Page(items=page, next_after=page[-1].id if len(items) > limit else None, total=total)
+
+    # -- writes ------------------------------------------------------------------------------------------
+    def add(self, source: DataSource) -> None:
+        pk = tenant_pk(source.tenant_id)
+        marker = {"pk": _s(pk), "id": _s(source.id)}
+        self._transact(
+            [
+                {"Put": {"TableName": self._table, "Item": self.to_item(source), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**marker, "sk": _s(f"KEY#{source.key}")},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**marker, "sk": _s(name_marker(source.spec.name))},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                self._count(pk, +1),
+            ],
+            failures=[StaleVersion(source.id), DuplicateIdentity("key"), DuplicateIdentity("name"), None],
+        )
+
+    def replace(self, previous: DataSource, updated: DataSource) -> None:
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table,
+                "Item": self.to_item(updated),
+                "ConditionExpression": "rowVersion = :expected",
+                "ExpressionAttributeValues": {":expected": _n(previous.row_version)},
+            }
+        }
+        if name_marker(previous.spec.name) == name_marker(updated.spec.name):
+            try:
+                self._client.put_item(**put["Put"])
+            except ClientError as error:
+                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    raise StaleVersion(previous.id) from None
+                raise
+            return
+        pk = tenant_pk(updated.tenant_id)
+        self._transact(
+            [
+                put,
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": self._key(previous.tenant_id, name_marker(previous.spec.name)),
+                        "ConditionExpression": "id = :id",
+                        "ExpressionAttributeValues": {":id": _s(previous.id)},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {"pk": _s(pk), "sk": _s(name_marker(updated.spec.name)), "id": _s(updated.id)},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ],
+            failures=[StaleVersion(previous.id), StaleVersion(previous.id), DuplicateIdentity("name")],
+        )
+
+    def remove(self, source: DataSource) -> None:
+        pk = tenant_pk(source.tenant_id)
+        self._transact(
+            [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": self._key(source.tenant_id, RECORD + source.id),
+                        "ConditionExpression": "rowVersion = :expected",
+                        "ExpressionAttributeValues": {":expected": _n(source.row_version)},
+                    }
+                },
+                {"Delete": {"TableName": self._table, "Key": self._key(source.tenant_id, f"KEY#{source.key}")}},
+                {"Delete": {"TableName": self._table, "Key": self._key(source.tenant_id, name_marker(source.spec.name))}},
+                self._count(pk, -1),
+            ],
+            failures=[StaleVersion(source.id), None, None, None],
+        )
+
+    def _count(self, pk: str, delta: int) -> TransactWriteItemTypeDef:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": _s(pk), "sk": _s("COUNT")},
+                "UpdateExpression": "ADD n :delta",
+                "ExpressionAttributeValues": {":delta": _n(delta)},
+            }
+        }
+
+    def _transact(self, items: list[TransactWriteItemTypeDef], failures: list[Exception | None]) -> None:
+        """One all-or-nothing write; a failed condition becomes the domain's exception for that item."""
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]  # type: ignore[typeddict-item]
+                for reason, failure in zip(reasons, failures, strict=False):
+                    if reason == "ConditionalCheckFailed" and failure is not None:
+                        raise failure from None
+                if "TransactionConflict" not in reasons or attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise
+                # Another transaction touched the tenant's counter at the same moment: back off and retry.
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+
+
+def index_attributes(source: DataSource) -> dict[str, Any]:
+    """Attributes that exist only to be indexed; derived from the record on every write so they never drift."""
+    return {}

@@ -1,0 +1,189 @@
+"""The canonical /api/v1/data-sources models: 003's contract carrying 001's fields, in camelCase or snake_case."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from datasource_registry.domain.errors import FieldError, ValidationFailed
+from datasource_registry.domain.ids import looks_like_id
+from datasource_registry.domain.model import KEY_PATTERN, Credentials, DataSource, DataSourceSpec, Health
+from datasource_registry.domain.ports import Page
+from datasource_registry.domain.rules import field_errors, health_of
+from datasource_registry.domain.service import CredentialChanges
+
+
+class CreateDataSourceRequest(DataSourceSpec):
+    """POST body. `key` defaults to a slug of the name; `credentials` go to Secrets Manager, never to the table."""
+
+    key: Annotated[
+        str | None,
+        Field(default=None, pattern=KEY_PATTERN, description="Unique key in the tenant; derived from the name if omitted."),
+    ]
+    credentials: Annotated[
+        Credentials | None, Field(default=None, description="Connection credentials; write-only, never returned.")
+    ]
+    storage_file_id: Annotated[
+        int | None, Field(default=None, deprecated=True, description="[DEPRECATED] Ignored; use filePath.")
+    ]
+
+    def spec(self) -> DataSourceSpec:
+        return DataSourceSpec.model_construct(
+            _fields_set=self.model_fields_set & set(DataSourceSpec.model_fields),
+            **{name: getattr(self, name) for name in DataSourceSpec.model_fields},
+        )
+
+    def credential_values(self) -> dict[str, str]:
+        if self.credentials is None:
+            return {}
+        return {k: v for k, v in self.credentials.model_dump(exclude_none=True).items() if isinstance(v, str)}
+
+
+class CredentialsView(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    configured: Annotated[list[str], Field(description="Names of the credentials that are set; values are never returned.")]
+
+
+class DataSourceView(DataSourceSpec):
+    """A data source as the canonical API returns it."""
+
+    id: str
+    tenant_id: str
+    key: str
+    row_version: Annotated[int, Field(description="Incremented by every write; send it back to update safely.")]
+    state: Annotated[Health, Field(description="Health (000's state): code, reason, healthy.")]
+    credentials: CredentialsView
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str | None
+    last_tested_at: datetime | None
+    last_successful_connection_at: datetime | None
+    last_failed_connection_at: datetime | None
+    failure_count: int
+    failure_reason: str | None
+    schema_discovered_at: datetime | None
+    next_refresh_at: datetime | None
+    last_refresh_at: datetime | None
+    last_refresh_status: str | None
+
+
+_SYSTEM_FIELDS = (
+    "id tenant_id key row_version created_at updated_at created_by updated_by last_tested_at "
+    "last_successful_connection_at last_failed_connection_at failure_count failure_reason schema_discovered_at "
+    "next_refresh_at last_refresh_at last_refresh_status"
+).split()
+
+
+def view(source: DataSource) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(source.spec, name) for name in DataSourceSpec.model_fields}
+    values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
+    values["state"] = health_of(source)
+    values["credentials"] = CredentialsView(configured=source.credential_names)
+    return DataSourceView.model_construct(**values).model_dump(mode="json", by_alias=True)
+
+
+class PaginationView(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    total: int
+    limit: int
+    has_more: bool
+    next_cursor: str | None
+
+
+class DataSourcePage(BaseModel):
+    data: list[DataSourceView]
+    pagination: PaginationView
+
+
+def page_view(page: Page, limit: int) -> dict[str, Any]:
+    cursor = encode_cursor(page.next_after) if page.next_after else None
+    pagination = PaginationView(total=page.total, limit=limit, has_more=cursor is not None, next_cursor=cursor)
+    return {"data": [view(item) for item in page.items], "pagination": pagination.model_dump(by_alias=True)}
+
+
+def encode_cursor(after_id: str) -> str:
+    # The cursor names only a position; the tenant always comes from the token, so it cannot be forged across.
+    return base64.urlsafe_b64encode(json.dumps({"after": after_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        after = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        after = None
+    if not isinstance(after, str) or not looks_like_id(after):
+        raise ValidationFailed([FieldError("cursor", "is not a cursor this API returned")])
+    return after
+
+
+# -- updates (PUT): only given fields change ---------------------------------------------------------------
+_UPDATE_CONTROL = {"key", "rowVersion", "row_version", "credentials"}
+
+
+def field_names(model: type[BaseModel]) -> dict[str, str]:
+    """Every spelling a client may use for a field (camelCase and snake_case) -> the field's name."""
+    names: dict[str, str] = {}
+    for name in model.model_fields:
+        names[name] = name
+        names[to_camel(name)] = name
+    return names
+
+
+_SPEC_NAMES = field_names(DataSourceSpec)
+
+
+def update_request(body: Any) -> tuple[str, dict[str, Any], CredentialChanges, Any]:
+    """PUT body -> (key, field changes, credential changes, rowVersion as given)."""
+    if not isinstance(body, dict):
+        raise ValidationFailed([FieldError("body", "must be a JSON object")])
+    key = body.get("key")
+    if not isinstance(key, str) or not re.fullmatch(KEY_PATTERN, key):
+        raise ValidationFailed([FieldError("key", "is required: the key of the data source to update")])
+    changes, unknown = {}, []
+    for name, value in body.items():
+        if name in _UPDATE_CONTROL or name == "storage_file_id":
+            continue
+        if name in _SPEC_NAMES:
+            changes[_SPEC_NAMES[name]] = value
+        else:
+            unknown.append(FieldError(name, "is not a field of a data source"))
+    if unknown:
+        raise ValidationFailed(unknown)
+    return key, changes, credential_changes(body.get("credentials"), "credentials" in body), body.get(
+        "rowVersion", body.get("row_version")
+    )
+
+
+def credential_changes(raw: Any, given: bool) -> CredentialChanges:
+    if not given:
+        return CredentialChanges()
+    if raw is None:
+        return CredentialChanges(clear=True)
+    try:
+        parsed = Credentials.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc, prefix="credentials")) from None
+    return CredentialChanges(values={name: getattr(parsed, name) for name in parsed.model_fields_set})
+
+
+def create_request(body: Any) -> CreateDataSourceRequest:
+    if not isinstance(body, dict):
+        raise ValidationFailed([FieldError("body", "must be a JSON object")])
+    try:
+        return CreateDataSourceRequest.model_validate(body)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc)) from None
+
+
+def reference_is_valid(reference: str) -> bool:
+    return looks_like_id(reference) or re.fullmatch(KEY_PATTERN, reference) is not None

@@ -1,0 +1,191 @@
+"""The endpoint decorator: API Gateway HTTP API (payload 2.0) event in, typed Request, problem JSON on any error."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from datasource_registry.api import problems
+from datasource_registry.api.observability import logger, metrics, tracer
+from datasource_registry.domain.errors import (
+    DependencyUnavailable,
+    DomainError,
+    FieldError,
+    Forbidden,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.types import Role
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_PARAMETER_LENGTH = 1024
+_JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
+_ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_api_gateway(self) -> dict[str, Any]:
+        headers = dict(self.headers)
+        if self.body is None:
+            return {"statusCode": self.status, "headers": headers, "body": ""}
+        headers.setdefault("content-type", "application/json")
+        return {"statusCode": self.status, "headers": headers, "body": json.dumps(self.body, separators=(",", ":"))}
+
+
+@dataclass
+class Request:
+    principal: Principal
+    headers: Mapping[str, str]
+    path: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+
+    def path_param(self, name: str) -> str:
+        return self.path[name]
+
+    def query_param(self, name: str, *, required: bool = False) -> str | None:
+        value = self.query.get(name)
+        if required and not value:
+            raise ValidationFailed([FieldError(name, "query parameter is required")], f"Missing query parameter {name!r}.")
+        return value
+
+    def int_query(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.query.get(name)
+        if raw is None or raw == "":
+            return default
+        if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
+            raise ValidationFailed([FieldError(name, f"must be a whole number from {low} to {high}")])
+        return int(raw)
+
+    def expected_version(self, body_version: Any = None) -> int | None:
+        """rowVersion from the body or an If-Match ETag; when both are given they must agree."""
+        header = self.headers.get("if-match")
+        from_header = None
+        if header is not None:
+            match = re.fullmatch(r'\s*(?:W/)?"(\d{1,12})"\s*', header)
+            if not match:
+                raise ValidationFailed([FieldError("If-Match", 'must be an ETag as returned by GET, e.g. "3"')])
+            from_header = int(match.group(1))
+        if body_version is not None and (isinstance(body_version, bool) or not isinstance(body_version, int)):
+            raise ValidationFailed([FieldError("rowVersion", "must be an integer")])
+        if from_header is not None and body_version is not None and from_header != body_version:
+            raise ValidationFailed([FieldError("If-Match", "disagrees with rowVersion in the body")])
+        return from_header if from_header is not None else body_version
+
+
+def etag(row_version: int) -> str:
+    return f'"{row_version}"'
+
+
+def principal_from(event: Mapping[str, Any]) -> Principal:
+    """The caller as API Gateway's JWT authorizer verified them; claim names are configurable (Cognito style)."""
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    if not claims:
+        raise Unauthenticated("A valid bearer token is required.")
+    subject = str(claims.get(os.environ.get("DS_CLAIM_SUBJECT", "sub")) or "")
+    tenant = str(claims.get(os.environ.get("DS_CLAIM_TENANT", "tenant_id")) or "")
+    raw_role = str(claims.get(os.environ.get("DS_CLAIM_ROLE", "role")) or "")
+    if not subject:
+        raise Unauthenticated("The token has no subject.")
+    if not tenant or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,128}", tenant):
+        raise Forbidden("The token names no organisation this service knows.")
+    # API Gateway passes list claims (e.g. cognito:groups) as "[a b]"; the strongest known role wins.
+    names = [part for part in re.split(r"[\s,\[\]\"]+", raw_role) if part]
+    roles = [Role(name) for name in names if name in Role._value2member_map_]
+    if not roles:
+        raise Forbidden("The token carries no role of viewer, editor or admin.")
+    return Principal(subject=subject, tenant_id=tenant, role=max(roles, key=_ROLE_RANK.__getitem__))
+
+
+def _check_parameters(values: Mapping[str, str], where: str) -> None:
+    for name, value in values.items():
+        if len(value) > MAX_PARAMETER_LENGTH or any(ord(ch) < 32 for ch in value):
+            raise ValidationFailed([FieldError(name, f"{where} parameter is too long or contains control characters")])
+
+
+def _json_body(event: Mapping[str, Any], headers: Mapping[str, str]) -> Any:
+    raw = event.get("body")
+    if raw is None or raw == "":
+        raise ValidationFailed([FieldError("body", "a JSON body is required")], "The request has no body.")
+    if not _JSON_TYPE.match(headers.get("content-type", "")):
+        raise UnsupportedMediaType("Content-Type must be application/json.")
+    try:
+        data = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
+    except (binascii.Error, ValueError):
+        raise ValidationFailed([FieldError("body", "is not valid base64")]) from None
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body may be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        reason = "is nested too deeply" if isinstance(exc, RecursionError) else f"is not valid JSON: {exc}"
+        raise ValidationFailed([FieldError("body", reason)], "The body is not valid JSON.") from None
+
+
+def endpoint(
+    *, body: bool = False, render: Callable[[Any], Any] = lambda value: value
+) -> Callable[[Callable[[Request], Response]], LambdaHandler]:
+    """Wrap a handler function: Powertools decorators, parsing, auth, and one place that maps errors to HTTP."""
+
+    def decorate(function: Callable[[Request], Response]) -> LambdaHandler:
+        @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+        @tracer.capture_lambda_handler(capture_response=False)
+        @metrics.log_metrics
+        def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            response = _invoke(function, event, body, render)
+            metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
+            return response.to_api_gateway()
+
+        handler.__wrapped_endpoint__ = function  # type: ignore[attr-defined]
+        return handler
+
+    return decorate
+
+
+def _invoke(
+    function: Callable[[Request], Response], event: Mapping[str, Any], body: bool, render: Callable[[Any], Any]
+) -> Response:
+    try:
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        principal = principal_from(event)
+        path = dict(event.get("pathParameters") or {})
+        query = dict(event.get("queryStringParameters") or {})
+        _check_parameters(path, "path")
+        _check_parameters(query, "query")
+        request = Request(principal, headers, path, query, _json_body(event, headers) if body else None)
+        logger.append_keys(tenant_id=principal.tenant_id)
+        return function(request)
+    except DomainError as error:
+        status, payload = problems.from_error(error, render)
+        logger.info("request refused", extra={"status": status, "problem": payload["type"]})
+        return Response(status, payload, {"content-type": "application/problem+json"})
+    except (ClientError, BotoCoreError) as error:
+        # An AWS dependency failed after botocore's retries; the write paths left nothing half-done.
+        code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+        logger.warning("AWS dependency failed", extra={"aws_error": code})
+        status, payload = problems.from_error(DependencyUnavailable("A dependency is unavailable; retry later."), render)
+        return Response(status, payload, {"content-type": "application/problem+json", "retry-after": "1"})
+    except Exception:
+        logger.exception("unhandled error")
+        return Response(500, problems.INTERNAL_ERROR, {"content-type": "application/problem+json"})

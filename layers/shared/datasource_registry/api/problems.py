@@ -1,0 +1,51 @@
+"""The one mapping from domain errors to HTTP answers (RFC 9457 problem JSON), shared by every handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from datasource_registry.domain import errors
+from datasource_registry.domain.errors import FieldError
+
+PROBLEM_TYPE = "urn:datasource-registry:problem:"
+
+# error class -> (status, type slug, title)
+_STATUS: dict[type[errors.DomainError], tuple[int, str, str]] = {
+    errors.ValidationFailed: (400, "validation", "Validation failed"),
+    errors.Unauthenticated: (401, "unauthenticated", "Authentication required"),
+    errors.Forbidden: (403, "forbidden", "Forbidden"),
+    errors.NotFound: (404, "not-found", "Not found"),
+    errors.AlreadyExists: (409, "already-exists", "Already exists"),
+    errors.VersionConflict: (409, "version-conflict", "Optimistic concurrency conflict"),
+    errors.PayloadTooLarge: (413, "payload-too-large", "Payload too large"),
+    errors.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
+    errors.PreconditionRequired: (428, "precondition-required", "Precondition required"),
+    errors.DependencyUnavailable: (503, "dependency-unavailable", "Service unavailable"),
+}
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail, **extra}
+
+
+def field_list(items: list[FieldError]) -> list[dict[str, str]]:
+    return [{"field": item.field, "reason": item.reason} for item in items]
+
+
+def from_error(error: errors.DomainError, render: Callable[[Any], Any]) -> tuple[int, dict[str, Any]]:
+    """`render` turns a domain object into the dialect's view, for the `current` of a version conflict."""
+    status, slug, title = next(
+        (value for cls, value in _STATUS.items() if isinstance(error, cls)), (400, "bad-request", "Bad request")
+    )
+    extra: dict[str, Any] = {}
+    if isinstance(error, errors.ValidationFailed):
+        extra["errors"] = field_list(error.errors)
+    elif isinstance(error, errors.AlreadyExists):
+        extra["errors"] = [{"field": error.field, "reason": "is already used by another data source"}]
+    elif isinstance(error, errors.VersionConflict):
+        extra["current"] = render(error.current)
+    return status, problem(status, slug, title, error.detail, **extra)
+
+
+INTERNAL_ERROR = problem(500, "internal", "Internal error", "An unexpected error occurred; it has been logged.")

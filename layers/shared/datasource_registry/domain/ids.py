@@ -1,0 +1,33 @@
+"""Identifiers: time-ordered data source ids and keys derived from names."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import unicodedata
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+ID_PREFIX = "ds_"
+
+
+def new_data_source_id(now_ms: int | None = None) -> str:
+    """A ULID-like id: 48 bits of milliseconds then 80 random bits, so ids sort by creation time."""
+    millis = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return ID_PREFIX + "".join(reversed(chars))
+
+
+def looks_like_id(reference: str) -> bool:
+    return reference.startswith(ID_PREFIX) and len(reference) == len(ID_PREFIX) + 26
+
+
+def key_from_name(name: str) -> str:
+    """`Production PostgreSQL` -> `production-postgresql`; non-ASCII letters lose their accents."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:255]
+    return slug or "data-source"

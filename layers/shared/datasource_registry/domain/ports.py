@@ -1,0 +1,70 @@
+"""The interfaces the domain needs from the outside world: storage of data sources and of their secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from datasource_registry.domain.model import DataSource
+
+
+class StaleVersion(Exception):
+    """The stored rowVersion is not the one the write expected (or the record is gone)."""
+
+
+class DuplicateIdentity(Exception):
+    """Another data source in the tenant already has this key or name."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[DataSource]
+    next_after: str | None
+    total: int
+
+
+class DataSourceRepository(Protocol):
+    def add(self, source: DataSource) -> None:
+        """Store a new source with its key and name markers, all or nothing. Raises DuplicateIdentity."""
+
+    def get(self, tenant_id: str, data_source_id: str) -> DataSource | None: ...
+
+    def find_id_by_key(self, tenant_id: str, key: str) -> str | None: ...
+
+    def list_page(self, tenant_id: str, limit: int, after: str | None) -> Page: ...
+
+    def replace(self, previous: DataSource, updated: DataSource) -> None:
+        """Write `updated` if the stored rowVersion is still `previous.row_version`. Raises StaleVersion."""
+
+    def remove(self, source: DataSource) -> None:
+        """Delete the source and its markers if its rowVersion is unchanged. Raises StaleVersion."""
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    arn: str
+    version: str
+
+
+class SecretStore(Protocol):
+    def create(self, tenant_id: str, data_source_id: str, values: dict[str, str]) -> SecretRef: ...
+
+    def add_version(self, arn: str, values: dict[str, str]) -> SecretRef:
+        """A new current version; the data source record names the version it uses, so readers never race."""
+
+    def revert_version(self, arn: str, restore: str, discard: str) -> None:
+        """Make `restore` current again after the record that would have used `discard` failed to commit."""
+
+    def read(self, ref: SecretRef) -> dict[str, str]: ...
+
+    def schedule_deletion(self, arn: str) -> None:
+        """Delete with the recovery window, so a mistaken delete can still be undone."""
+
+    def restore(self, arn: str) -> None: ...
+
+    def delete_now(self, arn: str) -> None:
+        """Remove a secret that no record ever referenced (compensation of a failed create)."""

@@ -1,0 +1,20 @@
+"""Who is calling: the subject, tenant and role taken from the verified token, and what each role may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datasource_registry.domain.errors import Forbidden
+from datasource_registry.domain.types import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    tenant_id: str
+    role: Role
+
+    def require_write(self) -> None:
+        """003's role table: GET needs viewer; POST, PUT, PATCH and DELETE need editor (admin includes editor)."""
+        if self.role not in (Role.EDITOR, Role.ADMIN):
+            raise Forbidden(f"The {self.role.value} role may read but not change data sources.")

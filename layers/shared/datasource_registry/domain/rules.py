@@ -1,0 +1,118 @@
+"""Rules a data source must satisfy beyond single fields (001's validations), and its derived health (000)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
+
+from datasource_registry.domain.errors import FieldError
+from datasource_registry.domain.model import DataSource, DataSourceSpec, Health
+from datasource_registry.domain.types import DATABASE_TYPES, FILE_TYPES, DataSourceType
+
+CREDENTIAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+
+# Health codes: 000 gives 001; the rest are ours, ordered by how far along a source is.
+REQUIRES_CONFIGURATION = Health(code="001", reason="Requires configuration.", healthy=False)
+REQUIRES_SECRETS = Health(code="002", reason="Requires secrets.", healthy=False)
+NOT_TESTED = Health(code="003", reason="Configured; connection not tested yet.", healthy=False)
+HEALTHY = Health(code="100", reason="Healthy.", healthy=True)
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    """Pydantic's errors as field-level reasons, with camelCase paths as clients write them."""
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        path = ".".join(to_camel(str(part)) if isinstance(part, str) else f"[{part}]" for part in error["loc"])
+        field = f"{prefix}.{path}" if prefix and path else (prefix or path or "body")
+        errors.append(FieldError(field=field.replace(".[", "["), reason=error["msg"]))
+    return errors
+
+
+def configuration_errors(spec: DataSourceSpec) -> list[FieldError]:
+    """001's cross-field validations; each error names the field a client must fix."""
+    errors: list[FieldError] = []
+    if spec.type is not None and spec.connector_key in set(DataSourceType) and spec.connector_key != spec.type:
+        errors.append(FieldError("connectorKey", f"names type {spec.connector_key!r} but type is {spec.type.value!r}"))
+    if spec.type in DATABASE_TYPES and not spec.connection_string:
+        for field, value in (("host", spec.host), ("port", spec.port), ("databaseName", spec.database_name)):
+            if value is None:
+                errors.append(FieldError(field, f"is required for {spec.type} unless connectionString is given"))
+    if spec.type in FILE_TYPES and not spec.file_path:
+        errors.append(FieldError("filePath", f"is required for file-based type {spec.type}"))
+    if spec.use_ssh_tunnel:
+        for field, value in (("sshHost", spec.ssh_host), ("sshUsername", spec.ssh_username)):
+            if value is None:
+                errors.append(FieldError(field, "is required when useSshTunnel is true"))
+    for setting, name in spec.secret_refs.items():
+        if not CREDENTIAL_NAME.match(name):
+            errors.append(FieldError(f"secretRefs.{setting}", "must be a credential name like S3_ACCESS_KEY"))
+    return errors
+
+
+def missing_configuration(spec: DataSourceSpec) -> list[str]:
+    """What a source still lacks before it can be connected to (000's state 001)."""
+    if spec.type is None:
+        return ["type"]
+    if spec.type is DataSourceType.S3 and not (spec.source_config.get("bucket") or spec.file_path or spec.host):
+        return ["sourceConfig.bucket"]
+    if spec.type is DataSourceType.HTTP_API and not (spec.source_config.get("url") or spec.host):
+        return ["sourceConfig.url"]
+    return []
+
+
+def missing_secrets(source: DataSource) -> list[str]:
+    required = set(source.spec.secret_refs.values())
+    if source.spec.use_ssh_tunnel:
+        required.add("ssh_private_key")
+    return sorted(required - set(source.credential_names))
+
+
+def health_of(source: DataSource) -> Health:
+    if missing_configuration(source.spec):
+        return REQUIRES_CONFIGURATION
+    if missing_secrets(source):
+        return REQUIRES_SECRETS
+    if source.last_test_ok is None:
+        return NOT_TESTED
+    if source.last_test_ok:
+        return HEALTHY
+    reason = f"Connection failing: {source.failure_reason}." if source.failure_reason else "Connection failing."
+    return Health(code="500", reason=reason, healthy=False)
+
+
+# Changing any of these makes the last connection test say nothing about the new configuration.
+CONNECTION_FIELDS = frozenset(
+    {
+        "type",
+        "host",
+        "port",
+        "database_name",
+        "schema_name",
+        "connection_string",
+        "file_path",
+        "use_ssh_tunnel",
+        "ssh_host",
+        "ssh_port",
+        "ssh_username",
+        "ssh_host_key_fingerprint",
+        "source_config",
+        "region",
+        "secret_refs",
+    }
+)
+
+
+def connection_changed(before: DataSourceSpec, after: DataSourceSpec) -> bool:
+    return any(getattr(before, name) != getattr(after, name) for name in CONNECTION_FIELDS)
+
+
+def spec_from_changes(current: DataSourceSpec, changes: dict[str, Any]) -> DataSourceSpec:
+    """Apply `changes` (field name -> new value; only given fields change) and validate the whole result."""
+    merged = current.model_dump(mode="python")
+    if "type" in changes and "connector_key" not in changes and current.connector_key == (current.type or ""):
+        merged["connector_key"] = ""  # it followed the type before; let it follow the new one
+    merged.update(changes)
+    return DataSourceSpec.model_validate(merged)

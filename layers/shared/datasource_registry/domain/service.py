@@ -1,0 +1,247 @@
+"""The data source service: create, read, list, update and delete, with credentials kept in the secret store."""
+
+from __future__ import annotations
+
+import logging
+import secrets as random_tokens
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from datasource_registry.domain.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
+from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
+from datasource_registry.domain.model import DataSource, DataSourceSpec
+from datasource_registry.domain.ports import DataSourceRepository, DuplicateIdentity, Page, SecretRef, SecretStore, StaleVersion
+from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.rules import configuration_errors, connection_changed, field_errors, spec_from_changes
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 100
+# A write that did not ask for a rowVersion re-reads and re-applies its changes when another write won the race.
+MERGE_ATTEMPTS = 5
+
+_Undo = Callable[[], None]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CredentialChanges:
+    """Credential updates: a value sets it, None removes it, an absent name is unchanged; `clear` removes all."""
+
+    values: dict[str, str | None] = field(default_factory=dict)
+    clear: bool = False
+
+    def apply(self, current: dict[str, str]) -> dict[str, str]:
+        result = {} if self.clear else dict(current)
+        for name, value in self.values.items():
+            if value is None:
+                result.pop(name, None)
+            else:
+                result[name] = value
+        return result
+
+    @property
+    def empty(self) -> bool:
+        return not self.values and not self.clear
+
+
+class DataSourceService:
+    def __init__(
+        self,
+        repository: DataSourceRepository,
+        secrets: SecretStore,
+        clock: Callable[[], datetime] = utc_now,
+        on_delete: Iterable[Callable[[DataSource], None]] = (),
+    ) -> None:
+        self._repository = repository
+        self._secrets = secrets
+        self._clock = clock
+        self._on_delete = tuple(on_delete)
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def get(self, principal: Principal, reference: str) -> DataSource:
+        """By id (`ds_...`) or by key; another tenant's source is simply not found."""
+        source = self._find(principal.tenant_id, reference)
+        if source is None:
+            raise NotFound(f"Data source {reference!r} was not found.")
+        return source
+
+    def list(self, principal: Principal, limit: int, after: str | None) -> Page:
+        return self._repository.list_page(principal.tenant_id, max(1, min(limit, MAX_PAGE)), after)
+
+    def credentials_of(self, source: DataSource) -> dict[str, str]:
+        if not source.secret_arn or not source.secret_version:
+            return {}
+        return self._secrets.read(SecretRef(source.secret_arn, source.secret_version))
+
+    # -- writes ------------------------------------------------------------------------------------------
+    def create(
+        self, principal: Principal, spec: DataSourceSpec, key: str | None, credentials: dict[str, str]
+    ) -> DataSource:
+        principal.require_write()
+        self._check(spec)
+        now = self._clock()
+        source_id = new_data_source_id(int(now.timestamp() * 1000))
+        values = {name: value for name, value in credentials.items() if value is not None}
+        ref = self._secrets.create(principal.tenant_id, source_id, values) if values else None
+        source = DataSource(
+            id=source_id,
+            tenant_id=principal.tenant_id,
+            key=key or key_from_name(spec.name),
+            spec=spec,
+            created_at=now,
+            updated_at=now,
+            created_by=principal.subject,
+            secret_arn=ref.arn if ref else None,
+            secret_version=ref.version if ref else None,
+            credential_names=sorted(values),
+        )
+        try:
+            self._add(source, key_was_derived=key is None)
+        except BaseException:
+            if ref:
+                self._discard_secret(ref.arn)
+            raise
+        return source
+
+    def _add(self, source: DataSource, key_was_derived: bool) -> None:
+        for attempt in range(3):
+            try:
+                self._repository.add(source)
+                return
+            except DuplicateIdentity as clash:
+                if clash.field == "key" and key_was_derived and attempt < 2:
+                    # A derived key may collide with another name's slug; a short suffix keeps it readable.
+                    source.key = f"{key_from_name(source.spec.name)[:240]}-{random_tokens.token_hex(3)}"
+                    continue
+                what = "key" if clash.field == "key" else "name"
+                value = source.key if clash.field == "key" else source.spec.name
+                raise AlreadyExists(f"A data source with {what} {value!r} already exists.", field=clash.field) from None
+
+    def update(
+        self,
+        principal: Principal,
+        reference: str,
+        changes: dict[str, Any],
+        credentials: CredentialChanges | None = None,
+        expected_version: int | None = None,
+    ) -> DataSource:
+        """Only the given fields change; a stale expected_version is a conflict, never a lost update."""
+        principal.require_write()
+        credentials = credentials or CredentialChanges()
+        for _ in range(MERGE_ATTEMPTS):
+            current = self.get(principal, reference)
+            if expected_version is not None and expected_version != current.row_version:
+                raise VersionConflict(current)
+            try:
+                spec = spec_from_changes(current.spec, changes)
+            except ValidationError as exc:
+                raise ValidationFailed(field_errors(exc)) from None
+            self._check(spec)
+            updated, undo_secret = self._with_credentials(current, credentials)
+            reset_test = connection_changed(current.spec, spec) or not credentials.empty
+            updated = updated.model_copy(
+                update={
+                    "spec": spec,
+                    "row_version": current.row_version + 1,
+                    "updated_at": self._clock(),
+                    "updated_by": principal.subject,
+                    **({"last_test_ok": None} if reset_test else {}),
+                }
+            )
+            try:
+                self._repository.replace(current, updated)
+                return updated
+            except BaseException as exc:
+                if undo_secret:
+                    undo_secret()
+                if isinstance(exc, DuplicateIdentity):
+                    raise AlreadyExists(f"A data source with name {spec.name!r} already exists.", field="name") from None
+                if not isinstance(exc, StaleVersion):
+                    raise
+                if expected_version is not None:
+                    raise VersionConflict(self.get(principal, reference)) from None
+        raise VersionConflict(self.get(principal, reference))
+
+    def _with_credentials(self, current: DataSource, changes: CredentialChanges) -> tuple[DataSource, _Undo | None]:
+        """The record with its new secret version, and how to undo that secret write if the record fails."""
+        if changes.empty:
+            return current, None
+        before = self.credentials_of(current)
+        after = changes.apply(before)
+        if after == before:
+            return current, None
+        undo: _Undo
+        if current.secret_arn and current.secret_version:
+            ref = self._secrets.add_version(current.secret_arn, after)
+            arn, old = current.secret_arn, current.secret_version
+            undo = lambda: self._secrets.revert_version(arn, restore=old, discard=ref.version)  # noqa: E731
+        else:
+            ref = self._secrets.create(current.tenant_id, current.id, after)
+            undo = lambda: self._discard_secret(ref.arn)  # noqa: E731
+        update = {"secret_arn": ref.arn, "secret_version": ref.version, "credential_names": sorted(after)}
+        return current.model_copy(update=update), undo
+
+    def delete(self, principal: Principal, reference: str, expected_version: int | None = None) -> None:
+        principal.require_write()
+        current = self.get(principal, reference)
+        if expected_version is not None and expected_version != current.row_version:
+            raise VersionConflict(current)
+        if current.secret_arn:
+            self._secrets.schedule_deletion(current.secret_arn)
+        try:
+            self._repository.remove(current)
+        except BaseException as exc:
+            if current.secret_arn:
+                self._secrets.restore(current.secret_arn)
+            if isinstance(exc, StaleVersion):
+                latest = self._find(principal.tenant_id, reference)
+                if latest is None:
+                    raise NotFound(f"Data source {reference!r} was not found.") from None
+                raise VersionConflict(latest) from None
+            raise
+        for cleanup in self._on_delete:
+            cleanup(current)
+
+    def apply_system_update(
+        self, tenant_id: str, data_source_id: str, mutate: Callable[[DataSource], dict[str, Any]]
+    ) -> DataSource | None:
+        """A write by the registry itself (test results, refresh outcomes): retried until it lands on the latest."""
+        for _ in range(MERGE_ATTEMPTS):
+            current = self._repository.get(tenant_id, data_source_id)
+            if current is None:
+                return None
+            updated = current.model_copy(
+                update={**mutate(current), "row_version": current.row_version + 1, "updated_at": self._clock()}
+            )
+            try:
+                self._repository.replace(current, updated)
+                return updated
+            except StaleVersion:
+                continue
+        raise StaleVersion(data_source_id)
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _find(self, tenant_id: str, reference: str) -> DataSource | None:
+        source_id = reference if looks_like_id(reference) else self._repository.find_id_by_key(tenant_id, reference)
+        return self._repository.get(tenant_id, source_id) if source_id else None
+
+    @staticmethod
+    def _check(spec: DataSourceSpec) -> None:
+        errors = configuration_errors(spec)
+        if errors:
+            raise ValidationFailed(errors)
+
+    def _discard_secret(self, arn: str) -> None:
+        try:
+            self._secrets.delete_now(arn)
+        except Exception:
+            # The secret is tagged with its tenant and data source id, so an operator can find it; never its value.
+            log.exception("could not remove an unreferenced secret", extra={"secret_arn": arn})
