@@ -128,12 +128,14 @@ class CronExpression:
         except OverflowError as exc:
             raise ValueError(f"{after.isoformat()} is too close to the end of the datetime range") from exc
         start = local.replace(second=0, microsecond=0, tzinfo=None, fold=0)
+        # Compare in UTC: comparisons between zones treat a time in a repeated hour as unequal to everything.
+        after_utc = after.astimezone(UTC)
         # Wall times map to instants in increasing order once second occurrences (fold=1) are left out, so
         # the first candidate later than `after` is the answer. Candidates from the start minute on can still
         # be earlier instants (the same minute, or a fall-back hour's second pass), hence the comparison.
         for wall in self._wall_times_from(start):
             instant = _first_instant(wall, tz)
-            if instant is not None and instant > after:
+            if instant is not None and instant > after_utc:
                 return instant
         raise ValueError(
             f"{self.text!r} does not fire within {MAX_LOOKAHEAD_YEARS} years after {after.isoformat()}"
