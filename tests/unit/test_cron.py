@@ -429,3 +429,15 @@ def test_next_after_agrees_with_a_minute_by_minute_reference(
     else:
         event("fires within the window")
         assert fired == expected
+
+
+# --- the data source model uses the parser ---------------------------------------------------------
+
+
+def test_a_data_source_schedule_refuses_a_bad_cron_with_the_reason() -> None:
+    from datasource_registry.domain.model import Schedule
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="never fires: day-of-month 30 does not occur in month 2"):
+        Schedule(cron="0 0 30 2 *")
+    assert Schedule(cron=" 0  2 * * * ", timezone="America/New_York").cron == "0 2 * * *"
