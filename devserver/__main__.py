@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     api = LocalApi.start()
     try:
         if args.function not in api.invoker.functions:
-            print(f"unknown function {args.function}; known: {', '.join(sorted(api.invoker.functions))}", file=sys.stderr)
+            print(
+                f"unknown function {args.function}; known: {', '.join(sorted(api.invoker.functions))}",
+                file=sys.stderr,
+            )
             return 2
         result = api.invoker.invoke(args.function, json.loads(args.event.read_text()))
         print(json.dumps(result, indent=2))

@@ -30,7 +30,7 @@ def free_port() -> int:
 def use_fake_credentials() -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105  # moto's placeholder credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's placeholder credentials
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -66,7 +66,7 @@ class EmbeddedAws:
             self.server.stop()
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)  # type: ignore[call-overload]
 
     def provision(self, template: Template | None = None) -> dict[str, str]:
         """Create the template's resources; returns logical id -> Ref value for the environment resolver."""
@@ -92,7 +92,11 @@ class EmbeddedAws:
             for name, spec in sorted(queues.items(), key=lambda item: "RedrivePolicy" in item[1].get("Properties", {})):
                 attributes = {}
                 for key, value in (spec.get("Properties") or {}).items():
-                    if key in {"VisibilityTimeout", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds"}:
+                    if key in {
+                        "VisibilityTimeout",
+                        "MessageRetentionPeriod",
+                        "ReceiveMessageWaitTimeSeconds",
+                    }:
                         attributes[key] = str(value)
                     elif key == "RedrivePolicy":
                         import json

@@ -23,8 +23,12 @@ MAX_API_GATEWAY_BODY = 10 * 1024 * 1024
 
 
 def problem(status: int, title: str, detail: str) -> tuple[int, dict[str, str], bytes]:
-    body = {"type": f"urn:datasource-registry:problem:{title.lower().replace(' ', '-')}", "title": title,
-            "status": status, "detail": detail}
+    body = {
+        "type": f"urn:datasource-registry:problem:{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     return status, {"content-type": "application/problem+json"}, json.dumps(body).encode()
 
 
@@ -55,7 +59,9 @@ class LocalApi:
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}
         return None
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(raw_path)
         matched = self.match(method, split.path)
         if matched is None:
@@ -74,8 +80,13 @@ class LocalApi:
 
 
 def build_event(
-    route: Route, path: str, query: str, headers: dict[str, str], body: bytes,
-    path_parameters: dict[str, str], claims: dict[str, str],
+    route: Route,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    path_parameters: dict[str, str],
+    claims: dict[str, str],
 ) -> dict[str, Any]:
     """An API Gateway HTTP API payload format 2.0 event, as AWS would deliver it."""
     now = datetime.now(UTC)
@@ -98,8 +109,13 @@ def build_event(
             "authorizer": {"jwt": {"claims": claims, "scopes": None}},
             "domainName": "127.0.0.1",
             "domainPrefix": "127",
-            "http": {"method": route.method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": headers.get("user-agent", "")},
+            "http": {
+                "method": route.method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": f"{route.method} {route.path}",
             "stage": "$default",
@@ -146,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # BaseHTTPRequestHandler's signature
+    def log_message(self, format: str, *args: Any) -> None:  # BaseHTTPRequestHandler's signature
         if os.environ.get("DS_ACCESS_LOG", "1") == "1":
             super().log_message(format, *args)
 

@@ -1,14 +1,18 @@
 """POST /api/v1/data-sources: register a data source; its credentials go to Secrets Manager."""
 
-from datasource_registry.api.canonical import create_request, view
-from datasource_registry.api.http import Request, Response, endpoint, etag
+from datasource_registry.api.canonical import CreateDataSourceRequest, DataSourceView, create_request, view
+from datasource_registry.api.http import Doc, Request, Response, endpoint, etag
 from datasource_registry.runtime import services
 
 
-@endpoint(body=True, render=view)
+@endpoint(
+    doc=Doc(summary="Create a data source", request=CreateDataSourceRequest, responses={201: DataSourceView}),
+    body=True,
+    render=view,
+)
 def lambda_handler(request: Request) -> Response:
     payload = create_request(request.body)
-    source = services().data_sources.create(
-        request.principal, payload.spec(), payload.key, payload.credential_values()
+    source = services().data_sources.create(request.principal, payload.spec(), payload.key, payload.credential_values())
+    return Response(
+        201, view(source), {"etag": etag(source.row_version), "location": f"/api/v1/data-sources/{source.id}"}
     )
-    return Response(201, view(source), {"etag": etag(source.row_version), "location": f"/api/v1/data-sources/{source.id}"})

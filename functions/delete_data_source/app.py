@@ -1,11 +1,19 @@
 """DELETE /api/v1/data-sources?key=: remove a source, its markers and (with a recovery window) its secret."""
 
 from datasource_registry.api.canonical import view
-from datasource_registry.api.http import Request, Response, endpoint
+from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.runtime import services
 
 
-@endpoint(render=view)
+@endpoint(
+    doc=Doc(
+        summary="Delete a data source by key",
+        responses={204: None},
+        query=(QueryParam("key", "Key of the data source.", required=True),),
+        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409."),),
+    ),
+    render=view,
+)
 def lambda_handler(request: Request) -> Response:
     key = request.query_param("key", required=True) or ""
     services().data_sources.delete(request.principal, key, request.expected_version())

@@ -1,11 +1,20 @@
 """PUT /api/v1/data-sources: change the given fields of the source named by `key`, guarded by rowVersion/If-Match."""
 
-from datasource_registry.api.canonical import update_request, view
-from datasource_registry.api.http import Request, Response, endpoint, etag
+from datasource_registry.api.canonical import DataSourceView, UpdateDataSourceRequest, update_request, view
+from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint, etag
 from datasource_registry.runtime import services
 
 
-@endpoint(body=True, render=view)
+@endpoint(
+    doc=Doc(
+        summary="Update the given fields of a data source",
+        request=UpdateDataSourceRequest,
+        responses={200: DataSourceView},
+        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409."),),
+    ),
+    body=True,
+    render=view,
+)
 def lambda_handler(request: Request) -> Response:
     key, changes, credentials, row_version = update_request(request.body)
     source = services().data_sources.update(

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from datasource_registry.domain.cron import CronExpression
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+
+from datasource_registry.domain.cron import CronExpression
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -213,9 +214,7 @@ def test_fall_back_asked_during_the_repeated_hour() -> None:
     # Then the next fire is tomorrow, not the repeated 01:30
     assert expression.next_after(during_second_pass, NEW_YORK) == utc(2026, 11, 2, 6, 30)
     # And an hourly schedule resumes at 02:00 EST, after the repeated hour
-    assert CronExpression.parse("0 * * * *").next_after(during_second_pass, NEW_YORK) == utc(
-        2026, 11, 1, 7, 0
-    )
+    assert CronExpression.parse("0 * * * *").next_after(during_second_pass, NEW_YORK) == utc(2026, 11, 1, 7, 0)
 
 
 def test_berlin_spring_forward_and_fall_back() -> None:
@@ -282,15 +281,11 @@ def field_items(draw: st.DrawFn, low: int, high: int, names: list[str] | None, n
     return FieldSpec(f"{token(a)}/{step}", frozenset(range(a, high + 1, step)))
 
 
-def fields(
-    low: int, high: int, names: list[str] | None = None, name_base: int = 0
-) -> st.SearchStrategy[FieldSpec]:
+def fields(low: int, high: int, names: list[str] | None = None, name_base: int = 0) -> st.SearchStrategy[FieldSpec]:
     # Mostly single items, sometimes lists; `*` first keeps the list "unrestricted" for the day rule.
     items = st.lists(field_items(low, high, names, name_base), min_size=1, max_size=3)
     return items.map(
-        lambda parts: FieldSpec(
-            ",".join(p.text for p in parts), frozenset().union(*(p.values for p in parts))
-        )
+        lambda parts: FieldSpec(",".join(p.text for p in parts), frozenset().union(*(p.values for p in parts)))
     )
 
 
@@ -306,9 +301,7 @@ class Reference:
 
     @property
     def text(self) -> str:
-        return " ".join(
-            f.text for f in (self.minute, self.hour, self.day_of_month, self.month, self.day_of_week)
-        )
+        return " ".join(f.text for f in (self.minute, self.hour, self.day_of_month, self.month, self.day_of_week))
 
     def fires_at(self, instant: datetime, tz: ZoneInfo) -> bool:
         wall = instant.astimezone(tz)
@@ -327,13 +320,9 @@ class Reference:
         )
 
 
-def often_star(
-    low: int, high: int, names: list[str] | None = None, name_base: int = 0
-) -> st.SearchStrategy[FieldSpec]:
+def often_star(low: int, high: int, names: list[str] | None = None, name_base: int = 0) -> st.SearchStrategy[FieldSpec]:
     # Half the time `*`, so that schedules fire often enough to land in the hours that DST moves.
-    return st.one_of(
-        st.just(FieldSpec("*", frozenset(range(low, high + 1)))), fields(low, high, names, name_base)
-    )
+    return st.one_of(st.just(FieldSpec("*", frozenset(range(low, high + 1)))), fields(low, high, names, name_base))
 
 
 # The search window is a few days: dense schedules are checked against the reference minute by minute, and
@@ -435,8 +424,9 @@ def test_next_after_agrees_with_a_minute_by_minute_reference(
 
 
 def test_a_data_source_schedule_refuses_a_bad_cron_with_the_reason() -> None:
-    from datasource_registry.domain.model import Schedule
     from pydantic import ValidationError
+
+    from datasource_registry.domain.model import Schedule
 
     with pytest.raises(ValidationError, match="never fires: day-of-month 30 does not occur in month 2"):
         Schedule(cron="0 0 30 2 *")

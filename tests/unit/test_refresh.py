@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from datasource_registry.domain.refresh import (
     BACKOFF_CAP,
     DEFAULT_SHARDS,

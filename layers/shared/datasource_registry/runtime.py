@@ -19,7 +19,7 @@ class Settings(BaseModel):
     """The environment a handler runs with (template.yaml's Globals); validated once per container."""
 
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=3)]
-    secret_prefix: Annotated[str, Field(alias="SECRET_PREFIX", min_length=1)] = "datasource-registry"
+    secret_prefix: Annotated[str, Field(alias="SECRET_PREFIX", min_length=1)] = "datasource-registry"  # noqa: S105  # a name prefix, not a secret
     secret_recovery_days: Annotated[int, Field(alias="SECRET_RECOVERY_DAYS", ge=7, le=30)] = 7
     allowed_cidrs: Annotated[str, Field(alias="ALLOWED_CIDRS")] = ""
     refresh_queue_url: Annotated[str, Field(alias="REFRESH_QUEUE_URL")] = ""

@@ -65,9 +65,7 @@ class DynamoDbDataSourceRepository:
     @staticmethod
     def from_item(item: dict[str, Any]) -> DataSource:
         document = json.loads(item["doc"]["S"])
-        document.update(
-            id=item["id"]["S"], tenant_id=item["tenantId"]["S"], row_version=int(item["rowVersion"]["N"])
-        )
+        document.update(id=item["id"]["S"], tenant_id=item["tenantId"]["S"], row_version=int(item["rowVersion"]["N"]))
         return DataSource.model_validate(document)
 
     def _key(self, tenant_id: str, sort_key: str) -> dict[str, Any]:
@@ -109,7 +107,13 @@ class DynamoDbDataSourceRepository:
         marker = {"pk": _s(pk), "id": _s(source.id)}
         self._transact(
             [
-                {"Put": {"TableName": self._table, "Item": self.to_item(source), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": self.to_item(source),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
                 {
                     "Put": {
                         "TableName": self._table,
@@ -161,7 +165,11 @@ class DynamoDbDataSourceRepository:
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": {"pk": _s(pk), "sk": _s(name_marker(updated.spec.name)), "id": _s(updated.id)},
+                        "Item": {
+                            "pk": _s(pk),
+                            "sk": _s(name_marker(updated.spec.name)),
+                            "id": _s(updated.id),
+                        },
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
@@ -181,8 +189,18 @@ class DynamoDbDataSourceRepository:
                         "ExpressionAttributeValues": {":expected": _n(source.row_version)},
                     }
                 },
-                {"Delete": {"TableName": self._table, "Key": self._key(source.tenant_id, f"KEY#{source.key}")}},
-                {"Delete": {"TableName": self._table, "Key": self._key(source.tenant_id, name_marker(source.spec.name))}},
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": self._key(source.tenant_id, f"KEY#{source.key}"),
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": self._key(source.tenant_id, name_marker(source.spec.name)),
+                    }
+                },
                 self._count(pk, -1),
             ],
             failures=[StaleVersion(source.id), None, None, None],
@@ -207,7 +225,7 @@ class DynamoDbDataSourceRepository:
             except ClientError as error:
                 if error.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
-                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]  # type: ignore[typeddict-item]
+                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
                 for reason, failure in zip(reasons, failures, strict=False):
                     if reason == "ConditionalCheckFailed" and failure is not None:
                         raise failure from None

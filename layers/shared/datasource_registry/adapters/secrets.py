@@ -22,7 +22,10 @@ class SecretsManagerSecretStore:
             Name=f"{self._prefix}/{tenant_id}/{data_source_id}",
             SecretString=json.dumps(values),
             Description="Credentials of a data source in the data-source registry.",
-            Tags=[{"Key": "tenant-id", "Value": tenant_id}, {"Key": "data-source-id", "Value": data_source_id}],
+            Tags=[
+                {"Key": "tenant-id", "Value": tenant_id},
+                {"Key": "data-source-id", "Value": data_source_id},
+            ],
         )
         return SecretRef(arn=response["ARN"], version=response["VersionId"])
 

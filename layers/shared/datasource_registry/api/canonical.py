@@ -25,10 +25,15 @@ class CreateDataSourceRequest(DataSourceSpec):
 
     key: Annotated[
         str | None,
-        Field(default=None, pattern=KEY_PATTERN, description="Unique key in the tenant; derived from the name if omitted."),
+        Field(
+            default=None,
+            pattern=KEY_PATTERN,
+            description="Unique key in the tenant; derived from the name if omitted.",
+        ),
     ]
     credentials: Annotated[
-        Credentials | None, Field(default=None, description="Connection credentials; write-only, never returned.")
+        Credentials | None,
+        Field(default=None, description="Connection credentials; write-only, never returned."),
     ]
     storage_file_id: Annotated[
         int | None, Field(default=None, deprecated=True, description="[DEPRECATED] Ignored; use filePath.")
@@ -48,7 +53,9 @@ class CreateDataSourceRequest(DataSourceSpec):
 
 class CredentialsView(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-    configured: Annotated[list[str], Field(description="Names of the credentials that are set; values are never returned.")]
+    configured: Annotated[
+        list[str], Field(description="Names of the credentials that are set; values are never returned.")
+    ]
 
 
 class DataSourceView(DataSourceSpec):
@@ -75,11 +82,25 @@ class DataSourceView(DataSourceSpec):
     last_refresh_status: str | None
 
 
-_SYSTEM_FIELDS = (
-    "id tenant_id key row_version created_at updated_at created_by updated_by last_tested_at "
-    "last_successful_connection_at last_failed_connection_at failure_count failure_reason schema_discovered_at "
-    "next_refresh_at last_refresh_at last_refresh_status"
-).split()
+_SYSTEM_FIELDS = [
+    "id",
+    "tenant_id",
+    "key",
+    "row_version",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "last_tested_at",
+    "last_successful_connection_at",
+    "last_failed_connection_at",
+    "failure_count",
+    "failure_reason",
+    "schema_discovered_at",
+    "next_refresh_at",
+    "last_refresh_at",
+    "last_refresh_status",
+]
 
 
 def view(source: DataSource) -> dict[str, Any]:
@@ -159,8 +180,11 @@ def update_request(body: Any) -> tuple[str, dict[str, Any], CredentialChanges, A
             unknown.append(FieldError(name, "is not a field of a data source"))
     if unknown:
         raise ValidationFailed(unknown)
-    return key, changes, credential_changes(body.get("credentials"), "credentials" in body), body.get(
-        "rowVersion", body.get("row_version")
+    return (
+        key,
+        changes,
+        credential_changes(body.get("credentials"), "credentials" in body),
+        body.get("rowVersion", body.get("row_version")),
     )
 
 
@@ -187,3 +211,16 @@ def create_request(body: Any) -> CreateDataSourceRequest:
 
 def reference_is_valid(reference: str) -> bool:
     return looks_like_id(reference) or re.fullmatch(KEY_PATTERN, reference) is not None
+
+
+class UpdateDataSourceRequest(BaseModel):
+    """PUT body (for the OpenAPI document): `key` plus any fields of a data source; only given fields change."""
+
+    model_config = ConfigDict(extra="allow")
+    key: Annotated[str, Field(pattern=KEY_PATTERN, description="Key of the data source to update.")]
+    row_version: Annotated[
+        int | None, Field(default=None, alias="rowVersion", description="Expected rowVersion; stale -> 409.")
+    ]
+    credentials: Annotated[
+        Credentials | None, Field(default=None, description="Set values; null removes one; null here removes all.")
+    ]

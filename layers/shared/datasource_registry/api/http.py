@@ -9,12 +9,13 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
 
 from datasource_registry.api import problems
 from datasource_registry.api.observability import logger, metrics, tracer
@@ -50,7 +51,11 @@ class Response:
         if self.body is None:
             return {"statusCode": self.status, "headers": headers, "body": ""}
         headers.setdefault("content-type", "application/json")
-        return {"statusCode": self.status, "headers": headers, "body": json.dumps(self.body, separators=(",", ":"))}
+        return {
+            "statusCode": self.status,
+            "headers": headers,
+            "body": json.dumps(self.body, separators=(",", ":")),
+        }
 
 
 @dataclass
@@ -67,7 +72,9 @@ class Request:
     def query_param(self, name: str, *, required: bool = False) -> str | None:
         value = self.query.get(name)
         if required and not value:
-            raise ValidationFailed([FieldError(name, "query parameter is required")], f"Missing query parameter {name!r}.")
+            raise ValidationFailed(
+                [FieldError(name, "query parameter is required")], f"Missing query parameter {name!r}."
+            )
         return value
 
     def int_query(self, name: str, default: int, low: int, high: int) -> int:
@@ -143,8 +150,27 @@ def _json_body(event: Mapping[str, Any], headers: Mapping[str, str]) -> Any:
         raise ValidationFailed([FieldError("body", reason)], "The body is not valid JSON.") from None
 
 
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What the OpenAPI document says of an endpoint; the route itself comes from template.yaml."""
+
+    summary: str
+    request: type[BaseModel] | None = None
+    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+    query: tuple[QueryParam, ...] = ()
+    headers: tuple[QueryParam, ...] = ()
+
+
 def endpoint(
-    *, body: bool = False, render: Callable[[Any], Any] = lambda value: value
+    *, doc: Doc, body: bool = False, render: Callable[[Any], Any] = lambda value: value
 ) -> Callable[[Callable[[Request], Response]], LambdaHandler]:
     """Wrap a handler function: Powertools decorators, parsing, auth, and one place that maps errors to HTTP."""
 
@@ -157,14 +183,17 @@ def endpoint(
             metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
             return response.to_api_gateway()
 
-        handler.__wrapped_endpoint__ = function  # type: ignore[attr-defined]
-        return handler
+        handler.openapi = doc  # read by bench/ and the OpenAPI generator
+        return cast(LambdaHandler, handler)
 
     return decorate
 
 
 def _invoke(
-    function: Callable[[Request], Response], event: Mapping[str, Any], body: bool, render: Callable[[Any], Any]
+    function: Callable[[Request], Response],
+    event: Mapping[str, Any],
+    body: bool,
+    render: Callable[[Any], Any],
 ) -> Response:
     try:
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
@@ -184,7 +213,9 @@ def _invoke(
         # An AWS dependency failed after botocore's retries; the write paths left nothing half-done.
         code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
         logger.warning("AWS dependency failed", extra={"aws_error": code})
-        status, payload = problems.from_error(DependencyUnavailable("A dependency is unavailable; retry later."), render)
+        status, payload = problems.from_error(
+            DependencyUnavailable("A dependency is unavailable; retry later."), render
+        )
         return Response(status, payload, {"content-type": "application/problem+json", "retry-after": "1"})
     except Exception:
         logger.exception("unhandled error")

@@ -36,7 +36,8 @@ def field_list(items: list[FieldError]) -> list[dict[str, str]]:
 def from_error(error: errors.DomainError, render: Callable[[Any], Any]) -> tuple[int, dict[str, Any]]:
     """`render` turns a domain object into the dialect's view, for the `current` of a version conflict."""
     status, slug, title = next(
-        (value for cls, value in _STATUS.items() if isinstance(error, cls)), (400, "bad-request", "Bad request")
+        (value for cls, value in _STATUS.items() if isinstance(error, cls)),
+        (400, "bad-request", "Bad request"),
     )
     extra: dict[str, Any] = {}
     if isinstance(error, errors.ValidationFailed):

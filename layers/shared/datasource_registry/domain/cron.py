@@ -30,9 +30,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 # Searching a little further than that means every expression parse() accepts finds its next fire time.
 MAX_LOOKAHEAD_YEARS = 50
 
-_MONTH_NAMES: Mapping[str, int] = {
-    name.upper(): number for number, name in enumerate(calendar.month_abbr) if name
-}
+_MONTH_NAMES: Mapping[str, int] = {name.upper(): number for number, name in enumerate(calendar.month_abbr) if name}
 _DAY_NAMES: Mapping[str, int] = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
 # Longest each month can be; February counts its leap day: `0 0 29 2 *` is legal, it fires in leap years.
 _MAX_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -79,9 +77,7 @@ class CronExpression:
         if parts and parts[0].startswith("@"):
             raise ValueError(f"macros such as {parts[0]!r} are not supported; write the 5 fields instead")
         if len(parts) != len(_FIELDS):
-            raise ValueError(
-                f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}"
-            )
+            raise ValueError(f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}")
         minutes, hours, doms, months, dows = (
             _parse_field(field, part) for field, part in zip(_FIELDS, parts, strict=True)
         )
@@ -137,9 +133,7 @@ class CronExpression:
             instant = _first_instant(wall, tz)
             if instant is not None and instant > after_utc:
                 return instant
-        raise ValueError(
-            f"{self.text!r} does not fire within {MAX_LOOKAHEAD_YEARS} years after {after.isoformat()}"
-        )
+        raise ValueError(f"{self.text!r} does not fire within {MAX_LOOKAHEAD_YEARS} years after {after.isoformat()}")
 
     def _wall_times_from(self, start: datetime) -> Iterator[datetime]:
         """Matching wall-clock minutes at or after `start`, ascending, up to the look-ahead horizon."""
@@ -168,9 +162,7 @@ class CronExpression:
         # Only a restricted day-of-month with a `*` day-of-week can name days that no chosen month has.
         if self.day_of_month_star or not self.day_of_week_star:
             return
-        if not any(
-            day <= _MAX_DAYS_IN_MONTH[month - 1] for month in self.months for day in self.days_of_month
-        ):
+        if not any(day <= _MAX_DAYS_IN_MONTH[month - 1] for month in self.months for day in self.days_of_month):
             raise ValueError(f"never fires: day-of-month {parts[2]} does not occur in month {parts[3]}")
 
 
@@ -201,8 +193,7 @@ def _parse_field(field: _Field, text: str) -> set[int]:
             low, high = _parse_value(field, first), _parse_value(field, last)
             if low > high:
                 raise ValueError(
-                    f"{field.name}: range {base} runs backwards ({low} > {high}); "
-                    "wrap-around ranges are not supported"
+                    f"{field.name}: range {base} runs backwards ({low} > {high}); wrap-around ranges are not supported"
                 )
         else:
             low = _parse_value(field, base)

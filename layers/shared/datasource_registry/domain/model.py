@@ -68,7 +68,8 @@ class Schedule(BaseModel):
     model_config = API_CONFIG
 
     cron: Annotated[
-        str | None, Field(default=None, max_length=128, description="5-field cron expression, e.g. `0 2 * * *`.")
+        str | None,
+        Field(default=None, max_length=128, description="5-field cron expression, e.g. `0 2 * * *`."),
     ]
     timezone: Annotated[
         str | None, Field(default=None, max_length=64, description="IANA time zone, e.g. `America/New_York`.")
@@ -108,7 +109,8 @@ class DataSourceSpec(BaseModel):
         Field(default=None, description="Data source type (001's DataSourceTypeEnum, 000's database/synthetic)."),
     ]
     connector_key: Annotated[
-        str, Field(default="", max_length=255, description="Connector type key (003), e.g. `s3`, `snowflake`.")
+        str,
+        Field(default="", max_length=255, description="Connector type key (003), e.g. `s3`, `snowflake`."),
     ]
     workspace_id: Annotated[int | None, Field(default=None, ge=0, description="Workspace ID (001).")]
     host: Annotated[str | None, Field(default=None, min_length=1, max_length=253, description="Host name or IP.")]
@@ -117,11 +119,20 @@ class DataSourceSpec(BaseModel):
     schema_name: Annotated[str | None, Field(default=None, min_length=1, max_length=255)]
     connection_string: Annotated[
         str | None,
-        Field(default=None, min_length=1, max_length=2048, description="Full connection URL, an alternative to host/port/database."),
+        Field(
+            default=None,
+            min_length=1,
+            max_length=2048,
+            description="Full connection URL, an alternative to host/port/database.",
+        ),
     ]
     file_path: Annotated[
         str | None,
-        Field(default=None, max_length=1024, description="Object path for file-based sources, e.g. `organizations/1/files/1/file.csv` or `s3://bucket/key`."),
+        Field(
+            default=None,
+            max_length=1024,
+            description="Object path for file-based sources, e.g. `organizations/1/files/1/file.csv` or `s3://bucket/key`.",
+        ),
     ]
     use_ssh_tunnel: Annotated[bool, Field(default=False, description="Connect through an SSH tunnel.")]
     ssh_host: Annotated[str | None, Field(default=None, min_length=1, max_length=253)]
@@ -130,22 +141,36 @@ class DataSourceSpec(BaseModel):
     ssh_local_port: Annotated[int | None, Field(default=None, ge=1, le=65535)]
     ssh_host_key_fingerprint: Annotated[
         str | None,
-        Field(default=None, max_length=128, description="Pinned SSH host key, `SHA256:...` as the first test reports it."),
+        Field(
+            default=None,
+            max_length=128,
+            description="Pinned SSH host key, `SHA256:...` as the first test reports it.",
+        ),
     ]
     connection_pool_size: Annotated[int, Field(default=5, ge=1, le=100)]
-    connection_timeout: Annotated[int, Field(default=30, ge=1, le=900, description="Seconds allowed for a connection test.")]
+    connection_timeout: Annotated[
+        int, Field(default=30, ge=1, le=900, description="Seconds allowed for a connection test.")
+    ]
     query_timeout: Annotated[int, Field(default=300, ge=1, le=3600, description="Seconds allowed for one query.")]
     max_retries: Annotated[int, Field(default=3, ge=0, le=10)]
     schema_auto_refresh: Annotated[bool, Field(default=True, description="Refresh the schema on a schedule.")]
     schema_refresh_interval: Annotated[
-        int, Field(default=3600, ge=60, le=30 * 86400, description="Seconds between schema refreshes (60 s to 30 days).")
+        int,
+        Field(
+            default=3600,
+            ge=60,
+            le=30 * 86400,
+            description="Seconds between schema refreshes (60 s to 30 days).",
+        ),
     ]
     metadata: Annotated[dict[str, Any], Field(default_factory=dict, description="Free-form metadata.")]
     tags: Annotated[list[str], Field(default_factory=list, max_length=50, description="Tags for categorization.")]
     source_config: Annotated[
         dict[str, Any], Field(default_factory=dict, description="Connector-specific configuration (003).")
     ]
-    file_format: Annotated[str | None, Field(default=None, max_length=32, description="File format, e.g. csv, parquet.")]
+    file_format: Annotated[
+        str | None, Field(default=None, max_length=32, description="File format, e.g. csv, parquet.")
+    ]
     sync_mode: Annotated[SyncMode, Field(default=SyncMode.FULL_REFRESH)]
     schedule: Annotated[Schedule, Field(default_factory=Schedule, description="Sync and schema refresh schedule.")]
     schema_key: Annotated[str | None, Field(default=None, max_length=255, description="Target schema key.")]
@@ -154,10 +179,12 @@ class DataSourceSpec(BaseModel):
     last_sync_status: Annotated[str | None, Field(default=None, max_length=64)]
     record_count: Annotated[int, Field(default=0, ge=0, description="Number of records in the source.")]
     include_patterns: Annotated[
-        list[str], Field(default_factory=list, max_length=200, description="Globs on `schema.table` to discover (002).")
+        list[str],
+        Field(default_factory=list, max_length=200, description="Globs on `schema.table` to discover (002)."),
     ]
     exclude_patterns: Annotated[
-        list[str], Field(default_factory=list, max_length=200, description="Globs on `schema.table` to skip (002).")
+        list[str],
+        Field(default_factory=list, max_length=200, description="Globs on `schema.table` to skip (002)."),
     ]
     region: Annotated[str | None, Field(default=None, max_length=64, description="Cloud region (002).")]
     secret_refs: Annotated[
@@ -210,8 +237,8 @@ class DataSourceSpec(BaseModel):
     @classmethod
     def _tags(cls, value: list[str]) -> list[str]:
         cleaned: list[str] = []
-        for tag in value:
-            tag = reject_control_characters(tag.strip(), "a tag")
+        for raw in value:
+            tag = reject_control_characters(raw.strip(), "a tag")
             if not 1 <= len(tag) <= 64:
                 raise ValueError("each tag must be 1-64 characters")
             if tag not in cleaned:

@@ -14,9 +14,21 @@ from pydantic import ValidationError
 from datasource_registry.domain.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
 from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
 from datasource_registry.domain.model import DataSource, DataSourceSpec
-from datasource_registry.domain.ports import DataSourceRepository, DuplicateIdentity, Page, SecretRef, SecretStore, StaleVersion
+from datasource_registry.domain.ports import (
+    DataSourceRepository,
+    DuplicateIdentity,
+    Page,
+    SecretRef,
+    SecretStore,
+    StaleVersion,
+)
 from datasource_registry.domain.principal import Principal
-from datasource_registry.domain.rules import configuration_errors, connection_changed, field_errors, spec_from_changes
+from datasource_registry.domain.rules import (
+    configuration_errors,
+    connection_changed,
+    field_errors,
+    spec_from_changes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +175,9 @@ class DataSourceService:
                 if undo_secret:
                     undo_secret()
                 if isinstance(exc, DuplicateIdentity):
-                    raise AlreadyExists(f"A data source with name {spec.name!r} already exists.", field="name") from None
+                    raise AlreadyExists(
+                        f"A data source with name {spec.name!r} already exists.", field="name"
+                    ) from None
                 if not isinstance(exc, StaleVersion):
                     raise
                 if expected_version is not None:
@@ -219,7 +233,11 @@ class DataSourceService:
             if current is None:
                 return None
             updated = current.model_copy(
-                update={**mutate(current), "row_version": current.row_version + 1, "updated_at": self._clock()}
+                update={
+                    **mutate(current),
+                    "row_version": current.row_version + 1,
+                    "updated_at": self._clock(),
+                }
             )
             try:
                 self._repository.replace(current, updated)

@@ -1,0 +1,53 @@
+"""The handlers invoked directly with events/*.json, as `make invoke` and `sam local invoke` do."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import load_event
+
+
+def invoke(local_api, function: str, event: dict) -> dict:
+    return local_api.invoker.invoke(function, event)
+
+
+def test_the_sample_events_drive_a_full_lifecycle(local_api, tenant):
+    created = invoke(local_api, "CreateDataSourceFunction", load_event("create_data_source.json", tenant=tenant))
+    assert created["statusCode"] == 201, created["body"]
+    assert "securepassword" not in created["body"]
+
+    got = invoke(local_api, "GetDataSourceFunction", load_event("get_data_source.json", tenant=tenant))
+    assert json.loads(got["body"])["key"] == "production-postgresql"
+
+    listed = invoke(local_api, "ListDataSourcesFunction", load_event("list_data_sources.json", tenant=tenant))
+    assert json.loads(listed["body"])["pagination"]["total"] == 1
+
+    updated = invoke(local_api, "UpdateDataSourceFunction", load_event("update_data_source.json", tenant=tenant))
+    assert json.loads(updated["body"])["description"] == "Primary OLTP database"
+    assert "rotated-password" not in updated["body"]
+
+    stale = invoke(local_api, "UpdateDataSourceFunction", load_event("update_data_source.json", tenant=tenant))
+    assert stale["statusCode"] == 409
+
+    deleted = invoke(local_api, "DeleteDataSourceFunction", load_event("delete_data_source.json", tenant=tenant))
+    assert deleted["statusCode"] == 204
+
+
+def test_an_event_without_authorizer_claims_is_answered_401(local_api):
+    event = load_event("list_data_sources.json")
+    del event["requestContext"]["authorizer"]
+
+    response = invoke(local_api, "ListDataSourcesFunction", event)
+
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"])["status"] == 401
+
+
+def test_cognito_style_list_claims_pick_the_strongest_known_role(local_api, tenant, monkeypatch):
+    monkeypatch.setenv("DS_CLAIM_ROLE", "cognito:groups")
+    event = load_event("create_data_source.json", tenant=tenant)
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+    del claims["role"]
+    claims["cognito:groups"] = "[viewer editor]"
+
+    assert invoke(local_api, "CreateDataSourceFunction", event)["statusCode"] == 201

@@ -1,0 +1,46 @@
+"""template.yaml is the one route table: every function has a sample event, and the layer matches pyproject."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+from devserver.template import load
+from tests.conftest import EVENTS, ROOT
+
+
+def test_every_http_function_has_a_sample_event_for_its_route():
+    for function in load().functions().values():
+        for route in function.routes:
+            event = json.loads((EVENTS / f"{function.code_uri.name}.json").read_text())
+            assert event["routeKey"] == f"{route.method} {route.path}", function.logical_id
+
+
+def test_routes_are_unique():
+    keys = [(route.method, route.path) for route in load().routes()]
+    assert len(keys) == len(set(keys))
+
+
+def test_the_layer_installs_exactly_the_runtime_dependencies_of_pyproject():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    layer = [
+        line.strip()
+        for line in (ROOT / "layers/shared/requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert sorted(layer) == sorted(declared)
+
+
+def test_the_runtime_matches_the_installed_python():
+    import sys
+
+    runtime = load().document["Globals"]["Function"]["Runtime"]
+    assert runtime == f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_secret_permissions_are_scoped_to_the_registry_prefix():
+    for function in load().functions().values():
+        text = json.dumps(load().resources[function.logical_id]["Properties"].get("Policies", []))
+        for resource in re.findall(r'secretsmanager:[^"]*"', text):
+            assert "*" not in resource.replace("${AWS::StackName}/*", "")
