@@ -36,6 +36,7 @@ API_CONFIG = ConfigDict(
     populate_by_name=True,
     extra="forbid",
     str_max_length=4096,
+    defer_build=True,  # a handler builds only the validators it uses, on first use
 )
 
 
@@ -289,7 +290,7 @@ class Health(BaseModel):
 class DataSource(BaseModel):
     """The registry's record of one data source: the spec plus what the registry itself tracks."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     id: str
     tenant_id: str

@@ -1,0 +1,11 @@
+"""`make bench`: every benchmark of the project, one after another (each prints its own ratios)."""
+
+import runpy
+import sys
+
+BENCHES = ["bench.cold_start", "bench.aws_calls"]
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or BENCHES:
+        print(f"\n=== {name}", flush=True)
+        runpy.run_module(name, run_name="__main__")

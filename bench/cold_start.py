@@ -1,0 +1,65 @@
+"""Cold start: import each handler in a fresh interpreter, side by side with `import boto3; boto3.client(...)`.
+
+Runs are interleaved (baseline, handler 1, handler 2, ... then again) so machine noise hits all alike; the
+ratios (handler / baseline, medians) are what to read, not the absolute milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+from devserver.aws import function_environment
+from devserver.template import load
+
+BASELINE = "import boto3; boto3.client('dynamodb', region_name='us-east-1')"
+TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
+
+
+def handler_import(path: str) -> str:
+    return (
+        "import importlib.util as u; s = u.spec_from_file_location('handler', {path!r}); "
+        "m = u.module_from_spec(s); s.loader.exec_module(m)"
+    ).format(path=path)
+
+
+def measure(code: str, env: dict[str, str]) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", TIMER.format(code=code)], env=env, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    template = load()
+    functions = template.functions()
+    env = {**os.environ, **function_environment(template, {}), "AWS_DEFAULT_REGION": "us-east-1"}
+    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    subjects = {"baseline: import boto3 + client": BASELINE}
+    for name, function in sorted(functions.items()):
+        module = function.handler.rsplit(".", 1)[0]
+        subjects[name] = handler_import(str(function.code_uri / f"{module}.py"))
+    samples: dict[str, list[float]] = {name: [] for name in subjects}
+    for _ in range(args.rounds):
+        for name, code in subjects.items():
+            samples[name].append(measure(code, env))
+    base = statistics.median(samples["baseline: import boto3 + client"])
+    print(f"{'subject':44} {'median ms':>10} {'x baseline':>11}")
+    worst = 0.0
+    for name, values in samples.items():
+        ratio = statistics.median(values) / base
+        if not name.startswith("baseline"):
+            worst = max(worst, ratio)
+        print(f"{name:44} {statistics.median(values) * 1000:10.1f} {ratio:11.2f}")
+    print(f"worst handler: {worst:.2f}x baseline (goal <= 1.25x)")
+
+
+if __name__ == "__main__":
+    main()
