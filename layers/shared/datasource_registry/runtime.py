@@ -14,6 +14,8 @@ from datasource_registry.domain.service import DataSourceService
 if TYPE_CHECKING:
     import boto3
 
+    from datasource_registry.domain.schemas import SchemaService
+
 
 class Settings(BaseModel):
     """The environment a handler runs with (template.yaml's Globals); validated once per container."""
@@ -58,11 +60,31 @@ class Services:
         from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
         from datasource_registry.adapters.secrets import SecretsManagerSecretStore
 
-        return DataSourceService(
+        service = DataSourceService(
             DynamoDbDataSourceRepository(self.dynamodb, self.settings.table_name),
             SecretsManagerSecretStore(
                 self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
             ),
+        )
+        # Deleting a source removes its snapshots too, whichever function deletes it.
+        from datasource_registry.adapters.snapshots import DynamoDbSnapshotStore
+
+        snapshots = DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name)
+        service.owns(lambda source: snapshots.delete_all(source.tenant_id, source.id))
+        return service
+
+    @cached_property
+    def schemas(self) -> SchemaService:
+        from datasource_registry.adapters.connectors import LibraryConnectorGateway
+        from datasource_registry.adapters.snapshots import DynamoDbSnapshotStore
+        from datasource_registry.connectors.network import NetworkPolicy
+        from datasource_registry.domain.schemas import SchemaService
+
+        gateway = LibraryConnectorGateway(
+            NetworkPolicy.from_string(self.settings.allowed_cidrs), os.environ.get("AWS_ENDPOINT_URL") or None
+        )
+        return SchemaService(
+            self.data_sources, DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name), gateway
         )
 
 

@@ -65,6 +65,13 @@ class Request:
     path: Mapping[str, str]
     query: Mapping[str, str]
     body: Any
+    context: LambdaContext | None = None
+
+    def seconds_left(self, margin: float = 2.0) -> float:
+        """What is left of the function's own timeout, less a margin to record the outcome and answer."""
+        if self.context is None:
+            return 25.0
+        return max(0.5, self.context.get_remaining_time_in_millis() / 1000 - margin)
 
     def path_param(self, name: str) -> str:
         return self.path[name]
@@ -179,7 +186,7 @@ def endpoint(
         @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            response = _invoke(function, event, body, render)
+            response = _invoke(function, event, context, body, render)
             metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
             return response.to_api_gateway()
 
@@ -202,7 +209,7 @@ def _invoke(
         query = dict(event.get("queryStringParameters") or {})
         _check_parameters(path, "path")
         _check_parameters(query, "query")
-        request = Request(principal, headers, path, query, _json_body(event, headers) if body else None)
+        request = Request(principal, headers, path, query, _json_body(event, headers) if body else None, context)
         logger.append_keys(tenant_id=principal.tenant_id)
         return function(request)
     except DomainError as error:

@@ -21,6 +21,7 @@ _STATUS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.PayloadTooLarge: (413, "payload-too-large", "Payload too large"),
     errors.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
     errors.PreconditionRequired: (428, "precondition-required", "Precondition required"),
+    errors.DiscoveryFailed: (422, "discovery-failed", "Schema discovery failed"),
     errors.DependencyUnavailable: (503, "dependency-unavailable", "Service unavailable"),
 }
 
@@ -44,6 +45,8 @@ def from_error(error: errors.DomainError, render: Callable[[Any], Any]) -> tuple
         extra["errors"] = field_list(error.errors)
     elif isinstance(error, errors.AlreadyExists):
         extra["errors"] = [{"field": error.field, "reason": "is already used by another data source"}]
+    elif isinstance(error, errors.DiscoveryFailed):
+        extra["errorCode"] = error.code
     elif isinstance(error, errors.VersionConflict):
         extra["current"] = render(error.current)
     return status, problem(status, slug, title, error.detail, **extra)

@@ -68,3 +68,11 @@ class PayloadTooLarge(DomainError):
 
 class DependencyUnavailable(DomainError):
     """An AWS dependency failed; nothing was left half-written and the request may be retried."""
+
+
+class DiscoveryFailed(DomainError):
+    """The user's system could not be read; `code` is the connector's stable error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code

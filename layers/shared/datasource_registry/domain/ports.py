@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
+from datasource_registry.connectors.result import ConnectionTestResult
+from datasource_registry.connectors.schema import DiscoveredSchema
+from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.domain.model import DataSource
 
 
@@ -68,3 +72,45 @@ class SecretStore(Protocol):
 
     def delete_now(self, arn: str) -> None:
         """Remove a secret that no record ever referenced (compensation of a failed create)."""
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """One stored version of a data source's schema; the tables live in compressed chunks beside it."""
+
+    version: int
+    fingerprint: str
+    discovered_at: datetime
+    table_count: int
+    estimated_rows: int | None
+    chunk_starts: tuple[int, ...]  # index of the first table in each chunk
+    write_id: str
+
+
+class SnapshotStore(Protocol):
+    def latest(self, tenant_id: str, data_source_id: str) -> SnapshotMeta | None: ...
+
+    def meta(self, tenant_id: str, data_source_id: str, version: int) -> SnapshotMeta | None: ...
+
+    def save(
+        self, tenant_id: str, data_source_id: str, meta: SnapshotMeta, tables: list[dict[str, Any]]
+    ) -> SnapshotMeta:
+        """Store chunks, then the meta as the commit point (returned with its chunk layout).
+
+        Raises StaleVersion if the version exists.
+        """
+
+    def tables(
+        self, tenant_id: str, data_source_id: str, meta: SnapshotMeta, offset: int, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+    def delete_all(self, tenant_id: str, data_source_id: str) -> None: ...
+
+
+class ConnectorGateway(Protocol):
+    """Reaches the user's systems with their own drivers, inside the network policy."""
+
+    def test(self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float) -> ConnectionTestResult: ...
+
+    def discover(self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float) -> DiscoveredSchema:
+        """Raises ConnectorError with a stable code and a message free of secrets."""

@@ -70,14 +70,18 @@ class DataSourceService:
         repository: DataSourceRepository,
         secrets: SecretStore,
         clock: Callable[[], datetime] = utc_now,
-        on_delete: Iterable[Callable[[DataSource], None]] = (),
+        owned_data: Iterable[Callable[[DataSource], None]] = (),
     ) -> None:
         self._repository = repository
         self._secrets = secrets
         self._clock = clock
-        self._on_delete = tuple(on_delete)
+        self._owned_data = list(owned_data)
 
     # -- reads -------------------------------------------------------------------------------------------
+    def owns(self, cleanup: Callable[[DataSource], None]) -> None:
+        """Register a remover of data the source owns, run before the source itself is deleted."""
+        self._owned_data.append(cleanup)
+
     def get(self, principal: Principal, reference: str) -> DataSource:
         """By id (`ds_...`) or by key; another tenant's source is simply not found."""
         source = self._find(principal.tenant_id, reference)
@@ -208,6 +212,10 @@ class DataSourceService:
         current = self.get(principal, reference)
         if expected_version is not None and expected_version != current.row_version:
             raise VersionConflict(current)
+        # What the source owns (schema snapshots) goes first: if anything after fails, a retry finishes the job
+        # and nothing is ever left without its source.
+        for cleanup in self._owned_data:
+            cleanup(current)
         if current.secret_arn:
             self._secrets.schedule_deletion(current.secret_arn)
         try:
@@ -221,8 +229,6 @@ class DataSourceService:
                     raise NotFound(f"Data source {reference!r} was not found.") from None
                 raise VersionConflict(latest) from None
             raise
-        for cleanup in self._on_delete:
-            cleanup(current)
 
     def apply_system_update(
         self, tenant_id: str, data_source_id: str, mutate: Callable[[DataSource], dict[str, Any]]

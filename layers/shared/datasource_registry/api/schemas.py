@@ -1,0 +1,143 @@
+"""API models for connection tests and schema snapshots (routes under /api/v1/data-sources)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from datasource_registry.api.canonical import PaginationView
+from datasource_registry.connectors.result import ConnectionTestResult
+from datasource_registry.connectors.schema import SchemaDiff
+from datasource_registry.domain.errors import FieldError, ValidationFailed
+from datasource_registry.domain.model import Health
+from datasource_registry.domain.ports import SnapshotMeta
+from datasource_registry.domain.schemas import Discovery
+
+_CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class StageView(BaseModel):
+    model_config = _CAMEL
+    name: Annotated[str, Field(description="resolve, connect, authenticate, metadata (tunnel first with SSH).")]
+    ok: bool
+    duration_ms: float
+    error: str | None
+
+
+class ConnectionTestView(BaseModel):
+    model_config = _CAMEL
+    success: bool
+    stages: list[StageView]
+    duration_ms: float
+    error_code: Annotated[
+        str | None,
+        Field(description="DNS_FAILED, UNREACHABLE, TIMEOUT, TLS_FAILED, AUTH_FAILED, PERMISSION_DENIED, NOT_FOUND, BLOCKED_ADDRESS, UNSUPPORTED ..."),
+    ]
+    error: str | None
+    server_version: str | None
+    ssh_host_key_fingerprint: Annotated[
+        str | None, Field(description="The SSH host key seen; pin it with sshHostKeyFingerprint.")
+    ]
+    details: dict[str, Any]
+    data_source_id: Annotated[str | None, Field(default=None, description="Set when a saved source was tested.")]
+    state: Annotated[Health | None, Field(default=None, description="The saved source's health after the test.")]
+
+
+def test_view(result: ConnectionTestResult, data_source_id: str | None = None, state: Health | None = None) -> dict[str, Any]:
+    body = result.to_dict()
+    if data_source_id is not None:
+        body["dataSourceId"] = data_source_id
+        body["state"] = state.model_dump() if state else None
+    return body
+
+
+class SnapshotSummary(BaseModel):
+    model_config = _CAMEL
+    data_source_id: str
+    version: int
+    fingerprint: str
+    discovered_at: datetime
+    table_count: int
+    estimated_rows: int | None
+
+
+class DiscoveryView(SnapshotSummary):
+    changed: Annotated[bool, Field(description="False when the schema equals the latest snapshot (no new version).")]
+    diff: Annotated[dict[str, int] | None, Field(description="Summary of changes from the previous version.")]
+
+
+class SchemaPage(SnapshotSummary):
+    tables: list[dict[str, Any]]
+    pagination: PaginationView
+
+
+class SchemaDiffView(BaseModel):
+    model_config = _CAMEL
+    data_source_id: str
+    from_version: int
+    to_version: int
+    tables_added: list[str]
+    tables_removed: list[str]
+    tables_changed: list[dict[str, Any]]
+    summary: dict[str, int]
+
+
+def _summary(data_source_id: str, meta: SnapshotMeta) -> dict[str, Any]:
+    return {
+        "dataSourceId": data_source_id,
+        "version": meta.version,
+        "fingerprint": meta.fingerprint,
+        "discoveredAt": meta.discovered_at.isoformat().replace("+00:00", "Z"),
+        "tableCount": meta.table_count,
+        "estimatedRows": meta.estimated_rows,
+    }
+
+
+def discovery_view(discovery: Discovery) -> dict[str, Any]:
+    return {
+        **_summary(discovery.data_source_id, discovery.meta),
+        "changed": discovery.changed,
+        "diff": discovery.diff.summary() if discovery.diff else None,
+    }
+
+
+def schema_page_view(
+    data_source_id: str, meta: SnapshotMeta, tables: list[dict[str, Any]], offset: int, limit: int
+) -> dict[str, Any]:
+    following = offset + len(tables)
+    more = following < meta.table_count
+    return {
+        **_summary(data_source_id, meta),
+        "tables": tables,
+        "pagination": {
+            "total": meta.table_count,
+            "limit": limit,
+            "hasMore": more,
+            "nextCursor": encode_offset(following) if more else None,
+        },
+    }
+
+
+def diff_view(data_source_id: str, old: int, new: int, diff: SchemaDiff) -> dict[str, Any]:
+    return {"dataSourceId": data_source_id, "fromVersion": old, "toVersion": new, **diff.to_dict()}
+
+
+def encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"t{offset}".encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error):
+        text = ""
+    if not (text.startswith("t") and text[1:].isdigit() and len(text) < 12):
+        raise ValidationFailed([FieldError("cursor", "is not a cursor this API returned")])
+    return int(text[1:])

@@ -1,0 +1,208 @@
+"""Connection tests and schema discovery for saved and unsaved data sources, with versioned schema snapshots."""
+
+from __future__ import annotations
+
+import secrets as random_tokens
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from datasource_registry.connectors.errors import ConnectorError
+from datasource_registry.connectors.result import ConnectionTestResult
+from datasource_registry.connectors.schema import DiscoveredSchema, SchemaDiff, diff_schemas
+from datasource_registry.connectors.target import ConnectionTarget
+from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
+from datasource_registry.domain.model import DataSource, DataSourceSpec
+from datasource_registry.domain.ports import ConnectorGateway, SnapshotMeta, SnapshotStore, StaleVersion
+from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.rules import configuration_errors, connection_changed
+from datasource_registry.domain.service import DataSourceService, utc_now
+
+# Tables per stored chunk are bounded by bytes in the adapter; this bounds one API page.
+MAX_TABLE_PAGE = 1000
+
+
+def target_of(spec: DataSourceSpec) -> ConnectionTarget:
+    """The connection-relevant part of a spec, as the connector library takes it."""
+    return ConnectionTarget(
+        type=spec.type.value if spec.type else "other",
+        host=spec.host,
+        port=spec.port,
+        database_name=spec.database_name,
+        schema_name=spec.schema_name,
+        connection_string=spec.connection_string,
+        file_path=spec.file_path,
+        source_config=dict(spec.source_config),
+        use_ssh_tunnel=spec.use_ssh_tunnel,
+        ssh_host=spec.ssh_host,
+        ssh_port=spec.ssh_port,
+        ssh_username=spec.ssh_username,
+        ssh_host_key_fingerprint=spec.ssh_host_key_fingerprint,
+        connection_timeout=spec.connection_timeout,
+        query_timeout=spec.query_timeout,
+        include_patterns=tuple(spec.include_patterns),
+        exclude_patterns=tuple(spec.exclude_patterns),
+        region=spec.region,
+    )
+
+
+def credentials_for(source: DataSource, values: dict[str, str]) -> dict[str, str]:
+    """Credential values under the names connectors read: 000's env_key references resolve to their setting."""
+    resolved = dict(values)
+    for setting, name in source.spec.secret_refs.items():
+        if name in values:
+            resolved.setdefault(setting, values[name])
+    return resolved
+
+
+@dataclass(frozen=True)
+class Discovery:
+    data_source_id: str
+    meta: SnapshotMeta
+    changed: bool
+    diff: SchemaDiff | None
+
+
+class SchemaService:
+    def __init__(
+        self,
+        data_sources: DataSourceService,
+        snapshots: SnapshotStore,
+        connectors: ConnectorGateway,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._data_sources = data_sources
+        self._snapshots = snapshots
+        self._connectors = connectors
+        self._clock = clock
+
+    # -- connection tests ---------------------------------------------------------------------------------
+    def test_saved(self, principal: Principal, reference: str, deadline_seconds: float) -> tuple[ConnectionTestResult, DataSource]:
+        """Test a saved source and record the outcome on it (health, timestamps, failure count)."""
+        principal.require_write()
+        source = self._data_sources.get(principal, reference)
+        credentials = credentials_for(source, self._data_sources.credentials_of(source))
+        result = self._connectors.test(target_of(source.spec), credentials, self._budget(source, deadline_seconds))
+        return result, self.record_test(source, result)
+
+    def test_unsaved(
+        self, principal: Principal, spec: DataSourceSpec, credentials: dict[str, str], deadline_seconds: float
+    ) -> ConnectionTestResult:
+        """Test a configuration that is not stored; nothing is written anywhere."""
+        principal.require_write()
+        errors = configuration_errors(spec)
+        if errors:
+            raise ValidationFailed(errors)
+        return self._connectors.test(target_of(spec), credentials, min(spec.connection_timeout, deadline_seconds))
+
+    def record_test(self, tested: DataSource, result: ConnectionTestResult) -> DataSource:
+        now = self._clock()
+
+        def outcome(current: DataSource) -> dict[str, Any]:
+            if connection_changed(tested.spec, current.spec) or tested.secret_version != current.secret_version:
+                return {}  # the configuration changed while we tested: this result says nothing about it
+            if result.success:
+                return {
+                    "last_tested_at": now,
+                    "last_successful_connection_at": now,
+                    "last_test_ok": True,
+                    "failure_count": 0,
+                    "failure_reason": None,
+                }
+            return {
+                "last_tested_at": now,
+                "last_failed_connection_at": now,
+                "last_test_ok": False,
+                "failure_count": current.failure_count + 1,
+                "failure_reason": f"{result.error_code}: {result.error}"[:500],
+            }
+
+        updated = self._data_sources.apply_system_update(tested.tenant_id, tested.id, outcome)
+        if updated is None:
+            raise NotFound("The data source was deleted during the test.")
+        return updated
+
+    # -- discovery ----------------------------------------------------------------------------------------
+    def discover(self, principal: Principal, reference: str, deadline_seconds: float) -> Discovery:
+        principal.require_write()
+        source = self._data_sources.get(principal, reference)
+        return self.discover_source(source, deadline_seconds)
+
+    def discover_source(self, source: DataSource, deadline_seconds: float) -> Discovery:
+        """Discover, store a new version only if the schema changed, and stamp the source."""
+        credentials = credentials_for(source, self._data_sources.credentials_of(source))
+        try:
+            schema = self._connectors.discover(target_of(source.spec), credentials, self._budget(source, deadline_seconds))
+        except ConnectorError as failure:
+            raise DiscoveryFailed(failure.code.value, failure.message) from None
+        now = self._clock()
+        latest = self._snapshots.latest(source.tenant_id, source.id)
+        fingerprint = schema.fingerprint()
+        if latest is not None and latest.fingerprint == fingerprint:
+            self._stamp(source, now, latest)
+            return Discovery(source.id, latest, changed=False, diff=None)
+        tables = [table.to_dict() for table in sorted(schema.tables, key=lambda t: (t.schema, t.name))]
+        rows = [t.estimated_rows for t in schema.tables if t.estimated_rows is not None]
+        meta = SnapshotMeta(
+            version=(latest.version + 1) if latest else 1,
+            fingerprint=fingerprint,
+            discovered_at=now,
+            table_count=len(tables),
+            estimated_rows=sum(rows) if rows else None,
+            chunk_starts=(),
+            write_id=random_tokens.token_hex(6),
+        )
+        try:
+            stored = self._snapshots.save(source.tenant_id, source.id, meta, tables)
+        except StaleVersion:
+            raise DiscoveryFailed("CONFLICT", "Another discovery of this source finished first; retry.") from None
+        diff = diff_schemas(self._load(source, latest), schema) if latest else None
+        self._stamp(source, now, stored)
+        return Discovery(source.id, stored, changed=True, diff=diff)
+
+    def _stamp(self, source: DataSource, now: datetime, meta: SnapshotMeta) -> None:
+        def stamp(current: DataSource) -> dict[str, Any]:
+            spec = current.spec
+            if meta.estimated_rows is not None:
+                spec = spec.model_copy(update={"record_count": meta.estimated_rows})
+            return {"schema_discovered_at": now, "spec": spec}
+
+        self._data_sources.apply_system_update(source.tenant_id, source.id, stamp)
+
+    # -- snapshots ----------------------------------------------------------------------------------------
+    def snapshot(
+        self, principal: Principal, reference: str, version: int | None, offset: int, limit: int
+    ) -> tuple[DataSource, SnapshotMeta, list[dict[str, Any]]]:
+        source = self._data_sources.get(principal, reference)
+        meta = self._meta(source, version)
+        limit = max(1, min(limit, MAX_TABLE_PAGE))
+        return source, meta, self._snapshots.tables(source.tenant_id, source.id, meta, offset, limit)
+
+    def diff(self, principal: Principal, reference: str, old: int, new: int) -> tuple[DataSource, SchemaDiff]:
+        source = self._data_sources.get(principal, reference)
+        before, after = self._meta(source, old), self._meta(source, new)
+        return source, diff_schemas(self._load(source, before), self._load(source, after))
+
+    def forget(self, source: DataSource) -> None:
+        """Remove everything the source owns besides its record and secret (its snapshots)."""
+        self._snapshots.delete_all(source.tenant_id, source.id)
+
+    def _meta(self, source: DataSource, version: int | None) -> SnapshotMeta:
+        meta = (
+            self._snapshots.latest(source.tenant_id, source.id)
+            if version is None
+            else self._snapshots.meta(source.tenant_id, source.id, version)
+        )
+        if meta is None:
+            what = "no schema has been discovered yet" if version is None else f"schema version {version} does not exist"
+            raise NotFound(f"Data source {source.key!r}: {what}.")
+        return meta
+
+    def _load(self, source: DataSource, meta: SnapshotMeta) -> DiscoveredSchema:
+        tables = self._snapshots.tables(source.tenant_id, source.id, meta, 0, meta.table_count)
+        return DiscoveredSchema.from_dict({"tables": tables})
+
+    @staticmethod
+    def _budget(source: DataSource, deadline_seconds: float) -> float:
+        return max(0.5, min(float(source.spec.connection_timeout), deadline_seconds))
