@@ -1,0 +1,176 @@
+"""PostgreSQL and Redshift (psycopg 3): connection test and set-based pg_catalog discovery."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from typing import TYPE_CHECKING, Any
+
+from datasource_registry.connectors.connstring import POSTGRES_SCHEMES
+from datasource_registry.connectors.context import Context
+from datasource_registry.connectors.errors import ErrorCode
+from datasource_registry.connectors.schema import Column, DiscoveredSchema, NameFilter, Table
+from datasource_registry.connectors.settings import database_settings
+
+if TYPE_CHECKING:
+    import psycopg
+
+DEFAULT_PORT = 5432
+
+_RELATIONS = """
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
+"""
+TABLES_SQL = "SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples::float8" + _RELATIONS
+COLUMNS_SQL = """
+SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attnum
+FROM pg_catalog.pg_attribute a
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attrelid IN (SELECT c.oid {relations} {filters})
+ORDER BY a.attrelid, a.attnum
+"""
+PRIMARY_KEYS_SQL = """
+SELECT i.indrelid, i.indkey::text
+FROM pg_catalog.pg_index i
+WHERE i.indisprimary AND i.indrelid IN (SELECT c.oid {relations} {filters})
+"""
+_KINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "view"}
+
+
+def _classify(exc: BaseException) -> ErrorCode | None:
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return ErrorCode.TIMEOUT
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return ErrorCode.PERMISSION_DENIED
+    if isinstance(exc, psycopg.errors.InvalidAuthorizationSpecification | psycopg.errors.InvalidPassword):
+        return ErrorCode.AUTH_FAILED
+    if isinstance(exc, psycopg.errors.InvalidCatalogName):
+        return ErrorCode.NOT_FOUND
+    text = str(exc).lower()
+    for needle, code in (
+        ("password authentication failed", ErrorCode.AUTH_FAILED),
+        ("no password supplied", ErrorCode.AUTH_FAILED),
+        ("pg_hba.conf", ErrorCode.AUTH_FAILED),
+        ("authentication failed", ErrorCode.AUTH_FAILED),
+        ("role ", ErrorCode.AUTH_FAILED),
+        ("does not exist", ErrorCode.NOT_FOUND),
+        ("permission denied", ErrorCode.PERMISSION_DENIED),
+        ("timeout", ErrorCode.TIMEOUT),
+        ("ssl", ErrorCode.TLS_FAILED),
+        ("certificate", ErrorCode.TLS_FAILED),
+        ("refused", ErrorCode.UNREACHABLE),
+        ("closed the connection", ErrorCode.UNREACHABLE),
+    ):
+        if needle in text:
+            return code
+    return ErrorCode.UNREACHABLE if isinstance(exc, psycopg.OperationalError) else None
+
+
+def _connect(ctx: Context) -> psycopg.Connection[Any]:
+    import psycopg
+
+    settings = database_settings(ctx, POSTGRES_SCHEMES, DEFAULT_PORT)
+    address = ctx.reach(settings.host, settings.port)
+    ctx.open(address).close()  # the TCP-level "connect" stage; libpq then connects to the same pinned IP
+    try:
+        ipaddress.ip_address(address.host)
+        tls_name = address.ip
+    except ValueError:
+        tls_name = address.host  # a DNS name: libpq verifies the certificate against it (verify-full)
+    params: dict[str, Any] = {
+        "host": tls_name,
+        "hostaddr": address.ip,
+        "port": address.port,
+        "dbname": settings.database or "postgres",
+        "user": settings.username or "postgres",
+        "sslmode": settings.options.get("sslmode", "prefer"),
+        "application_name": settings.options.get("application_name", "datasource-registry"),
+        "gssencmode": "disable",
+    }
+    for key in ("sslrootcert", "channel_binding", "target_session_attrs"):
+        if key in settings.options:
+            params[key] = settings.options[key]
+    if settings.password is not None:
+        params["password"] = settings.password
+    with ctx.stage("authenticate", _classify):
+        params["connect_timeout"] = max(1, math.ceil(ctx.connect_timeout()))
+        conn = psycopg.connect(autocommit=False, **params)
+    ctx.resources.callback(conn.close)
+    conn.read_only = True
+    return conn
+
+
+def _set_statement_timeout(ctx: Context, conn: psycopg.Connection[Any]) -> None:
+    millis = max(1, int(ctx.query_timeout() * 1000))
+    conn.execute("SELECT pg_catalog.set_config('statement_timeout', %s, false)", [str(millis)])
+
+
+def test(ctx: Context) -> None:
+    conn = _connect(ctx)
+    with ctx.stage("metadata", _classify):
+        _set_statement_timeout(ctx, conn)
+        row = conn.execute("SELECT pg_catalog.version(), current_database(), current_user").fetchone()
+        assert row is not None
+        ctx.server_version, ctx.details["database"], ctx.details["user"] = row
+
+
+def discover(ctx: Context) -> DiscoveredSchema:
+    conn = _connect(ctx)
+    with ctx.stage("metadata", _classify):
+        _set_statement_timeout(ctx, conn)
+        return discover_with(conn, ctx.target.schema_name, NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns))
+
+
+def discover_with(conn: psycopg.Connection[Any], schema_name: str | None, names: NameFilter) -> DiscoveredSchema:
+    """Three set-based catalog queries whatever the number of tables; filters pushed down as regexes."""
+    filters, params = "", {}
+    if schema_name:
+        filters += " AND n.nspname = %(schema)s"
+        params["schema"] = schema_name
+    if (include := names.include_regex()) is not None:
+        filters += " AND (n.nspname || '.' || c.relname) ~ %(include)s"
+        params["include"] = include
+    if (exclude := names.exclude_regex()) is not None:
+        filters += " AND NOT ((n.nspname || '.' || c.relname) ~ %(exclude)s)"
+        params["exclude"] = exclude
+    with conn.cursor() as cur:
+        cur.execute(TABLES_SQL + filters, params)
+        tables = cur.fetchall()
+        cur.execute(COLUMNS_SQL.format(relations=_RELATIONS, filters=filters), params)
+        column_rows = cur.fetchall()
+        cur.execute(PRIMARY_KEYS_SQL.format(relations=_RELATIONS, filters=filters), params)
+        key_rows = cur.fetchall()
+
+    columns: dict[int, list[Column]] = {}
+    names_by_attnum: dict[int, dict[int, str]] = {}
+    type_names: dict[str, str] = {}  # one string object per distinct type name
+    current_oid, current = -1, []
+    for oid, name, type_name, not_null, default, attnum in column_rows:
+        if oid != current_oid:
+            current_oid, current = oid, []
+            columns[oid] = current
+        current.append(Column(name, type_names.setdefault(type_name, type_name), not not_null, default, attnum))
+    primary_keys: dict[int, list[str]] = {}
+    for oid, indkey in key_rows:
+        by_attnum = names_by_attnum.get(oid) or {c.ordinal: c.name for c in columns.get(oid, ())}
+        primary_keys[oid] = [by_attnum[int(n)] for n in indkey.split() if int(n) in by_attnum]
+    result = [
+        Table(
+            schema=schema,
+            name=name,
+            kind=_KINDS.get(relkind, "table"),
+            columns=columns.get(oid, []),
+            primary_key=primary_keys.get(oid, []),
+            estimated_rows=int(reltuples) if reltuples is not None and reltuples >= 0 else None,
+        )
+        for oid, schema, name, relkind, reltuples in tables
+        if names(f"{schema}.{name}")
+    ]
+    result.sort(key=lambda t: (t.schema, t.name))
+    return DiscoveredSchema(result)
