@@ -10,7 +10,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from datasource_registry.connectors.errors import ConnectorError, ErrorCode, Scrubber
+from datasource_registry.connectors.errors import NOT_SECRET, ConnectorError, ErrorCode, Scrubber
 from datasource_registry.connectors.network import NetworkPolicy, PinnedAddress, open_socket, resolve_pinned
 from datasource_registry.connectors.result import Stage
 from datasource_registry.connectors.target import ConnectionTarget
@@ -66,7 +66,7 @@ class Context:
         overall = now + deadline_seconds if deadline_seconds is not None else None
         if whole_call_is_connect:
             overall = now + connect_budget
-        secrets = [v for v in credentials.values() if isinstance(v, str)]
+        secrets = [v for k, v in credentials.items() if isinstance(v, str) and k not in NOT_SECRET]
         return cls(
             target=target,
             credentials=credentials,
