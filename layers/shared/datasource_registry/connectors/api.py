@@ -116,3 +116,7 @@ def discover_schema(
         raise ConnectorError(ErrorCode.UNEXPECTED, ctx.scrub(f"{type(exc).__name__}: {exc}")) from None
     assert isinstance(schema, DiscoveredSchema)
     return schema
+
+
+# The name starts with "test": tell pytest that importing it into a test module does not make it a test.
+test_connection.__test__ = False  # type: ignore[attr-defined]

@@ -122,11 +122,16 @@ class Context:
         with self.stage("resolve"):
             return resolve_pinned(host, port, self.policy, self.connect_timeout())
 
-    def open(self, address: PinnedAddress) -> socket.socket:
-        """The "connect" stage: a TCP connection to the pinned address, closed when the call ends."""
+    def open(self, address: PinnedAddress, *, tls_server_name: str | None = None) -> socket.socket:
+        """The "connect" stage: TCP (and TLS) to the pinned address, closed when the call ends."""
         with self.stage("connect"):
             sock = open_socket(address, self.connect_timeout())
-        self.resources.callback(sock.close)
+            self.resources.callback(sock.close)
+            if tls_server_name is not None:
+                sock.settimeout(max(self.connect_timeout(), 0.1))
+                # SNI and the certificate check use the name the user gave, not the pinned IP.
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=tls_server_name)
+                self.resources.callback(sock.close)
         return sock
 
 

@@ -102,6 +102,8 @@ def resolve_pinned(host: str, port: int, policy: NetworkPolicy, timeout: float) 
     reasons: list[str] = []
     for family, _type, _proto, _canon, sockaddr in infos:
         ip = ipaddress.ip_address(sockaddr[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip, family = ip.ipv4_mapped, socket.AF_INET  # connect over IPv4 to the address it names
         reason = policy.check(ip)
         if reason is None:
             return PinnedAddress(host=host, ip=str(ip), port=port, family=family)
