@@ -104,16 +104,17 @@ def _head_sample(s3: Any, bucket: str, key: str, size: int) -> tuple[bytes, bool
     if size == 0:
         return b"", False
     data: bytes = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"].read()
-    truncated = size > len(data)
-    if truncated:
-        data = data[: data.rfind(b"\n") + 1]  # drop the partial last line
-    return data, truncated
+    return data, size > len(data)
+
+
+def _whole_lines(data: bytes, truncated: bool) -> bytes:
+    return data[: data.rfind(b"\n") + 1] if truncated else data  # drop the partial last line
 
 
 def _json_lines(data: bytes, truncated: bool) -> bytes:
     text = data.decode("utf-8-sig", "replace").lstrip()
     if not text.startswith("["):
-        return text.encode()
+        return _whole_lines(text.encode(), truncated)
     # A JSON array cut at 64 KiB: decode element by element, stop at the cut.
     decoder, items, i = json.JSONDecoder(), [], 1
     while len(items) < 10_000:
@@ -159,7 +160,7 @@ def infer_table(s3: Any, bucket: str, key: str, size: int, fmt: str) -> tuple[Ta
                 import pyarrow.csv as pcsv
 
                 delimiter = "\t" if key.lower().endswith(".tsv") else ","
-                schema = pcsv.read_csv(pa.BufferReader(data), parse_options=pcsv.ParseOptions(delimiter=delimiter)).schema
+                schema = pcsv.read_csv(pa.BufferReader(_whole_lines(data, truncated)), parse_options=pcsv.ParseOptions(delimiter=delimiter)).schema
             else:
                 import pyarrow.json as pjson
 
