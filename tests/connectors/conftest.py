@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from datasource_registry.connectors import NetworkPolicy
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -60,7 +60,7 @@ def loopback_policy() -> NetworkPolicy:
 
 @pytest.fixture
 def pg_schema() -> Iterator[Callable[[str], str]]:
-    """Creates uniquely named schemas in database `test` from DDL ({schema} is substituted); drops them after."""
+    """Creates unique schemas in database `test` from DDL ({schema} is substituted); drops them after."""
     require(port_open(5432), "PostgreSQL is not running on 127.0.0.1:5432")
     import psycopg
 
@@ -202,7 +202,9 @@ def http_server() -> Iterator[HttpServer]:
         def do_GET(self) -> None:
             requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
             if self.path == "/orders":
-                self._send(200, [{"id": 1, "total": 9.5, "note": None}, {"id": 2, "total": 3.0, "paid": True}])
+                self._send(
+                    200, [{"id": 1, "total": 9.5, "note": None}, {"id": 2, "total": 3.0, "paid": True}]
+                )
             elif self.path == "/status":
                 self._send(200, {"ok": True, "version": "1.2", "uptime": 12})
             elif self.path == "/secure":
@@ -230,8 +232,12 @@ def http_server() -> Iterator[HttpServer]:
 def moto_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    saved = {
+        k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+    )
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -283,10 +289,8 @@ def counting_proxy(moto_endpoint: str) -> Iterator[CountingProxy]:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def serve() -> None:
         while True:

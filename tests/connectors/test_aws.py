@@ -11,14 +11,15 @@ import pyarrow as pa
 import pyarrow.orc as orc
 import pyarrow.parquet as pq
 import pytest
-
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, discover_schema, test_connection
 
 from .conftest import LOOPBACK, CountingProxy, unique
 
 
 def put(endpoint: str, bucket: str, key: str, body: bytes) -> None:
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").put_object(Bucket=bucket, Key=key, Body=body)
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").put_object(
+        Bucket=bucket, Key=key, Body=body
+    )
 
 
 def parquet_bytes(table: pa.Table, **kwargs: object) -> bytes:
@@ -27,7 +28,9 @@ def parquet_bytes(table: pa.Table, **kwargs: object) -> bytes:
     return sink.getvalue()
 
 
-SAMPLE = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", None], "score": [1.5, 2.0, 3.25]})
+SAMPLE = pa.table(
+    {"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", None], "score": [1.5, 2.0, 3.25]}
+)
 
 
 # --- S3 buckets -----------------------------------------------------------------------------------
@@ -46,7 +49,12 @@ def test_an_existing_bucket_is_reachable(moto_endpoint: str, s3_bucket: str) -> 
 def test_a_missing_bucket_is_not_found(moto_endpoint: str) -> None:
     target = ConnectionTarget(type="s3", source_config={"bucket": unique("missing").replace("_", "-")})
 
-    result = test_connection(target, {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG"}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+    result = test_connection(
+        target,
+        {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG"},
+        LOOPBACK,
+        aws_endpoint_url=moto_endpoint,
+    )
 
     assert result.error_code == "NOT_FOUND"
     assert "wJalrXUtnFEMI" not in repr(result.to_dict())
@@ -71,23 +79,39 @@ def test_s3_discovery_infers_one_table_per_folder(moto_endpoint: str, s3_bucket:
 
 
 def file_target(type_name: str, path: str, bucket: str | None = None) -> ConnectionTarget:
-    return ConnectionTarget(type=type_name, file_path=path, source_config={"bucket": bucket} if bucket else {})
+    return ConnectionTarget(
+        type=type_name, file_path=path, source_config={"bucket": bucket} if bucket else {}
+    )
 
 
 def test_csv_schema_is_inferred_from_the_header(moto_endpoint: str, s3_bucket: str) -> None:
-    put(moto_endpoint, s3_bucket, "files/people.csv", b"id,name,joined,active\n1,Ann,2024-01-02,true\n2,Bo,2024-02-03,false\n")
+    put(
+        moto_endpoint,
+        s3_bucket,
+        "files/people.csv",
+        b"id,name,joined,active\n1,Ann,2024-01-02,true\n2,Bo,2024-02-03,false\n",
+    )
 
-    discovered = discover_schema(file_target("csv", "files/people.csv", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+    discovered = discover_schema(
+        file_target("csv", "files/people.csv", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
+    )
 
     [table] = discovered.tables
-    assert [(c.name, c.type) for c in table.columns] == [("id", "int64"), ("name", "string"), ("joined", "date32[day]"), ("active", "bool")]
+    assert [(c.name, c.type) for c in table.columns] == [
+        ("id", "int64"),
+        ("name", "string"),
+        ("joined", "date32[day]"),
+        ("active", "bool"),
+    ]
 
 
 def test_a_large_csv_is_sampled_not_downloaded(moto_endpoint: str, s3_bucket: str) -> None:
     body = b"id,value\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(400_000))
     put(moto_endpoint, s3_bucket, "big.csv", body)
 
-    result = test_connection(file_target("csv", f"s3://{s3_bucket}/big.csv"), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+    result = test_connection(
+        file_target("csv", f"s3://{s3_bucket}/big.csv"), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
+    )
 
     assert result.success, result.error
     assert result.details["bytesFetched"] <= 64 * 1024 < len(body)
@@ -99,10 +123,18 @@ def test_json_lines_and_json_arrays_are_both_understood(moto_endpoint: str, s3_b
     put(moto_endpoint, s3_bucket, "a.jsonl", lines)
     put(moto_endpoint, s3_bucket, "b.json", array)
 
-    from_lines = discover_schema(file_target("json", "a.jsonl", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
-    from_array = discover_schema(file_target("json", "b.json", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+    from_lines = discover_schema(
+        file_target("json", "a.jsonl", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
+    )
+    from_array = discover_schema(
+        file_target("json", "b.json", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
+    )
 
-    assert [(c.name, c.type) for c in from_lines.tables[0].columns] == [("id", "int64"), ("tags", "list<item: string>"), ("price", "double")]
+    assert [(c.name, c.type) for c in from_lines.tables[0].columns] == [
+        ("id", "int64"),
+        ("tags", "list<item: string>"),
+        ("price", "double"),
+    ]
     assert [c.name for c in from_array.tables[0].columns] == ["id", "name", "nested"]
     assert from_array.tables[0].columns[2].type.startswith("struct<")
     assert from_array.details["bytesFetched"] < len(array)  # the array was cut at 64 KiB and still parsed
@@ -113,16 +145,25 @@ def test_orc_schema_and_row_count_come_from_the_footer(moto_endpoint: str, s3_bu
     orc.write_table(SAMPLE, sink)
     put(moto_endpoint, s3_bucket, "t.orc", sink.getvalue())
 
-    discovered = discover_schema(file_target("orc", "t.orc", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+    discovered = discover_schema(
+        file_target("orc", "t.orc", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
+    )
 
     assert [c.name for c in discovered.tables[0].columns] == ["id", "name", "score"]
     assert discovered.tables[0].estimated_rows == 3
 
 
-def test_a_large_parquet_file_is_not_downloaded_whole(moto_endpoint: str, s3_bucket: str, counting_proxy: CountingProxy) -> None:
+def test_a_large_parquet_file_is_not_downloaded_whole(
+    moto_endpoint: str, s3_bucket: str, counting_proxy: CountingProxy
+) -> None:
     # Given a ~40 MB parquet file of incompressible data
     rows = 500_000
-    random_column = lambda: pa.FixedSizeBinaryArray.from_buffers(pa.binary(8), rows, [None, pa.py_buffer(os.urandom(8 * rows))])  # noqa: E731
+
+    def random_column() -> pa.Array:
+        return pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(8), rows, [None, pa.py_buffer(os.urandom(8 * rows))]
+        )
+
     big = pa.table({f"c{i}": random_column() for i in range(10)})
     body = parquet_bytes(big, compression="none")
     assert len(body) > 30_000_000
@@ -130,7 +171,12 @@ def test_a_large_parquet_file_is_not_downloaded_whole(moto_endpoint: str, s3_buc
     before = counting_proxy.bytes_to_client
 
     # When its schema is discovered through a proxy that counts every byte moto sends
-    discovered = discover_schema(file_target("parquet", f"s3://{s3_bucket}/big.parquet"), {}, LOOPBACK, aws_endpoint_url=counting_proxy.url)
+    discovered = discover_schema(
+        file_target("parquet", f"s3://{s3_bucket}/big.parquet"),
+        {},
+        LOOPBACK,
+        aws_endpoint_url=counting_proxy.url,
+    )
 
     # Then the schema and row count are right and well under 1 MB crossed the wire
     sent = counting_proxy.bytes_to_client - before
@@ -140,7 +186,9 @@ def test_a_large_parquet_file_is_not_downloaded_whole(moto_endpoint: str, s3_buc
 
 
 def test_a_missing_file_is_not_found(moto_endpoint: str, s3_bucket: str) -> None:
-    result = test_connection(file_target("parquet", "nope.parquet", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+    result = test_connection(
+        file_target("parquet", "nope.parquet", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
+    )
 
     assert result.error_code == "NOT_FOUND"
     assert result.stages[-1].name == "authenticate"
@@ -150,7 +198,9 @@ def test_a_file_that_is_not_what_it_claims_is_a_protocol_error(moto_endpoint: st
     put(moto_endpoint, s3_bucket, "fake.parquet", b"this is not parquet at all" * 10)
 
     with pytest.raises(ConnectorError) as caught:
-        discover_schema(file_target("parquet", "fake.parquet", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+        discover_schema(
+            file_target("parquet", "fake.parquet", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
+        )
 
     assert caught.value.code == "PROTOCOL_ERROR"
 
@@ -177,7 +227,11 @@ def dynamodb_table(moto_endpoint: str):
             {"AttributeName": "email", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
-            {"IndexName": "by_email", "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}
+            {
+                "IndexName": "by_email",
+                "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         BillingMode="PAY_PER_REQUEST",
     )
@@ -186,7 +240,9 @@ def dynamodb_table(moto_endpoint: str):
 
 
 def test_dynamodb_table_is_described(moto_endpoint: str, dynamodb_table: str) -> None:
-    target = ConnectionTarget(type="dynamodb", region="us-east-1", source_config={"table_name": dynamodb_table})
+    target = ConnectionTarget(
+        type="dynamodb", region="us-east-1", source_config={"table_name": dynamodb_table}
+    )
 
     result = test_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
@@ -195,13 +251,17 @@ def test_dynamodb_table_is_described(moto_endpoint: str, dynamodb_table: str) ->
 
 
 def test_dynamodb_missing_table_is_not_found(moto_endpoint: str) -> None:
-    target = ConnectionTarget(type="dynamodb", region="us-east-1", source_config={"table_name": "does-not-exist"})
+    target = ConnectionTarget(
+        type="dynamodb", region="us-east-1", source_config={"table_name": "does-not-exist"}
+    )
 
     assert test_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint).error_code == "NOT_FOUND"
 
 
 def test_dynamodb_discovery_lists_keys_and_attributes(moto_endpoint: str, dynamodb_table: str) -> None:
-    target = ConnectionTarget(type="dynamodb", region="us-east-1", include_patterns=[f"us-east-1.{dynamodb_table}"])
+    target = ConnectionTarget(
+        type="dynamodb", region="us-east-1", include_patterns=[f"us-east-1.{dynamodb_table}"]
+    )
 
     discovered = discover_schema(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-
-from datasource_registry.connectors import ConnectionTarget, ConnectorError, NetworkPolicy, discover_schema, test_connection
+from datasource_registry.connectors import (
+    ConnectionTarget,
+    ConnectorError,
+    NetworkPolicy,
+    discover_schema,
+    test_connection,
+)
 from datasource_registry.connectors.connstring import POSTGRES_SCHEMES, parse_connection_string
 from datasource_registry.connectors.network import resolve_pinned
 
@@ -14,7 +19,20 @@ from .conftest import LOOPBACK
 
 NOTHING_ALLOWED = NetworkPolicy.from_string("")
 
-LOOPBACK_SPELLINGS = ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "127.0.1", "::ffff:127.0.0.1", "[::1]", "::1", "localhost", "0", "0.0.0.0"]
+LOOPBACK_SPELLINGS = [
+    "127.0.0.1",
+    "2130706433",
+    "0x7f000001",
+    "0177.0.0.1",
+    "127.1",
+    "127.0.1",
+    "::ffff:127.0.0.1",
+    "[::1]",
+    "::1",
+    "localhost",
+    "0",
+    "0.0.0.0",
+]
 METADATA_SPELLINGS = [
     "169.254.169.254",
     "2852039166",
@@ -31,7 +49,9 @@ METADATA_SPELLINGS = [
 @pytest.mark.parametrize("host", LOOPBACK_SPELLINGS + METADATA_SPELLINGS)
 def test_internal_addresses_are_blocked_when_the_policy_allows_nothing(host: str) -> None:
     # Given a PostgreSQL source pointing at an internal address in some spelling
-    target = ConnectionTarget(type="postgresql", host=host, port=5432, database_name="test", connection_timeout=5)
+    target = ConnectionTarget(
+        type="postgresql", host=host, port=5432, database_name="test", connection_timeout=5
+    )
 
     # When it is tested with a policy that opens nothing
     result = test_connection(target, {"username": "postgres"}, NOTHING_ALLOWED)
@@ -52,14 +72,30 @@ def test_metadata_addresses_stay_blocked_even_when_a_cidr_covers_them(host: str)
     assert result.error_code == "BLOCKED_ADDRESS"
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "::ffff:127.0.0.1"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "::ffff:127.0.0.1"]
+)
 def test_loopback_spellings_are_pinned_to_127_0_0_1_when_loopback_is_allowed(host: str) -> None:
     pinned = resolve_pinned(host, 5432, LOOPBACK, timeout=5)
 
     assert pinned.ip == "127.0.0.1"
 
 
-@pytest.mark.parametrize("address", ["10.1.2.3", "172.16.0.5", "192.168.1.1", "100.64.0.1", "fc00::1", "fe80::1", "169.254.1.1", "240.0.0.1", "224.0.0.1", "ff02::1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.1.2.3",
+        "172.16.0.5",
+        "192.168.1.1",
+        "100.64.0.1",
+        "fc00::1",
+        "fe80::1",
+        "169.254.1.1",
+        "240.0.0.1",
+        "224.0.0.1",
+        "ff02::1",
+    ],
+)
 def test_private_and_reserved_ranges_need_an_explicit_allow(address: str) -> None:
     assert NOTHING_ALLOWED.check(ipaddress.ip_address(address)) is not None
 
@@ -136,7 +172,8 @@ def test_dangerous_mysql_connection_strings_are_refused(url: str) -> None:
 
 def test_allowed_postgres_options_pass() -> None:
     parsed = parse_connection_string(
-        "postgres://alice:s%40cret@db.example.com:6543/sales?sslmode=verify-full&sslrootcert=system", POSTGRES_SCHEMES
+        "postgres://alice:s%40cret@db.example.com:6543/sales?sslmode=verify-full&sslrootcert=system",
+        POSTGRES_SCHEMES,
     )
 
     assert (parsed.host, parsed.port, parsed.database, parsed.username, parsed.password) == (
@@ -150,7 +187,9 @@ def test_allowed_postgres_options_pass() -> None:
 
 
 def test_http_api_to_a_blocked_address_is_refused_before_connecting() -> None:
-    target = ConnectionTarget(type="http_api", source_config={"url": "http://[::ffff:169.254.169.254]/latest/meta-data/"})
+    target = ConnectionTarget(
+        type="http_api", source_config={"url": "http://[::ffff:169.254.169.254]/latest/meta-data/"}
+    )
 
     result = test_connection(target, {}, LOOPBACK)
 
@@ -158,7 +197,9 @@ def test_http_api_to_a_blocked_address_is_refused_before_connecting() -> None:
     assert all(s.name != "connect" for s in result.stages)
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://example.com/x"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://example.com/x"]
+)
 def test_http_api_accepts_only_http_and_https(url: str) -> None:
     result = test_connection(ConnectionTarget(type="http_api", source_config={"url": url}), {}, LOOPBACK)
 

@@ -6,16 +6,23 @@ import time
 import uuid
 
 import pytest
-
-from datasource_registry.connectors import ConnectionTarget, ConnectorError, diff_schemas, discover_schema, test_connection
+from datasource_registry.connectors import (
+    ConnectionTarget,
+    ConnectorError,
+    diff_schemas,
+    discover_schema,
+    test_connection,
+)
 
 from .conftest import LOOPBACK
 
 pytestmark = pytest.mark.needs_postgres
 
 DDL = """
-CREATE TABLE {schema}.customers (id bigserial PRIMARY KEY, email varchar(200) NOT NULL, created_at timestamptz DEFAULT now());
-CREATE TABLE {schema}.order_lines (order_id int NOT NULL, line_no smallint NOT NULL, amount numeric(12,2), PRIMARY KEY (line_no, order_id));
+CREATE TABLE {schema}.customers (
+    id bigserial PRIMARY KEY, email varchar(200) NOT NULL, created_at timestamptz DEFAULT now());
+CREATE TABLE {schema}.order_lines (
+    order_id int NOT NULL, line_no smallint NOT NULL, amount numeric(12,2), PRIMARY KEY (line_no, order_id));
 CREATE VIEW {schema}.big_customers AS SELECT id, email FROM {schema}.customers;
 CREATE TABLE {schema}.audit_log (at timestamptz);
 INSERT INTO {schema}.customers (email) SELECT 'u' || g || '@x' FROM generate_series(1, 500) g;
@@ -64,7 +71,9 @@ def test_a_missing_database_is_not_found_and_the_password_never_appears(pg_schem
 def test_a_password_in_the_connection_string_is_scrubbed() -> None:
     secret = f"pw_{uuid.uuid4().hex}"
     target = ConnectionTarget(
-        type="database", connection_string=f"postgresql://postgres:{secret}@127.0.0.1:5432/{secret}", connection_timeout=5
+        type="database",
+        connection_string=f"postgresql://postgres:{secret}@127.0.0.1:5432/{secret}",
+        connection_timeout=5,
     )
 
     result = test_connection(target, {}, LOOPBACK)
@@ -111,7 +120,11 @@ def test_discovery_returns_tables_views_columns_keys_and_estimates(pg_schema) ->
     customers = tables["customers"]
     assert customers.kind == "table" and tables["big_customers"].kind == "view"
     assert [c.name for c in customers.columns] == ["id", "email", "created_at"]
-    assert [c.type for c in customers.columns] == ["bigint", "character varying(200)", "timestamp with time zone"]
+    assert [c.type for c in customers.columns] == [
+        "bigint",
+        "character varying(200)",
+        "timestamp with time zone",
+    ]
     assert [c.nullable for c in customers.columns] == [False, False, True]
     assert customers.columns[0].default and customers.columns[0].default.startswith("nextval(")
     assert customers.columns[2].default == "now()"
@@ -139,7 +152,9 @@ def test_fingerprint_is_stable_and_changes_with_the_schema(pg_schema) -> None:
     assert first.fingerprint() == again.fingerprint()
 
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True) as conn:
-        conn.execute(f"ALTER TABLE {schema}.customers ADD COLUMN phone text, ALTER COLUMN email DROP NOT NULL")
+        conn.execute(
+            f"ALTER TABLE {schema}.customers ADD COLUMN phone text, ALTER COLUMN email DROP NOT NULL"
+        )
         conn.execute(f"DROP TABLE {schema}.audit_log")
         conn.execute(f"CREATE TABLE {schema}.invoices (id int)")
     changed = discover_schema(pg(schema), {}, LOOPBACK)

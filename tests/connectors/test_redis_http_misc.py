@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, discover_schema, test_connection
 from datasource_registry.domain.types import DataSourceType
 
@@ -180,7 +179,22 @@ UNSUPPORTED = sorted(
     t.value
     for t in DataSourceType
     if t.value
-    not in {"postgresql", "redshift", "mysql", "mariadb", "redis", "s3", "csv", "json", "parquet", "orc", "dynamodb", "http_api", "synthetic", "database"}
+    not in {
+        "postgresql",
+        "redshift",
+        "mysql",
+        "mariadb",
+        "redis",
+        "s3",
+        "csv",
+        "json",
+        "parquet",
+        "orc",
+        "dynamodb",
+        "http_api",
+        "synthetic",
+        "database",
+    }
 )
 
 
@@ -199,6 +213,8 @@ def test_other_types_are_reported_unsupported(type_name: str) -> None:
 
 
 def test_generic_database_with_an_unknown_scheme_is_invalid_config() -> None:
-    result = test_connection(ConnectionTarget(type="database", connection_string="sqlserver://h/db"), {}, LOOPBACK)
+    result = test_connection(
+        ConnectionTarget(type="database", connection_string="sqlserver://h/db"), {}, LOOPBACK
+    )
 
     assert result.error_code == "INVALID_CONFIG"

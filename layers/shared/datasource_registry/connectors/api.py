@@ -44,7 +44,8 @@ def _module_name(target: ConnectionTarget) -> str:
             return "mysql"
         raise ConnectorError(
             ErrorCode.INVALID_CONFIG,
-            "a `database` source needs a connection string starting with postgresql://, postgres://, mysql:// or mariadb://",
+            "a `database` source needs a connection string starting with"
+            " postgresql://, postgres://, mysql:// or mariadb://",
         )
     name = _MODULES.get(target.type)
     if name is None:
@@ -68,7 +69,9 @@ def test_connection(
 ) -> ConnectionTestResult:
     """Resolve, connect, authenticate and read metadata within connection_timeout (or deadline_seconds)."""
     started = time.perf_counter()
-    ctx = Context.create(target, credentials, policy, deadline_seconds, aws_endpoint_url, whole_call_is_connect=True)
+    ctx = Context.create(
+        target, credentials, policy, deadline_seconds, aws_endpoint_url, whole_call_is_connect=True
+    )
     code: ErrorCode | None = None
     message: str | None = None
     try:
@@ -106,7 +109,9 @@ def discover_schema(
     aws_endpoint_url: str | None = None,
 ) -> DiscoveredSchema:
     """Tables, columns, keys and row estimates; raises ConnectorError(code, scrubbed message) on failure."""
-    ctx = Context.create(target, credentials, policy, deadline_seconds, aws_endpoint_url, whole_call_is_connect=False)
+    ctx = Context.create(
+        target, credentials, policy, deadline_seconds, aws_endpoint_url, whole_call_is_connect=False
+    )
     try:
         with ctx.resources:
             schema = _connector(target, "discover")(ctx)

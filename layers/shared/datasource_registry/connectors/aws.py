@@ -17,7 +17,14 @@ _AUTH = {
     "InvalidClientTokenId",
 }
 _DENIED = {"AccessDenied", "AccessDeniedException", "AllAccessDisabled", "403", "Forbidden"}
-_MISSING = {"NoSuchBucket", "NoSuchKey", "ResourceNotFoundException", "404", "NotFound", "TableNotFoundException"}
+_MISSING = {
+    "NoSuchBucket",
+    "NoSuchKey",
+    "ResourceNotFoundException",
+    "404",
+    "NotFound",
+    "TableNotFoundException",
+}
 
 
 def classify(exc: BaseException) -> ErrorCode | None:

@@ -11,7 +11,7 @@ POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", "redshift"})
 MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
 REDIS_SCHEMES = frozenset({"redis"})
 
-# Everything else (host lists, hostaddr, service, passfile, sslkey/sslcert/sslrootcert paths, options) is refused.
+# Everything else is refused: host lists, hostaddr, service, passfile, sslkey/sslcert paths, options.
 POSTGRES_OPTIONS = {
     "sslmode": {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"},
     "sslrootcert": {"system"},  # only the system trust store, never a file path
@@ -51,7 +51,8 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
     if scheme not in allowed_schemes:
         raise ConnectorError(
             ErrorCode.INVALID_CONFIG,
-            f"connection string must be a URL starting with one of {sorted(s + '://' for s in allowed_schemes)}",
+            "connection string must be a URL starting with one of "
+            + ", ".join(sorted(s + "://" for s in allowed_schemes)),
         )
     parts = urlsplit(text)
     netloc = parts.netloc.rsplit("@", 1)[-1]
@@ -67,7 +68,9 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name a host (no Unix sockets)")
     host = unquote(host)
     if any(ch in host for ch in "/\\@,;% ") or host.startswith("."):
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string host must be a host name or IP address")
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG, "connection string host must be a host name or IP address"
+        )
     allowed = {"postgresql": POSTGRES_OPTIONS, "mysql": MYSQL_OPTIONS, "redis": REDIS_OPTIONS}[
         "postgresql" if scheme in POSTGRES_SCHEMES else "mysql" if scheme in MYSQL_SCHEMES else "redis"
     ]
@@ -77,7 +80,9 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key!r} is not allowed")
         values = allowed[key]
         if values is not None and value not in values:
-            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key}={value!r} is not allowed")
+            raise ConnectorError(
+                ErrorCode.INVALID_CONFIG, f"connection option {key}={value!r} is not allowed"
+            )
         if key in {"connect_timeout", "db"} and not value.isdigit():
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key} must be a whole number")
         if key in options:
@@ -85,7 +90,9 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         options[key] = value
     path = unquote(parts.path.lstrip("/"))
     if "/" in path:
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string path must be just the database name")
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG, "connection string path must be just the database name"
+        )
     return ParsedConnectionString(
         scheme=scheme,
         host=host,

@@ -34,9 +34,22 @@ def test(ctx: Context) -> None:
 
 def _table(schema: str, description: dict[str, Any]) -> Table:
     keys = [k["AttributeName"] for k in sorted(description.get("KeySchema", []), key=lambda k: k["KeyType"])]
-    attributes = sorted(description.get("AttributeDefinitions", []), key=lambda a: (a["AttributeName"] not in keys, keys.index(a["AttributeName"]) if a["AttributeName"] in keys else 0, a["AttributeName"]))
+    attributes = sorted(
+        description.get("AttributeDefinitions", []),
+        key=lambda a: (
+            a["AttributeName"] not in keys,
+            keys.index(a["AttributeName"]) if a["AttributeName"] in keys else 0,
+            a["AttributeName"],
+        ),
+    )
     columns = [
-        Column(a["AttributeName"], _TYPES.get(a["AttributeType"], a["AttributeType"]), a["AttributeName"] not in keys, None, i)
+        Column(
+            a["AttributeName"],
+            _TYPES.get(a["AttributeType"], a["AttributeType"]),
+            a["AttributeName"] not in keys,
+            None,
+            i,
+        )
         for i, a in enumerate(attributes, start=1)
     ]
     return Table(schema, description["TableName"], "table", columns, keys, description.get("ItemCount"))
@@ -52,7 +65,9 @@ def discover(ctx: Context) -> DiscoveredSchema:
             table_names = [str(wanted)]
         else:
             table_names = []
-            for page in dynamodb.get_paginator("list_tables").paginate(PaginationConfig={"MaxItems": MAX_TABLES}):
+            for page in dynamodb.get_paginator("list_tables").paginate(
+                PaginationConfig={"MaxItems": MAX_TABLES}
+            ):
                 table_names.extend(page.get("TableNames", []))
         # Filter before DescribeTable: DynamoDB has no set-based catalog, so each kept table costs one call.
         tables = [

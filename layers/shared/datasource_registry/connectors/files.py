@@ -12,8 +12,18 @@ from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.schema import Column, DiscoveredSchema, Table
 
 HEAD_BYTES = 64 * 1024  # csv/json: the schema is inferred from the first 64 KiB
-TAIL_BYTES = 64 * 1024  # parquet/orc: the footer is read with one ranged GET of the last 64 KiB (more if needed)
-FORMATS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "ndjson": "json", "parquet": "parquet", "orc": "orc"}
+TAIL_BYTES = (
+    64 * 1024
+)  # parquet/orc: the footer is read with one ranged GET of the last 64 KiB (more if needed)
+FORMATS = {
+    "csv": "csv",
+    "tsv": "csv",
+    "json": "json",
+    "jsonl": "json",
+    "ndjson": "json",
+    "parquet": "parquet",
+    "orc": "orc",
+}
 
 
 def split_path(ctx: Context) -> tuple[str, str]:
@@ -24,9 +34,14 @@ def split_path(ctx: Context) -> tuple[str, str]:
     else:
         bucket, key = str(ctx.target.source_config.get("bucket") or ""), path.lstrip("/")
     if "://" in path and not path.startswith("s3://"):
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "file_path must be s3://bucket/key or a key in the bucket")
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG, "file_path must be s3://bucket/key or a key in the bucket"
+        )
     if not bucket or not key:
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "file_path needs a bucket (s3://bucket/key or source_config.bucket) and a key")
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG,
+            "file_path needs a bucket (s3://bucket/key or source_config.bucket) and a key",
+        )
     return bucket, key
 
 
@@ -116,7 +131,7 @@ def _json_lines(data: bytes, truncated: bool) -> bytes:
     if not text.startswith("["):
         return _whole_lines(text.encode(), truncated)
     # A JSON array cut at 64 KiB: decode element by element, stop at the cut.
-    decoder, items, i = json.JSONDecoder(), [], 1
+    decoder, items, i = json.JSONDecoder(), list[Any](), 1
     while len(items) < 10_000:
         while i < len(text) and text[i] in " \t\r\n,":
             i += 1
@@ -148,7 +163,7 @@ def infer_table(s3: Any, bucket: str, key: str, size: int, fmt: str) -> tuple[Ta
                 parquet = pq.ParquetFile(source)
                 schema, rows = parquet.schema_arrow, parquet.metadata.num_rows
             else:
-                import pyarrow.orc as orc
+                from pyarrow import orc
 
                 orc_file = orc.ORCFile(source)
                 schema, rows = orc_file.schema, orc_file.nrows
@@ -160,13 +175,18 @@ def infer_table(s3: Any, bucket: str, key: str, size: int, fmt: str) -> tuple[Ta
                 import pyarrow.csv as pcsv
 
                 delimiter = "\t" if key.lower().endswith(".tsv") else ","
-                schema = pcsv.read_csv(pa.BufferReader(_whole_lines(data, truncated)), parse_options=pcsv.ParseOptions(delimiter=delimiter)).schema
+                schema = pcsv.read_csv(
+                    pa.BufferReader(_whole_lines(data, truncated)),
+                    parse_options=pcsv.ParseOptions(delimiter=delimiter),
+                ).schema
             else:
                 import pyarrow.json as pjson
 
                 schema = pjson.read_json(pa.BufferReader(_json_lines(data, truncated))).schema
     except (pa.ArrowException, ValueError, UnicodeError) as exc:
-        raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"cannot read a {fmt} schema from {key}: {exc}") from exc
+        raise ConnectorError(
+            ErrorCode.PROTOCOL_ERROR, f"cannot read a {fmt} schema from {key}: {exc}"
+        ) from exc
     columns = [Column(f.name, str(f.type), f.nullable, None, i) for i, f in enumerate(schema, start=1)]
     name = key.rsplit("/", 1)[-1].rsplit(".", 1)[0] or key
     return Table(bucket, name, "table", columns, [], rows), fetched

@@ -17,6 +17,18 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 3306
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 
+TABLES_SQL = (
+    "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES t WHERE {where}"
+)
+COLUMNS_SQL = (
+    "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, ORDINAL_POSITION"
+    " FROM information_schema.COLUMNS t WHERE {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
+)
+PRIMARY_KEYS_SQL = (
+    "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE t"
+    " WHERE CONSTRAINT_NAME = 'PRIMARY' AND {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
+)
+
 # Server error numbers (ER_*) that map to stable codes.
 _AUTH_ERRORS = {1044, 1045, 1698, 2049, 1251}
 _PERMISSION_ERRORS = {1142, 1143, 1227}
@@ -86,9 +98,11 @@ def _connect(ctx: Context) -> pymysql.connections.Connection[Any]:
 
 def _limit_statements(ctx: Context, conn: pymysql.connections.Connection[Any]) -> None:
     seconds = max(ctx.query_timeout(), 0.1)
-    conn._read_timeout = conn._write_timeout = seconds
+    # PyMySQL has no public setter: connect-time timeouts covered the handshake; queries get query_timeout.
+    setattr(conn, "_read_timeout", seconds)  # noqa: B010
+    setattr(conn, "_write_timeout", seconds)  # noqa: B010
     with conn.cursor() as cur:
-        if "mariadb" in conn.get_server_info().lower():
+        if "mariadb" in str(getattr(conn, "server_version", "")).lower():
             cur.execute("SET SESSION max_statement_time = %s", [seconds])
         else:
             cur.execute("SET SESSION max_execution_time = %s", [int(seconds * 1000)])
@@ -112,35 +126,30 @@ def discover(ctx: Context) -> DiscoveredSchema:
         schema = ctx.target.schema_name or ctx.target.database_name or conn.db
         if isinstance(schema, bytes):
             schema = schema.decode()
-        return discover_with(conn, schema, NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns))
+        return discover_with(
+            conn, schema, NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)
+        )
 
 
-def discover_with(conn: pymysql.connections.Connection[Any], schema: str | None, names: NameFilter) -> DiscoveredSchema:
+def discover_with(
+    conn: pymysql.connections.Connection[Any], schema: str | None, names: NameFilter
+) -> DiscoveredSchema:
     """Tables, columns and primary keys from information_schema in three set-based queries."""
-    where, params = _filters(schema, names)
+    where, params = _filters(schema, names)  # only placeholders and fixed SQL; values go in params
     with conn.cursor() as cur:
-        cur.execute(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES t WHERE " + where,
-            params,
-        )
+        cur.execute(TABLES_SQL.format(where=where), params)
         tables = cur.fetchall()
-        cur.execute(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, ORDINAL_POSITION"
-            " FROM information_schema.COLUMNS t WHERE " + where + " ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
-            params,
-        )
+        cur.execute(COLUMNS_SQL.format(where=where), params)
         column_rows = cur.fetchall()
-        cur.execute(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE t"
-            " WHERE CONSTRAINT_NAME = 'PRIMARY' AND " + where + " ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
-            params,
-        )
+        cur.execute(PRIMARY_KEYS_SQL.format(where=where), params)
         key_rows = cur.fetchall()
     columns: dict[tuple[str, str], list[Column]] = {}
     type_names: dict[str, str] = {}
     for db, table, name, type_name, nullable, default, ordinal in column_rows:
         columns.setdefault((db, table), []).append(
-            Column(name, type_names.setdefault(type_name, type_name), nullable == "YES", default, int(ordinal))
+            Column(
+                name, type_names.setdefault(type_name, type_name), nullable == "YES", default, int(ordinal)
+            )
         )
     keys: dict[tuple[str, str], list[str]] = {}
     for db, table, name in key_rows:
@@ -170,7 +179,7 @@ def _filters(schema: str | None, names: NameFilter) -> tuple[str, list[Any]]:
     else:
         clauses.append("t.TABLE_SCHEMA NOT IN (" + ", ".join(["%s"] * len(SYSTEM_SCHEMAS)) + ")")
         params.extend(SYSTEM_SCHEMAS)
-    # Pushed-down filters narrow the catalog scan; NameFilter re-checks exactly (REGEXP may be case-insensitive).
+    # Pushed-down filters narrow the catalog scan; NameFilter re-checks exactly (REGEXP may ignore case).
     if (include := names.include_regex()) is not None:
         clauses.append("CONCAT(t.TABLE_SCHEMA, '.', t.TABLE_NAME) REGEXP %s")
         params.append(include)

@@ -55,7 +55,9 @@ class NetworkPolicy:
             return None
         if ip.is_global and not ip.is_reserved:
             return None
-        return f"{ip} is a loopback, private, link-local or reserved address not allowed by the network policy"
+        return (
+            f"{ip} is a loopback, private, link-local or reserved address not allowed by the network policy"
+        )
 
 
 def _effective_address(address: IPAddress) -> IPAddress:
@@ -100,15 +102,17 @@ def resolve_pinned(host: str, port: int, policy: NetworkPolicy, timeout: float) 
         raise ConnectorError(ErrorCode.INVALID_CONFIG, f"port {port} is out of range")
     infos = _getaddrinfo_with_timeout(host, port, timeout)
     reasons: list[str] = []
-    for family, _type, _proto, _canon, sockaddr in infos:
-        ip = ipaddress.ip_address(sockaddr[0])
+    for resolved_family, _type, _proto, _canon, sockaddr in infos:
+        ip, family = ipaddress.ip_address(sockaddr[0]), resolved_family
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip, family = ip.ipv4_mapped, socket.AF_INET  # connect over IPv4 to the address it names
         reason = policy.check(ip)
         if reason is None:
             return PinnedAddress(host=host, ip=str(ip), port=port, family=family)
         reasons.append(reason)
-    raise ConnectorError(ErrorCode.BLOCKED_ADDRESS, f"{host} is not allowed: " + "; ".join(dict.fromkeys(reasons)))
+    raise ConnectorError(
+        ErrorCode.BLOCKED_ADDRESS, f"{host} is not allowed: " + "; ".join(dict.fromkeys(reasons))
+    )
 
 
 def check_literal(host: str, policy: NetworkPolicy) -> None:

@@ -124,10 +124,14 @@ def discover(ctx: Context) -> DiscoveredSchema:
     conn = _connect(ctx)
     with ctx.stage("metadata", _classify):
         _set_statement_timeout(ctx, conn)
-        return discover_with(conn, ctx.target.schema_name, NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns))
+        return discover_with(
+            conn, ctx.target.schema_name, NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)
+        )
 
 
-def discover_with(conn: psycopg.Connection[Any], schema_name: str | None, names: NameFilter) -> DiscoveredSchema:
+def discover_with(
+    conn: psycopg.Connection[Any], schema_name: str | None, names: NameFilter
+) -> DiscoveredSchema:
     """Three set-based catalog queries whatever the number of tables; filters pushed down as regexes."""
     filters, params = "", {}
     if schema_name:
@@ -148,17 +152,18 @@ def discover_with(conn: psycopg.Connection[Any], schema_name: str | None, names:
         key_rows = cur.fetchall()
 
     columns: dict[int, list[Column]] = {}
-    names_by_attnum: dict[int, dict[int, str]] = {}
     type_names: dict[str, str] = {}  # one string object per distinct type name
-    current_oid, current = -1, []
+    current_oid, current = -1, list[Column]()
     for oid, name, type_name, not_null, default, attnum in column_rows:
         if oid != current_oid:
             current_oid, current = oid, []
             columns[oid] = current
-        current.append(Column(name, type_names.setdefault(type_name, type_name), not not_null, default, attnum))
+        current.append(
+            Column(name, type_names.setdefault(type_name, type_name), not not_null, default, attnum)
+        )
     primary_keys: dict[int, list[str]] = {}
     for oid, indkey in key_rows:
-        by_attnum = names_by_attnum.get(oid) or {c.ordinal: c.name for c in columns.get(oid, ())}
+        by_attnum = {c.ordinal: c.name for c in columns.get(oid, ())}
         primary_keys[oid] = [by_attnum[int(n)] for n in indkey.split() if int(n) in by_attnum]
     result = [
         Table(

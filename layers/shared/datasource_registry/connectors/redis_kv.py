@@ -50,7 +50,7 @@ def _client(ctx: Context) -> redis.Redis:
 
         def __init__(self, *, pinned_socket: socket.socket, **kwargs: Any) -> None:
             self._pinned_socket = pinned_socket
-            super().__init__(**kwargs)
+            super().__init__(**kwargs)  # type: ignore[no-untyped-call]
 
         def _connect(self) -> socket.socket:
             self._pinned_socket.settimeout(self.socket_timeout)
@@ -111,7 +111,8 @@ def discover(ctx: Context) -> DiscoveredSchema:
         cursor, scanned = 0, 0
         while scanned < MAX_KEYS_SCANNED:
             cursor, keys = client.scan(cursor=cursor, count=SCAN_COUNT)
-            for raw in keys[: MAX_KEYS_SCANNED - scanned]:
+            for key in keys[: MAX_KEYS_SCANNED - scanned]:
+                raw = key if isinstance(key, bytes) else key.encode()
                 pattern = key_pattern(raw.decode("utf-8", "backslashreplace"))
                 if pattern in counts or len(counts) < MAX_PATTERNS:
                     counts[pattern] += 1
@@ -130,7 +131,13 @@ def discover(ctx: Context) -> DiscoveredSchema:
             if kind == "hash":
                 _, fields = client.hscan(examples[pattern], count=MAX_HASH_FIELDS)
                 columns += [
-                    Column(f.decode("utf-8", "backslashreplace"), "string", True, None, i)
+                    Column(
+                        f.decode("utf-8", "backslashreplace") if isinstance(f, bytes) else f,
+                        "string",
+                        True,
+                        None,
+                        i,
+                    )
                     for i, f in enumerate(sorted(fields)[:MAX_HASH_FIELDS], start=2)
                 ]
             else:

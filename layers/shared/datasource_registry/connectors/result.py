@@ -14,7 +14,12 @@ class Stage:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "durationMs": round(self.duration_ms, 1), "error": self.error}
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "durationMs": round(self.duration_ms, 1),
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,13 @@ class Table:
     def canonical(self) -> list[Any]:
         # Row estimates change all the time; they are not part of the schema's identity.
         cols = sorted(self.columns, key=lambda c: (c.ordinal, c.name))
-        return [self.schema, self.name, self.kind, [[c.name, c.type, c.nullable, c.default] for c in cols], list(self.primary_key)]
+        return [
+            self.schema,
+            self.name,
+            self.kind,
+            [[c.name, c.type, c.nullable, c.default] for c in cols],
+            list(self.primary_key),
+        ]
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,9 @@ class DiscoveredSchema:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DiscoveredSchema:
-        return cls(tables=[Table.from_dict(t) for t in data.get("tables", [])], details=dict(data.get("details", {})))
+        return cls(
+            tables=[Table.from_dict(t) for t in data.get("tables", [])], details=dict(data.get("details", {}))
+        )
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,9 @@ class TableChange:
             "table": self.table,
             "columnsAdded": self.columns_added,
             "columnsRemoved": self.columns_removed,
-            "columnsChanged": [{"name": c.name, "before": c.before, "after": c.after} for c in self.columns_changed],
+            "columnsChanged": [
+                {"name": c.name, "before": c.before, "after": c.after} for c in self.columns_changed
+            ],
             "primaryKeyChanged": self.primary_key_changed,
             "kindChanged": self.kind_changed,
         }
@@ -175,7 +185,13 @@ def diff_schemas(old: DiscoveredSchema, new: DiscoveredSchema) -> SchemaDiff:
             primary_key_changed=list(old_t.primary_key) != list(new_t.primary_key),
             kind_changed=old_t.kind != new_t.kind,
         )
-        if change.columns_added or change.columns_removed or col_changes or change.primary_key_changed or change.kind_changed:
+        if (
+            change.columns_added
+            or change.columns_removed
+            or col_changes
+            or change.primary_key_changed
+            or change.kind_changed
+        ):
             changed.append(change)
     return SchemaDiff(
         tables_added=sorted(after.keys() - before.keys()),
