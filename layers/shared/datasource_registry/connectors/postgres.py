@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from datasource_registry.connectors.connstring import POSTGRES_SCHEMES
@@ -25,18 +26,22 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
 """
 TABLES_SQL = "SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples::float8" + _RELATIONS
+# Columns join the same relation list as TABLES_SQL (not `attrelid IN (subquery)`): the planner then
+# walks pg_attribute by its (attrelid, attnum) index instead of scanning the whole catalog. No ORDER BY:
+# sorting 200,000 rows spills to disk with the default work_mem; rows are grouped (and ordered) in Python.
 COLUMNS_SQL = """
-SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attnum
-FROM pg_catalog.pg_attribute a
-LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attrelid IN (SELECT c.oid {relations} {filters})
-ORDER BY a.attrelid, a.attnum
-"""
-PRIMARY_KEYS_SQL = """
-SELECT i.indrelid, i.indkey::text
-FROM pg_catalog.pg_index i
-WHERE i.indisprimary AND i.indrelid IN (SELECT c.oid {relations} {filters})
+SELECT c.oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+       pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attnum::int,
+       pg_catalog.array_position(i.indkey::int2[], a.attnum)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
+  {filters}
 """
 _KINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "view"}
 
@@ -132,7 +137,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
 def discover_with(
     conn: psycopg.Connection[Any], schema_name: str | None, names: NameFilter
 ) -> DiscoveredSchema:
-    """Three set-based catalog queries whatever the number of tables; filters pushed down as regexes."""
+    """Two set-based catalog queries whatever the number of tables; filters pushed down as regexes."""
     filters, params = "", {}
     if schema_name:
         filters += " AND n.nspname = %(schema)s"
@@ -146,25 +151,27 @@ def discover_with(
     with conn.cursor() as cur:
         cur.execute(TABLES_SQL + filters, params)
         tables = cur.fetchall()
-        cur.execute(COLUMNS_SQL.format(relations=_RELATIONS, filters=filters), params)
+        cur.execute(COLUMNS_SQL.format(filters=filters), params)
         column_rows = cur.fetchall()
-        cur.execute(PRIMARY_KEYS_SQL.format(relations=_RELATIONS, filters=filters), params)
-        key_rows = cur.fetchall()
 
+    # Hot loop (200,000 rows for 10,000 tables): each Column is one C-level tuple.__new__ of a row slice,
+    # which already has Column's field order; the last field is the column's position in the primary key.
     columns: dict[int, list[Column]] = {}
-    type_names: dict[str, str] = {}  # one string object per distinct type name
-    current_oid, current = -1, list[Column]()
-    for oid, name, type_name, not_null, default, attnum in column_rows:
-        if oid != current_oid:
-            current_oid, current = oid, []
-            columns[oid] = current
-        current.append(
-            Column(name, type_names.setdefault(type_name, type_name), not not_null, default, attnum)
-        )
-    primary_keys: dict[int, list[str]] = {}
-    for oid, indkey in key_rows:
-        by_attnum = {c.ordinal: c.name for c in columns.get(oid, ())}
-        primary_keys[oid] = [by_attnum[int(n)] for n in indkey.split() if int(n) in by_attnum]
+    key_positions: dict[int, list[tuple[int, str]]] = {}
+    make = tuple.__new__
+    current_oid, append = -1, list[Column]().append
+    for row in column_rows:
+        if row[0] != current_oid:
+            current_oid = row[0]
+            append = columns.setdefault(current_oid, []).append
+        append(make(Column, row[1:6]))
+        if row[6] is not None:
+            key_positions.setdefault(current_oid, []).append((row[6], row[1]))
+    by_ordinal = itemgetter(4)
+    for table_columns in columns.values():
+        table_columns.sort(key=by_ordinal)  # linear when already in order, as the index scan returns them
+    primary_keys = {oid: [name for _, name in sorted(positions)] for oid, positions in key_positions.items()}
+    filtering = bool(names.include or names.exclude)
     result = [
         Table(
             schema=schema,
@@ -175,7 +182,7 @@ def discover_with(
             estimated_rows=int(reltuples) if reltuples is not None and reltuples >= 0 else None,
         )
         for oid, schema, name, relkind, reltuples in tables
-        if names(f"{schema}.{name}")
+        if not filtering or names(f"{schema}.{name}")
     ]
     result.sort(key=lambda t: (t.schema, t.name))
     return DiscoveredSchema(result)
