@@ -1,6 +1,6 @@
 """Benchmark: our catalog discovery vs SQLAlchemy reflection vs one raw catalog query (PostgreSQL, MariaDB).
 
-python -m bench.discovery [--tables 2000] [--columns 20] [--reps 5] [--memory-tables 10000] [--quick] [--no-mysql]
+python -m bench.discovery [--tables 2000] [--columns 20] [--reps 5] [--memory-tables 10000] [--quick]
 """
 
 from __future__ import annotations

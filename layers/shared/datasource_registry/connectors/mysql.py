@@ -143,17 +143,19 @@ def discover_with(
         column_rows = cur.fetchall()
         cur.execute(PRIMARY_KEYS_SQL.format(where=where), params)
         key_rows = cur.fetchall()
+    # Hot loop: rows come ordered by schema and table; each Column is one C-level tuple.__new__.
     columns: dict[tuple[str, str], list[Column]] = {}
-    type_names: dict[str, str] = {}
+    make = tuple.__new__
+    current_schema, current_table, append = "", "", list[Column]().append
     for db, table, name, type_name, nullable, default, ordinal in column_rows:
-        columns.setdefault((db, table), []).append(
-            Column(
-                name, type_names.setdefault(type_name, type_name), nullable == "YES", default, int(ordinal)
-            )
-        )
+        if table != current_table or db != current_schema:
+            current_schema, current_table = db, table
+            append = columns.setdefault((db, table), []).append
+        append(make(Column, (name, type_name, nullable == "YES", default, ordinal)))
     keys: dict[tuple[str, str], list[str]] = {}
     for db, table, name in key_rows:
         keys.setdefault((db, table), []).append(name)
+    filtering = bool(names.include or names.exclude)
     result = [
         Table(
             schema=db,
@@ -164,7 +166,7 @@ def discover_with(
             estimated_rows=int(rows) if rows is not None else None,
         )
         for db, table, table_type, rows in tables
-        if names(f"{db}.{table}")
+        if not filtering or names(f"{db}.{table}")
     ]
     result.sort(key=lambda t: (t.schema, t.name))
     return DiscoveredSchema(result)
