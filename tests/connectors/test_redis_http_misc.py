@@ -8,7 +8,7 @@ import pytest
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, discover_schema, test_connection
 from datasource_registry.domain.types import DataSourceType
 
-from .conftest import LOOPBACK, HttpServer, port_open, require
+from .conftest import LOOPBACK, HttpServer, TlsServer, port_open, require
 
 # --- Redis ----------------------------------------------------------------------------------------
 
@@ -158,6 +158,20 @@ def test_http_api_server_that_never_answers_times_out(silent_server: int) -> Non
     result = test_connection(api(f"http://127.0.0.1:{silent_server}/", connection_timeout=1), {}, LOOPBACK)
 
     assert result.error_code == "TIMEOUT"
+
+
+def test_https_with_an_untrusted_certificate_is_tls_failed_and_sni_names_the_host(
+    tls_server: TlsServer,
+) -> None:
+    # Given an HTTPS API on "localhost" (pinned to 127.0.0.1) with a self-signed certificate
+    target = api(f"https://localhost:{tls_server.port}/status")
+
+    result = test_connection(target, {}, LOOPBACK)
+
+    # Then the certificate is refused, and the TLS handshake carried the configured name, not the IP
+    assert result.error_code == "TLS_FAILED"
+    assert result.stages[-1].name == "connect"
+    assert tls_server.server_names == ["localhost"]
 
 
 # --- synthetic and unsupported --------------------------------------------------------------------
