@@ -191,3 +191,13 @@ def test_generic_database_source_picks_postgres_from_the_scheme(pg_schema) -> No
     discovered = discover_schema(target, {}, LOOPBACK)
 
     assert len(discovered.tables) == 4
+
+
+def test_redshift_uses_the_postgres_protocol_without_primary_keys(pg_schema) -> None:
+    # Redshift's primary keys are informational and it lacks array_position: the local server stands in.
+    schema = pg_schema(DDL)
+
+    discovered = discover_schema(pg(schema, type="redshift"), {}, LOOPBACK)
+
+    assert len(discovered.tables) == 4
+    assert all(t.primary_key == [] for t in discovered.tables)

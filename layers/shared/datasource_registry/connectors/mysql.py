@@ -102,6 +102,7 @@ def _limit_statements(ctx: Context, conn: pymysql.connections.Connection[Any]) -
     setattr(conn, "_read_timeout", seconds)  # noqa: B010
     setattr(conn, "_write_timeout", seconds)  # noqa: B010
     with conn.cursor() as cur:
+        cur.execute("SET SESSION TRANSACTION READ ONLY")
         if "mariadb" in str(getattr(conn, "server_version", "")).lower():
             cur.execute("SET SESSION max_statement_time = %s", [seconds])
         else:

@@ -32,7 +32,7 @@ TABLES_SQL = "SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples::float8
 COLUMNS_SQL = """
 SELECT c.oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
        pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attnum::int,
-       pg_catalog.array_position(i.indkey::int2[], a.attnum)
+       {key_position}
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -130,12 +130,15 @@ def discover(ctx: Context) -> DiscoveredSchema:
     with ctx.stage("metadata", _classify):
         _set_statement_timeout(ctx, conn)
         return discover_with(
-            conn, ctx.target.schema_name, NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)
+            conn,
+            ctx.target.schema_name,
+            NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns),
+            redshift=ctx.target.type == "redshift",
         )
 
 
 def discover_with(
-    conn: psycopg.Connection[Any], schema_name: str | None, names: NameFilter
+    conn: psycopg.Connection[Any], schema_name: str | None, names: NameFilter, *, redshift: bool = False
 ) -> DiscoveredSchema:
     """Two set-based catalog queries whatever the number of tables; filters pushed down as regexes."""
     filters, params = "", {}
@@ -151,7 +154,9 @@ def discover_with(
     with conn.cursor() as cur:
         cur.execute(TABLES_SQL + filters, params)
         tables = cur.fetchall()
-        cur.execute(COLUMNS_SQL.format(filters=filters), params)
+        # Redshift (PostgreSQL 8.0) has no array_position, and its primary keys are informational only.
+        key_position = "NULL::int" if redshift else "pg_catalog.array_position(i.indkey::int2[], a.attnum)"
+        cur.execute(COLUMNS_SQL.format(filters=filters, key_position=key_position), params)
         column_rows = cur.fetchall()
 
     # Hot loop (200,000 rows for 10,000 tables): each Column is one C-level tuple.__new__ of a row slice,
