@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Iterable
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     import psycopg
 
 DEFAULT_PORT = 5432
+STREAM_CHUNK = 5000  # catalog rows per round trip when streaming
 
 _RELATIONS = """
 FROM pg_catalog.pg_class c
@@ -137,6 +139,40 @@ def discover(ctx: Context) -> DiscoveredSchema:
         )
 
 
+def _column_rows(
+    conn: psycopg.Connection[Any], sql: str, params: dict[str, str]
+) -> Iterable[tuple[Any, ...]]:
+    """Rows in chunks (libpq 17+) so 200,000 of them never sit in memory twice; else one fetch."""
+    import psycopg
+
+    if psycopg.pq.version() >= 170000:
+        with conn.cursor() as cur:
+            yield from cur.stream(sql, params, size=STREAM_CHUNK)
+        return
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        yield from cur.fetchall()
+
+
+def _collect_columns(
+    rows: Iterable[tuple[Any, ...]],
+) -> tuple[dict[int, list[Column]], dict[int, list[tuple[int, str]]]]:
+    # Hot loop (200,000 rows for 10,000 tables): each Column is one C-level tuple.__new__ of a row slice,
+    # which already has Column's field order; the last field is the column's position in the primary key.
+    columns: dict[int, list[Column]] = {}
+    key_positions: dict[int, list[tuple[int, str]]] = {}
+    make = tuple.__new__
+    current_oid, append = -1, list[Column]().append
+    for row in rows:
+        if row[0] != current_oid:
+            current_oid = row[0]
+            append = columns.setdefault(current_oid, []).append
+        append(make(Column, row[1:6]))
+        if row[6] is not None:
+            key_positions.setdefault(current_oid, []).append((row[6], row[1]))
+    return columns, key_positions
+
+
 def discover_with(
     conn: psycopg.Connection[Any], schema_name: str | None, names: NameFilter, *, redshift: bool = False
 ) -> DiscoveredSchema:
@@ -156,22 +192,9 @@ def discover_with(
         tables = cur.fetchall()
         # Redshift (PostgreSQL 8.0) has no array_position, and its primary keys are informational only.
         key_position = "NULL::int" if redshift else "pg_catalog.array_position(i.indkey::int2[], a.attnum)"
-        cur.execute(COLUMNS_SQL.format(filters=filters, key_position=key_position), params)
-        column_rows = cur.fetchall()
+        column_sql = COLUMNS_SQL.format(filters=filters, key_position=key_position)
+        columns, key_positions = _collect_columns(_column_rows(conn, column_sql, params))
 
-    # Hot loop (200,000 rows for 10,000 tables): each Column is one C-level tuple.__new__ of a row slice,
-    # which already has Column's field order; the last field is the column's position in the primary key.
-    columns: dict[int, list[Column]] = {}
-    key_positions: dict[int, list[tuple[int, str]]] = {}
-    make = tuple.__new__
-    current_oid, append = -1, list[Column]().append
-    for row in column_rows:
-        if row[0] != current_oid:
-            current_oid = row[0]
-            append = columns.setdefault(current_oid, []).append
-        append(make(Column, row[1:6]))
-        if row[6] is not None:
-            key_positions.setdefault(current_oid, []).append((row[6], row[1]))
     by_ordinal = itemgetter(4)
     for table_columns in columns.values():
         table_columns.sort(key=by_ordinal)  # linear when already in order, as the index scan returns them
