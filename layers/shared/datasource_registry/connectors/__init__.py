@@ -1,0 +1,32 @@
+"""Connector library: test connections and discover schemas with each source's own driver, safely."""
+
+from datasource_registry.connectors.api import discover_schema, test_connection
+from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+from datasource_registry.connectors.network import NetworkPolicy
+from datasource_registry.connectors.result import ConnectionTestResult, Stage
+from datasource_registry.connectors.schema import (
+    Column,
+    DiscoveredSchema,
+    SchemaDiff,
+    Table,
+    TableChange,
+    diff_schemas,
+)
+from datasource_registry.connectors.target import ConnectionTarget
+
+__all__ = [
+    "Column",
+    "ConnectionTarget",
+    "ConnectionTestResult",
+    "ConnectorError",
+    "DiscoveredSchema",
+    "ErrorCode",
+    "NetworkPolicy",
+    "SchemaDiff",
+    "Stage",
+    "Table",
+    "TableChange",
+    "diff_schemas",
+    "discover_schema",
+    "test_connection",
+]

@@ -1,0 +1,104 @@
+"""Parsing of user connection strings: one host, and only driver options known to be harmless."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+
+POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", "redshift"})
+MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
+REDIS_SCHEMES = frozenset({"redis"})
+
+# Everything else is refused: host lists, hostaddr, service, passfile, sslkey/sslcert paths, options.
+POSTGRES_OPTIONS = {
+    "sslmode": {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"},
+    "sslrootcert": {"system"},  # only the system trust store, never a file path
+    "application_name": None,
+    "connect_timeout": None,
+    "channel_binding": {"disable", "prefer", "require"},
+    "target_session_attrs": {"any", "read-write", "read-only", "primary", "standby", "prefer-standby"},
+}
+# No local_infile, read_default_file, unix_socket, init_command, plugin paths.
+MYSQL_OPTIONS = {
+    "ssl-mode": {"DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"},
+    "ssl_mode": {"DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"},
+    "charset": {"utf8mb4", "utf8", "latin1", "ascii"},
+    "connect_timeout": None,
+}
+REDIS_OPTIONS: dict[str, set[str] | None] = {"db": None}
+
+
+@dataclass(frozen=True)
+class ParsedConnectionString:
+    scheme: str
+    host: str
+    port: int | None
+    database: str | None
+    username: str | None
+    password: str | None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def scheme_of(text: str) -> str:
+    return text.split("://", 1)[0].lower() if "://" in text else ""
+
+
+def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> ParsedConnectionString:
+    """Parse `scheme://user:pass@host:port/db?opt=v`; raises INVALID_CONFIG for anything else."""
+    scheme = scheme_of(text)
+    if scheme not in allowed_schemes:
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG,
+            "connection string must be a URL starting with one of "
+            + ", ".join(sorted(s + "://" for s in allowed_schemes)),
+        )
+    parts = urlsplit(text)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if "," in netloc:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name exactly one host")
+    if parts.fragment:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must not have a #fragment")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string has an invalid port") from exc
+    if not host:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name a host (no Unix sockets)")
+    host = unquote(host)
+    if any(ch in host for ch in "/\\@,;% ") or host.startswith("."):
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG, "connection string host must be a host name or IP address"
+        )
+    allowed = {"postgresql": POSTGRES_OPTIONS, "mysql": MYSQL_OPTIONS, "redis": REDIS_OPTIONS}[
+        "postgresql" if scheme in POSTGRES_SCHEMES else "mysql" if scheme in MYSQL_SCHEMES else "redis"
+    ]
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+        if key not in allowed:
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key!r} is not allowed")
+        values = allowed[key]
+        if values is not None and value not in values:
+            raise ConnectorError(
+                ErrorCode.INVALID_CONFIG, f"connection option {key}={value!r} is not allowed"
+            )
+        if key in {"connect_timeout", "db"} and not value.isdigit():
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key} must be a whole number")
+        if key in options:
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key!r} is given twice")
+        options[key] = value
+    path = unquote(parts.path.lstrip("/"))
+    if "/" in path:
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG, "connection string path must be just the database name"
+        )
+    return ParsedConnectionString(
+        scheme=scheme,
+        host=host,
+        port=port,
+        database=path or None,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        options=options,
+    )

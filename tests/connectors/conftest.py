@@ -1,0 +1,432 @@
+"""Fixtures for the connector tests: real local servers (PostgreSQL, MariaDB, Redis, moto, sshd, HTTP)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from datasource_registry.connectors import NetworkPolicy
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+LOOPBACK = NetworkPolicy.from_string("127.0.0.0/8")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally when a server is missing, but fail under CI=true: CI must run every test."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def loopback_policy() -> NetworkPolicy:
+    return LOOPBACK
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[Callable[[str], str]]:
+    """Creates unique schemas in database `test` from DDL ({schema} is substituted); drops them after."""
+    require(port_open(5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    import psycopg
+
+    conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", autocommit=True)
+    created: list[str] = []
+
+    def make(ddl: str = "") -> str:
+        name = unique("conn_t")
+        conn.execute(f'CREATE SCHEMA "{name}"')
+        created.append(name)
+        if ddl:
+            conn.execute(ddl.format(schema=name))
+        return name
+
+    yield make
+    for name in created:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    conn.close()
+
+
+# --- MariaDB --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mariadb_database() -> Iterator[Callable[[list[str]], str]]:
+    """Creates uniquely named databases with the given statements ({db} is substituted); drops them after."""
+    require(port_open(3306), "MariaDB is not running on 127.0.0.1:3306")
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    created: list[str] = []
+
+    def make(statements: list[str] | None = None) -> str:
+        name = unique("conn_t")
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+            created.append(name)
+            for statement in statements or []:
+                cur.execute(statement.format(db=name))
+        return name
+
+    yield make
+    with conn.cursor() as cur:
+        for name in created:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    conn.close()
+
+
+# --- Redis ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_keys() -> Iterator[Callable[[dict[str, object]], str]]:
+    """Writes keys under a unique prefix ({p} is substituted); deletes them after."""
+    require(port_open(6379), "Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    written: list[str] = []
+
+    def make(keys: dict[str, object]) -> str:
+        prefix = unique("conn")
+        for template, value in keys.items():
+            key = template.format(p=prefix)
+            if isinstance(value, dict):
+                client.hset(key, mapping=value)
+            else:
+                client.set(key, str(value))
+            written.append(key)
+        return prefix
+
+    yield make
+    if written:
+        client.delete(*written)
+    client.close()
+
+
+# --- Hanging listener -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP listener that accepts connections but never sends a byte (a server that never greets)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                accepted.append(conn)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join(2)
+    server.close()
+    for conn in accepted:
+        conn.close()
+
+
+# --- HTTP -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class HttpServer:
+    port: int
+    requests: list[dict[str, str]]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpServer]:
+    requests: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+            if self.path == "/orders":
+                self._send(
+                    200, [{"id": 1, "total": 9.5, "note": None}, {"id": 2, "total": 3.0, "paid": True}]
+                )
+            elif self.path == "/status":
+                self._send(200, {"ok": True, "version": "1.2", "uptime": 12})
+            elif self.path == "/secure":
+                if self.headers.get("X-API-Key") == "k3y-value-123":
+                    self._send(200, {"ok": True})
+                else:
+                    self._send(401, {"error": "unauthorized"})
+            elif self.path == "/redirect":
+                self._send(302, {}, {"Location": "http://169.254.169.254/latest/meta-data/"})
+            else:
+                self._send(404, {"error": "not found"})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield HttpServer(int(server.server_address[1]), requests)
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class TlsServer:
+    port: int
+    server_names: list[str]
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
+    """An HTTPS listener with a self-signed certificate that records the SNI names clients send."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    names: list[str] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.sni_callback = lambda _sock, server_name, _ctx: names.append(server_name or "") or None
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield TlsServer(int(listener.getsockname()[1]), names)
+    listener.close()
+
+
+# --- moto (S3, DynamoDB) --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    saved = {
+        k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+    )
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str) -> Iterator[str]:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    name = unique("bucket").replace("_", "-")
+    s3.create_bucket(Bucket=name)
+    yield name
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=name, Key=obj["Key"])
+    s3.delete_bucket(Bucket=name)
+
+
+@dataclass
+class CountingProxy:
+    url: str
+    bytes_to_client: int = 0
+
+
+@pytest.fixture
+def counting_proxy(moto_endpoint: str) -> Iterator[CountingProxy]:
+    """A TCP proxy in front of moto that counts every byte the server sends: an outside view of downloads."""
+    upstream_port = int(moto_endpoint.rsplit(":", 1)[1])
+    listener = socket.create_server(("127.0.0.1", 0))
+    proxy = CountingProxy(f"http://127.0.0.1:{listener.getsockname()[1]}")
+    lock = threading.Lock()
+
+    def pipe(src: socket.socket, dst: socket.socket, count: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if count:
+                    with lock:
+                        proxy.bytes_to_client += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", upstream_port))
+            threading.Thread(target=pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client, True), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield proxy
+    listener.close()
+
+
+# --- OpenSSH server -------------------------------------------------------------------------------
+
+
+@dataclass
+class SshServer:
+    port: int
+    username: str
+    client_key: str  # OpenSSH private key text
+    encrypted_client_key: str
+    passphrase: str
+    host_key_fingerprint: str  # as `ssh-keygen -lf` prints it
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    sshd_path = "/usr/sbin/sshd"
+    require(Path(sshd_path).exists(), "OpenSSH server is not installed (apt-get install openssh-server)")
+    require(shutil.which("ssh-keygen") is not None, "ssh-keygen is not installed")
+    home = tmp_path_factory.mktemp("sshd")
+    run = lambda *args: subprocess.run(list(args), check=True, capture_output=True, text=True)  # noqa: E731
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / "host_key"))
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / "client_key"))
+    passphrase = "correct horse battery"
+    run("ssh-keygen", "-q", "-t", "ecdsa", "-N", passphrase, "-f", str(home / "client_key_enc"))
+    (home / "authorized_keys").write_text(
+        (home / "client_key.pub").read_text() + (home / "client_key_enc.pub").read_text()
+    )
+    fingerprint = run("ssh-keygen", "-lf", str(home / "host_key.pub")).stdout.split()[1]
+    port = free_port()
+    config = home / "sshd_config"
+    config.write_text(
+        f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {home / "host_key"}
+PidFile {home / "sshd.pid"}
+AuthorizedKeysFile {home / "authorized_keys"}
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin yes
+AllowTcpForwarding yes
+"""
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory sshd insists on
+    process = subprocess.Popen([sshd_path, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not port_open(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            process.kill()
+            pytest.fail(f"sshd did not start: {stderr}")
+        time.sleep(0.05)
+    import getpass
+
+    yield SshServer(
+        port=port,
+        username=getpass.getuser(),
+        client_key=(home / "client_key").read_text(),
+        encrypted_client_key=(home / "client_key_enc").read_text(),
+        passphrase=passphrase,
+        host_key_fingerprint=fingerprint,
+    )
+    process.terminate()
+    process.wait(5)

@@ -1,0 +1,109 @@
+"""The discovered-schema model: fingerprint, compact JSON round trip, diff, pattern filters, scrubbing."""
+
+from __future__ import annotations
+
+import json
+
+from datasource_registry.connectors import Column, DiscoveredSchema, Table, diff_schemas
+from datasource_registry.connectors.errors import Scrubber
+from datasource_registry.connectors.schema import NameFilter
+
+
+def table(
+    name: str, *columns: tuple[str, str, bool], pk: tuple[str, ...] = (), rows: int | None = None
+) -> Table:
+    return Table(
+        "public",
+        name,
+        "table",
+        [Column(n, t, nullable, None, i) for i, (n, t, nullable) in enumerate(columns, start=1)],
+        list(pk),
+        rows,
+    )
+
+
+A = table("a", ("id", "int", False), ("name", "text", True), pk=("id",), rows=10)
+B = table("b", ("id", "int", False))
+
+
+def test_fingerprint_ignores_table_order_and_row_estimates() -> None:
+    first = DiscoveredSchema([A, B])
+    second = DiscoveredSchema(
+        [B, table("a", ("id", "int", False), ("name", "text", True), pk=("id",), rows=99_999)]
+    )
+
+    assert first.fingerprint() == second.fingerprint()
+    assert first.fingerprint().startswith("sha256:")
+
+
+def test_fingerprint_changes_when_a_type_changes() -> None:
+    changed = table("a", ("id", "bigint", False), ("name", "text", True), pk=("id",))
+
+    assert DiscoveredSchema([A, B]).fingerprint() != DiscoveredSchema([changed, B]).fingerprint()
+
+
+def test_json_round_trip_is_lossless_and_compact() -> None:
+    schema = DiscoveredSchema([A, B], details={"source": "test"})
+
+    encoded = json.loads(json.dumps(schema.to_dict()))
+    decoded = DiscoveredSchema.from_dict(encoded)
+
+    assert decoded.tables == schema.tables
+    assert encoded["fingerprint"] == schema.fingerprint()
+    assert encoded["tables"][1] == {
+        "schema": "public",
+        "name": "b",
+        "kind": "table",
+        "columns": [["id", "int", False, None, 1]],
+    }
+
+
+def test_diff_reports_added_removed_and_changed_columns_and_keys() -> None:
+    new_a = table("a", ("id", "bigint", False), ("email", "text", True), pk=("id", "email"))
+    c = table("c", ("x", "int", True))
+
+    diff = diff_schemas(DiscoveredSchema([A, B]), DiscoveredSchema([new_a, c]))
+
+    assert diff.tables_added == ["public.c"] and diff.tables_removed == ["public.b"]
+    [change] = diff.tables_changed
+    assert change.columns_added == ["email"] and change.columns_removed == ["name"]
+    assert change.columns_changed[0].name == "id"
+    assert change.columns_changed[0].before == {"type": "int", "nullable": False}
+    assert change.primary_key_changed is True
+    assert diff.summary() == {
+        "tablesAdded": 1,
+        "tablesRemoved": 1,
+        "tablesChanged": 1,
+        "columnsAdded": 1,
+        "columnsRemoved": 1,
+        "columnsChanged": 1,
+    }
+    assert diff.to_dict()["tablesChanged"][0]["columnsChanged"][0]["after"]["type"] == "bigint"
+
+
+def test_no_change_gives_an_empty_diff() -> None:
+    assert diff_schemas(DiscoveredSchema([A, B]), DiscoveredSchema([B, A])).is_empty
+
+
+def test_name_filter_globs_and_their_regex_agree() -> None:
+    import re
+
+    names = NameFilter(include=["sales.*", "hr.emp?", "x.[ab]*"], exclude=["*.tmp_*"])
+    candidates = ["sales.orders", "sales.tmp_x", "hr.emp1", "hr.employees", "x.abc", "x.cde", "other.t"]
+
+    selected = [n for n in candidates if names(n)]
+    include, exclude = names.include_regex(), names.exclude_regex()
+    assert include is not None and exclude is not None
+    pushed_down = [n for n in candidates if re.match(include, n) and not re.match(exclude, n)]
+
+    assert selected == ["sales.orders", "hr.emp1", "x.abc"]
+    assert pushed_down == selected
+
+
+def test_scrubber_removes_secrets_encoded_forms_and_url_passwords() -> None:
+    scrub = Scrubber(["p@ss w0rd!"])
+
+    text = scrub("failed for p@ss w0rd! / p%40ss%20w0rd%21 at postgresql://bob:other@h/db password=hunter2")
+
+    assert "p@ss" not in text and "p%40ss" not in text and "other" not in text and "hunter2" not in text
+    assert "postgresql://bob:***@h/db" in text
