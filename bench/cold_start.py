@@ -22,9 +22,9 @@ TIMER = "{setup}; import time; _t = time.perf_counter(); {code}; print(time.perf
 
 def handler_import(path: str) -> str:
     return (
-        "import importlib.util as u; s = u.spec_from_file_location('handler', {path!r}); "
+        f"import importlib.util as u; s = u.spec_from_file_location('handler', {path!r}); "
         "m = u.module_from_spec(s); s.loader.exec_module(m)"
-    ).format(path=path)
+    )
 
 
 def measure(code: str, env: dict[str, str], setup: str = "pass") -> float:

@@ -57,9 +57,7 @@ def median_ms(function: Callable[[], Any], reps: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def interleaved(
-    contenders: dict[str, tuple[Callable[[], Any], int]], reps: int
-) -> dict[str, tuple[float, Any]]:
+def interleaved(contenders: dict[str, tuple[Callable[[], Any], int]], reps: int) -> dict[str, tuple[float, Any]]:
     """Median ms per contender, run round-robin so that load from other processes hits all of them alike."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
     results: dict[str, Any] = {}
@@ -105,9 +103,7 @@ def pg_drop(conn: Any, schema: str) -> None:
     while True:
         names = [
             r[0]
-            for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s LIMIT %s", [schema, BATCH]
-            )
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s LIMIT %s", [schema, BATCH])
         ]
         if not names:
             break
@@ -124,17 +120,13 @@ def bench_postgres(tables: int, columns: int, reps: int, memory_tables: int) -> 
     try:
         started = time.perf_counter()
         pg_create(conn, schema, tables, columns)
-        print(
-            f"PostgreSQL: created {tables} tables x {columns} columns in {time.perf_counter() - started:.1f}s"
-        )
+        print(f"PostgreSQL: created {tables} tables x {columns} columns in {time.perf_counter() - started:.1f}s")
 
         engine = create_engine(PG_URL)
 
         def reflect() -> Any:
             inspector = inspect(engine)  # a fresh inspector: no cached reflection
-            return inspector.get_multi_columns(schema=schema), inspector.get_multi_pk_constraint(
-                schema=schema
-            )
+            return inspector.get_multi_columns(schema=schema), inspector.get_multi_pk_constraint(schema=schema)
 
         timings = interleaved(
             {
@@ -152,9 +144,7 @@ def bench_postgres(tables: int, columns: int, reps: int, memory_tables: int) -> 
         assert len(discovered.tables) == tables and len(discovered.tables[0].columns) == columns
         assert len(rows) == tables * columns and len(sa_columns) == tables
         engine.dispose()
-        report(
-            f"PostgreSQL discovery of {tables} tables x {columns} columns (median of {reps})", ours, sa, raw
-        )
+        report(f"PostgreSQL discovery of {tables} tables x {columns} columns (median of {reps})", ours, sa, raw)
     finally:
         pg_drop(conn, schema)
 
@@ -181,9 +171,7 @@ def memory_child(schema: str) -> None:
     """Runs in a fresh process: one full discover_schema (connect included), then a tracemalloc'd one."""
     from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, discover_schema
 
-    target = ConnectionTarget(
-        type="postgresql", host="127.0.0.1", port=5432, database_name="test", schema_name=schema
-    )
+    target = ConnectionTarget(type="postgresql", host="127.0.0.1", port=5432, database_name="test", schema_name=schema)
     policy = NetworkPolicy.from_string("127.0.0.0/8")
     import psycopg  # noqa: F401  (imported up front so the baseline includes the driver)
 
@@ -213,9 +201,7 @@ def bench_mysql(tables: int, columns: int, reps: int) -> None:
     import pymysql
     from sqlalchemy import create_engine, inspect
 
-    conn = pymysql.connect(
-        host="127.0.0.1", port=3306, user="root", password="", autocommit=True, local_infile=False
-    )
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True, local_infile=False)
     db = f"bench_{uuid.uuid4().hex[:8]}"
     body = ", ".join(column_list(columns)).replace("timestamp", "datetime")
     with conn.cursor() as cur:
@@ -225,9 +211,7 @@ def bench_mysql(tables: int, columns: int, reps: int) -> None:
         with conn.cursor() as cur:
             for i in range(1, tables + 1):
                 cur.execute(f"CREATE TABLE `{db}`.t_{i:05d} ({body}) ENGINE=InnoDB")
-        print(
-            f"\nMariaDB: created {tables} tables x {columns} columns in {time.perf_counter() - started:.1f}s"
-        )
+        print(f"\nMariaDB: created {tables} tables x {columns} columns in {time.perf_counter() - started:.1f}s")
 
         def raw_query() -> Any:
             with conn.cursor() as cur:
@@ -253,9 +237,7 @@ def bench_mysql(tables: int, columns: int, reps: int) -> None:
             timings["raw"],
             timings["sqlalchemy"],
         )
-        assert (
-            len(discovered.tables) == tables and len(rows) == tables * columns and len(sa_columns) == tables
-        )
+        assert len(discovered.tables) == tables and len(rows) == tables * columns and len(sa_columns) == tables
         engine.dispose()
         report(f"MariaDB discovery of {tables} tables x {columns} columns (median of {reps})", ours, sa, raw)
     finally:
@@ -265,17 +247,13 @@ def bench_mysql(tables: int, columns: int, reps: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tables", type=int, default=2000)
     parser.add_argument("--columns", type=int, default=20)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--memory-tables", type=int, default=10_000, help="0 to skip the memory run")
     parser.add_argument("--mysql-tables", type=int, default=None, help="default: --tables")
-    parser.add_argument(
-        "--quick", action="store_true", help="200 tables, 3 repetitions, 1,000-table memory run"
-    )
+    parser.add_argument("--quick", action="store_true", help="200 tables, 3 repetitions, 1,000-table memory run")
     parser.add_argument("--no-mysql", action="store_true")
     parser.add_argument("--memory-child", metavar="SCHEMA", help=argparse.SUPPRESS)
     args = parser.parse_args()

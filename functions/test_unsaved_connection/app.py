@@ -7,7 +7,9 @@ from datasource_registry.runtime import services
 
 
 @endpoint(
-    doc=Doc(summary="Test an unsaved configuration", request=CreateDataSourceRequest, responses={200: ConnectionTestView}),
+    doc=Doc(
+        summary="Test an unsaved configuration", request=CreateDataSourceRequest, responses={200: ConnectionTestView}
+    ),
     body=True,
 )
 def lambda_handler(request: Request) -> Response:

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
 from datasource_registry.connectors import NetworkPolicy
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -202,9 +203,7 @@ def http_server() -> Iterator[HttpServer]:
         def do_GET(self) -> None:
             requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
             if self.path == "/orders":
-                self._send(
-                    200, [{"id": 1, "total": 9.5, "note": None}, {"id": 2, "total": 3.0, "paid": True}]
-                )
+                self._send(200, [{"id": 1, "total": 9.5, "note": None}, {"id": 2, "total": 3.0, "paid": True}])
             elif self.path == "/status":
                 self._send(200, {"ok": True, "version": "1.2", "uptime": 12})
             elif self.path == "/secure":
@@ -258,9 +257,7 @@ def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
     )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     names: list[str] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -289,12 +286,8 @@ def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
 def moto_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    saved = {
-        k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
-    }
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
-    )
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -11,15 +11,14 @@ import pyarrow as pa
 import pyarrow.orc as orc
 import pyarrow.parquet as pq
 import pytest
+
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, discover_schema, test_connection
 
 from .conftest import LOOPBACK, CountingProxy, unique
 
 
 def put(endpoint: str, bucket: str, key: str, body: bytes) -> None:
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").put_object(
-        Bucket=bucket, Key=key, Body=body
-    )
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").put_object(Bucket=bucket, Key=key, Body=body)
 
 
 def parquet_bytes(table: pa.Table, **kwargs: object) -> bytes:
@@ -28,9 +27,7 @@ def parquet_bytes(table: pa.Table, **kwargs: object) -> bytes:
     return sink.getvalue()
 
 
-SAMPLE = pa.table(
-    {"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", None], "score": [1.5, 2.0, 3.25]}
-)
+SAMPLE = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", None], "score": [1.5, 2.0, 3.25]})
 
 
 # --- S3 buckets -----------------------------------------------------------------------------------
@@ -79,9 +76,7 @@ def test_s3_discovery_infers_one_table_per_folder(moto_endpoint: str, s3_bucket:
 
 
 def file_target(type_name: str, path: str, bucket: str | None = None) -> ConnectionTarget:
-    return ConnectionTarget(
-        type=type_name, file_path=path, source_config={"bucket": bucket} if bucket else {}
-    )
+    return ConnectionTarget(type=type_name, file_path=path, source_config={"bucket": bucket} if bucket else {})
 
 
 def test_csv_schema_is_inferred_from_the_header(moto_endpoint: str, s3_bucket: str) -> None:
@@ -126,9 +121,7 @@ def test_json_lines_and_json_arrays_are_both_understood(moto_endpoint: str, s3_b
     from_lines = discover_schema(
         file_target("json", "a.jsonl", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
     )
-    from_array = discover_schema(
-        file_target("json", "b.json", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
-    )
+    from_array = discover_schema(file_target("json", "b.json", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
     assert [(c.name, c.type) for c in from_lines.tables[0].columns] == [
         ("id", "int64"),
@@ -145,9 +138,7 @@ def test_orc_schema_and_row_count_come_from_the_footer(moto_endpoint: str, s3_bu
     orc.write_table(SAMPLE, sink)
     put(moto_endpoint, s3_bucket, "t.orc", sink.getvalue())
 
-    discovered = discover_schema(
-        file_target("orc", "t.orc", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
-    )
+    discovered = discover_schema(file_target("orc", "t.orc", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
     assert [c.name for c in discovered.tables[0].columns] == ["id", "name", "score"]
     assert discovered.tables[0].estimated_rows == 3
@@ -160,9 +151,7 @@ def test_a_large_parquet_file_is_not_downloaded_whole(
     rows = 500_000
 
     def random_column() -> pa.Array:
-        return pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(8), rows, [None, pa.py_buffer(os.urandom(8 * rows))]
-        )
+        return pa.FixedSizeBinaryArray.from_buffers(pa.binary(8), rows, [None, pa.py_buffer(os.urandom(8 * rows))])
 
     big = pa.table({f"c{i}": random_column() for i in range(10)})
     body = parquet_bytes(big, compression="none")
@@ -198,9 +187,7 @@ def test_a_file_that_is_not_what_it_claims_is_a_protocol_error(moto_endpoint: st
     put(moto_endpoint, s3_bucket, "fake.parquet", b"this is not parquet at all" * 10)
 
     with pytest.raises(ConnectorError) as caught:
-        discover_schema(
-            file_target("parquet", "fake.parquet", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
-        )
+        discover_schema(file_target("parquet", "fake.parquet", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
     assert caught.value.code == "PROTOCOL_ERROR"
 
@@ -240,9 +227,7 @@ def dynamodb_table(moto_endpoint: str):
 
 
 def test_dynamodb_table_is_described(moto_endpoint: str, dynamodb_table: str) -> None:
-    target = ConnectionTarget(
-        type="dynamodb", region="us-east-1", source_config={"table_name": dynamodb_table}
-    )
+    target = ConnectionTarget(type="dynamodb", region="us-east-1", source_config={"table_name": dynamodb_table})
 
     result = test_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
@@ -251,17 +236,13 @@ def test_dynamodb_table_is_described(moto_endpoint: str, dynamodb_table: str) ->
 
 
 def test_dynamodb_missing_table_is_not_found(moto_endpoint: str) -> None:
-    target = ConnectionTarget(
-        type="dynamodb", region="us-east-1", source_config={"table_name": "does-not-exist"}
-    )
+    target = ConnectionTarget(type="dynamodb", region="us-east-1", source_config={"table_name": "does-not-exist"})
 
     assert test_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint).error_code == "NOT_FOUND"
 
 
 def test_dynamodb_discovery_lists_keys_and_attributes(moto_endpoint: str, dynamodb_table: str) -> None:
-    target = ConnectionTarget(
-        type="dynamodb", region="us-east-1", include_patterns=[f"us-east-1.{dynamodb_table}"]
-    )
+    target = ConnectionTarget(type="dynamodb", region="us-east-1", include_patterns=[f"us-east-1.{dynamodb_table}"])
 
     discovered = discover_schema(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 

@@ -6,6 +6,7 @@ import time
 import uuid
 
 import pytest
+
 from datasource_registry.connectors import ConnectionTarget, diff_schemas, discover_schema, test_connection
 
 from .conftest import LOOPBACK, free_port
@@ -121,9 +122,7 @@ def test_patterns_and_diff(mariadb_database) -> None:
 
 def test_generic_database_source_picks_mysql_from_the_scheme(mariadb_database) -> None:
     db = mariadb_database(STATEMENTS)
-    target = ConnectionTarget(
-        type="database", connection_string=f"mariadb://root@127.0.0.1:3306/{db}?charset=utf8mb4"
-    )
+    target = ConnectionTarget(type="database", connection_string=f"mariadb://root@127.0.0.1:3306/{db}?charset=utf8mb4")
 
     discovered = discover_schema(target, {}, LOOPBACK)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+
 from datasource_registry.connectors import (
     ConnectionTarget,
     ConnectorError,
@@ -49,9 +50,7 @@ METADATA_SPELLINGS = [
 @pytest.mark.parametrize("host", LOOPBACK_SPELLINGS + METADATA_SPELLINGS)
 def test_internal_addresses_are_blocked_when_the_policy_allows_nothing(host: str) -> None:
     # Given a PostgreSQL source pointing at an internal address in some spelling
-    target = ConnectionTarget(
-        type="postgresql", host=host, port=5432, database_name="test", connection_timeout=5
-    )
+    target = ConnectionTarget(type="postgresql", host=host, port=5432, database_name="test", connection_timeout=5)
 
     # When it is tested with a policy that opens nothing
     result = test_connection(target, {"username": "postgres"}, NOTHING_ALLOWED)
@@ -72,9 +71,7 @@ def test_metadata_addresses_stay_blocked_even_when_a_cidr_covers_them(host: str)
     assert result.error_code == "BLOCKED_ADDRESS"
 
 
-@pytest.mark.parametrize(
-    "host", ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "::ffff:127.0.0.1"]
-)
+@pytest.mark.parametrize("host", ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "::ffff:127.0.0.1"])
 def test_loopback_spellings_are_pinned_to_127_0_0_1_when_loopback_is_allowed(host: str) -> None:
     pinned = resolve_pinned(host, 5432, LOOPBACK, timeout=5)
 
@@ -197,9 +194,7 @@ def test_http_api_to_a_blocked_address_is_refused_before_connecting() -> None:
     assert all(s.name != "connect" for s in result.stages)
 
 
-@pytest.mark.parametrize(
-    "url", ["file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://example.com/x"]
-)
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://example.com/x"])
 def test_http_api_accepts_only_http_and_https(url: str) -> None:
     result = test_connection(ConnectionTarget(type="http_api", source_config={"url": url}), {}, LOOPBACK)
 

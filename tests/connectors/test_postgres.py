@@ -6,6 +6,7 @@ import time
 import uuid
 
 import pytest
+
 from datasource_registry.connectors import (
     ConnectionTarget,
     ConnectorError,
@@ -152,9 +153,7 @@ def test_fingerprint_is_stable_and_changes_with_the_schema(pg_schema) -> None:
     assert first.fingerprint() == again.fingerprint()
 
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True) as conn:
-        conn.execute(
-            f"ALTER TABLE {schema}.customers ADD COLUMN phone text, ALTER COLUMN email DROP NOT NULL"
-        )
+        conn.execute(f"ALTER TABLE {schema}.customers ADD COLUMN phone text, ALTER COLUMN email DROP NOT NULL")
         conn.execute(f"DROP TABLE {schema}.audit_log")
         conn.execute(f"CREATE TABLE {schema}.invoices (id int)")
     changed = discover_schema(pg(schema), {}, LOOPBACK)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, discover_schema, test_connection
 from datasource_registry.domain.types import DataSourceType
 
@@ -227,8 +228,6 @@ def test_other_types_are_reported_unsupported(type_name: str) -> None:
 
 
 def test_generic_database_with_an_unknown_scheme_is_invalid_config() -> None:
-    result = test_connection(
-        ConnectionTarget(type="database", connection_string="sqlserver://h/db"), {}, LOOPBACK
-    )
+    result = test_connection(ConnectionTarget(type="database", connection_string="sqlserver://h/db"), {}, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"

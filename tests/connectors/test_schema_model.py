@@ -9,9 +9,7 @@ from datasource_registry.connectors.errors import Scrubber
 from datasource_registry.connectors.schema import NameFilter
 
 
-def table(
-    name: str, *columns: tuple[str, str, bool], pk: tuple[str, ...] = (), rows: int | None = None
-) -> Table:
+def table(name: str, *columns: tuple[str, str, bool], pk: tuple[str, ...] = (), rows: int | None = None) -> Table:
     return Table(
         "public",
         name,
@@ -28,9 +26,7 @@ B = table("b", ("id", "int", False))
 
 def test_fingerprint_ignores_table_order_and_row_estimates() -> None:
     first = DiscoveredSchema([A, B])
-    second = DiscoveredSchema(
-        [B, table("a", ("id", "int", False), ("name", "text", True), pk=("id",), rows=99_999)]
-    )
+    second = DiscoveredSchema([B, table("a", ("id", "int", False), ("name", "text", True), pk=("id",), rows=99_999)])
 
     assert first.fingerprint() == second.fingerprint()
     assert first.fingerprint().startswith("sha256:")

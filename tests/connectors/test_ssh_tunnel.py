@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, discover_schema, test_connection
 
 from .conftest import LOOPBACK, SshServer, free_port, port_open, require
@@ -32,9 +33,7 @@ def _postgres_running() -> None:
 
 
 def test_an_unpinned_host_key_succeeds_and_reports_the_fingerprint_to_pin(sshd: SshServer) -> None:
-    result = test_connection(
-        through(sshd), {"username": "postgres", "ssh_private_key": sshd.client_key}, LOOPBACK
-    )
+    result = test_connection(through(sshd), {"username": "postgres", "ssh_private_key": sshd.client_key}, LOOPBACK)
 
     assert result.success, result.error
     assert [s.name for s in result.stages] == ["tunnel", "connect", "authenticate", "metadata"]
@@ -106,9 +105,7 @@ def test_the_bastion_itself_is_subject_to_the_network_policy(sshd: SshServer) ->
 
 
 def test_a_metadata_target_behind_the_bastion_is_refused(sshd: SshServer) -> None:
-    result = test_connection(
-        through(sshd, host="169.254.169.254"), {"ssh_private_key": sshd.client_key}, LOOPBACK
-    )
+    result = test_connection(through(sshd, host="169.254.169.254"), {"ssh_private_key": sshd.client_key}, LOOPBACK)
 
     assert result.error_code == "BLOCKED_ADDRESS"
 

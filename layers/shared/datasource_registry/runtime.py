@@ -83,9 +83,7 @@ class Services:
         gateway = LibraryConnectorGateway(
             NetworkPolicy.from_string(self.settings.allowed_cidrs), os.environ.get("AWS_ENDPOINT_URL") or None
         )
-        return SchemaService(
-            self.data_sources, DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name), gateway
-        )
+        return SchemaService(self.data_sources, DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name), gateway)
 
 
 _services: Services | None = None

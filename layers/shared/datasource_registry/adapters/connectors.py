@@ -17,12 +17,24 @@ class LibraryConnectorGateway:
         self._policy = policy
         self._aws_endpoint_url = aws_endpoint_url
 
-    def test(self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float) -> ConnectionTestResult:
+    def test(
+        self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
+    ) -> ConnectionTestResult:
         return test_connection(
-            target, credentials, self._policy, deadline_seconds=deadline_seconds, aws_endpoint_url=self._aws_endpoint_url
+            target,
+            credentials,
+            self._policy,
+            deadline_seconds=deadline_seconds,
+            aws_endpoint_url=self._aws_endpoint_url,
         )
 
-    def discover(self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float) -> DiscoveredSchema:
+    def discover(
+        self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
+    ) -> DiscoveredSchema:
         return discover_schema(
-            target, credentials, self._policy, deadline_seconds=deadline_seconds, aws_endpoint_url=self._aws_endpoint_url
+            target,
+            credentials,
+            self._policy,
+            deadline_seconds=deadline_seconds,
+            aws_endpoint_url=self._aws_endpoint_url,
         )

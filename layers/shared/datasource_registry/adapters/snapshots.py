@@ -98,7 +98,9 @@ class DynamoDbSnapshotStore:
         keys = [
             self._key(tenant_id, _chunk_sk(data_source_id, meta.version, meta.write_id, i)) for i in range(len(chunks))
         ]
-        self._write([{"PutRequest": {"Item": {**key, "data": {"B": data}}}} for key, data in zip(keys, chunks, strict=True)])
+        self._write(
+            [{"PutRequest": {"Item": {**key, "data": {"B": data}}}} for key, data in zip(keys, chunks, strict=True)]
+        )
         stored = SnapshotMeta(**{**meta.__dict__, "chunk_starts": starts})
         item: dict[str, Any] = {
             **self._key(tenant_id, _meta_sk(data_source_id, meta.version)),
@@ -128,7 +130,11 @@ class DynamoDbSnapshotStore:
         if offset >= end:
             return []
         starts = meta.chunk_starts
-        wanted = [i for i, first in enumerate(starts) if first < end and (starts[i + 1] if i + 1 < len(starts) else meta.table_count) > offset]
+        wanted = [
+            i
+            for i, first in enumerate(starts)
+            if first < end and (starts[i + 1] if i + 1 < len(starts) else meta.table_count) > offset
+        ]
         keys = [self._key(tenant_id, _chunk_sk(data_source_id, meta.version, meta.write_id, i)) for i in wanted]
         by_sort_key: dict[str, bytes] = {}
         for batch in range(0, len(keys), BATCH_GET):
@@ -139,7 +145,8 @@ class DynamoDbSnapshotStore:
                 )
                 for item in response["Responses"].get(self._table, []):
                     by_sort_key[item["sk"]["S"]] = item["data"]["B"]
-                pending = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])  # type: ignore[assignment]
+                unprocessed: Any = response.get("UnprocessedKeys") or {}
+                pending = unprocessed.get(self._table, {}).get("Keys", [])
                 if not pending:
                     break
                 time.sleep(0.05 * 2**attempt)

@@ -199,6 +199,7 @@ def endpoint(
 def _invoke(
     function: Callable[[Request], Response],
     event: Mapping[str, Any],
+    context: LambdaContext | None,
     body: bool,
     render: Callable[[Any], Any],
 ) -> Response:

@@ -36,7 +36,9 @@ class ConnectionTestView(BaseModel):
     duration_ms: float
     error_code: Annotated[
         str | None,
-        Field(description="DNS_FAILED, UNREACHABLE, TIMEOUT, TLS_FAILED, AUTH_FAILED, PERMISSION_DENIED, NOT_FOUND, BLOCKED_ADDRESS, UNSUPPORTED ..."),
+        Field(
+            description="DNS_FAILED, UNREACHABLE, TIMEOUT, TLS_FAILED, AUTH_FAILED, PERMISSION_DENIED, NOT_FOUND, BLOCKED_ADDRESS, UNSUPPORTED ..."
+        ),
     ]
     error: str | None
     server_version: str | None
@@ -48,7 +50,9 @@ class ConnectionTestView(BaseModel):
     state: Annotated[Health | None, Field(default=None, description="The saved source's health after the test.")]
 
 
-def test_view(result: ConnectionTestResult, data_source_id: str | None = None, state: Health | None = None) -> dict[str, Any]:
+def test_view(
+    result: ConnectionTestResult, data_source_id: str | None = None, state: Health | None = None
+) -> dict[str, Any]:
     body = result.to_dict()
     if data_source_id is not None:
         body["dataSourceId"] = data_source_id
@@ -69,11 +73,6 @@ class SnapshotSummary(BaseModel):
 class DiscoveryView(SnapshotSummary):
     changed: Annotated[bool, Field(description="False when the schema equals the latest snapshot (no new version).")]
     diff: Annotated[dict[str, int] | None, Field(description="Summary of changes from the previous version.")]
-
-
-class SchemaPage(SnapshotSummary):
-    tables: list[dict[str, Any]]
-    pagination: PaginationView
 
 
 class SchemaDiffView(BaseModel):
@@ -106,6 +105,46 @@ def discovery_view(discovery: Discovery) -> dict[str, Any]:
     }
 
 
+class ColumnView(BaseModel):
+    model_config = _CAMEL
+    name: str
+    type: str
+    nullable: bool
+    default: str | None
+    ordinal: int
+
+
+class TableView(BaseModel):
+    model_config = _CAMEL
+    schema_: Annotated[str, Field(alias="schema")]
+    name: str
+    kind: Annotated[str, Field(description="table or view")]
+    columns: list[ColumnView]
+    primary_key: list[str]
+    estimated_rows: Annotated[int | None, Field(description="The engine's estimate, where it keeps one.")]
+
+
+class SchemaPage(SnapshotSummary):
+    tables: list[TableView]
+    pagination: PaginationView
+
+
+def table_view(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored tables keep columns as compact lists; the API spells them out."""
+    columns = [
+        {"name": c[0], "type": c[1], "nullable": bool(c[2]), "default": c[3], "ordinal": c[4]}
+        for c in stored.get("columns", [])
+    ]
+    return {
+        "schema": stored["schema"],
+        "name": stored["name"],
+        "kind": stored.get("kind", "table"),
+        "columns": columns,
+        "primaryKey": stored.get("primaryKey", []),
+        "estimatedRows": stored.get("estimatedRows"),
+    }
+
+
 def schema_page_view(
     data_source_id: str, meta: SnapshotMeta, tables: list[dict[str, Any]], offset: int, limit: int
 ) -> dict[str, Any]:
@@ -113,7 +152,7 @@ def schema_page_view(
     more = following < meta.table_count
     return {
         **_summary(data_source_id, meta),
-        "tables": tables,
+        "tables": [table_view(table) for table in tables],
         "pagination": {
             "total": meta.table_count,
             "limit": limit,

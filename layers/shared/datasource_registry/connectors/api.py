@@ -69,9 +69,7 @@ def test_connection(
 ) -> ConnectionTestResult:
     """Resolve, connect, authenticate and read metadata within connection_timeout (or deadline_seconds)."""
     started = time.perf_counter()
-    ctx = Context.create(
-        target, credentials, policy, deadline_seconds, aws_endpoint_url, whole_call_is_connect=True
-    )
+    ctx = Context.create(target, credentials, policy, deadline_seconds, aws_endpoint_url, whole_call_is_connect=True)
     code: ErrorCode | None = None
     message: str | None = None
     try:
@@ -109,9 +107,7 @@ def discover_schema(
     aws_endpoint_url: str | None = None,
 ) -> DiscoveredSchema:
     """Tables, columns, keys and row estimates; raises ConnectorError(code, scrubbed message) on failure."""
-    ctx = Context.create(
-        target, credentials, policy, deadline_seconds, aws_endpoint_url, whole_call_is_connect=False
-    )
+    ctx = Context.create(target, credentials, policy, deadline_seconds, aws_endpoint_url, whole_call_is_connect=False)
     try:
         with ctx.resources:
             schema = _connector(target, "discover")(ctx)

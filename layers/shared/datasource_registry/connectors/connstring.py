@@ -68,9 +68,7 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name a host (no Unix sockets)")
     host = unquote(host)
     if any(ch in host for ch in "/\\@,;% ") or host.startswith("."):
-        raise ConnectorError(
-            ErrorCode.INVALID_CONFIG, "connection string host must be a host name or IP address"
-        )
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string host must be a host name or IP address")
     allowed = {"postgresql": POSTGRES_OPTIONS, "mysql": MYSQL_OPTIONS, "redis": REDIS_OPTIONS}[
         "postgresql" if scheme in POSTGRES_SCHEMES else "mysql" if scheme in MYSQL_SCHEMES else "redis"
     ]
@@ -80,9 +78,7 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key!r} is not allowed")
         values = allowed[key]
         if values is not None and value not in values:
-            raise ConnectorError(
-                ErrorCode.INVALID_CONFIG, f"connection option {key}={value!r} is not allowed"
-            )
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key}={value!r} is not allowed")
         if key in {"connect_timeout", "db"} and not value.isdigit():
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key} must be a whole number")
         if key in options:
@@ -90,9 +86,7 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         options[key] = value
     path = unquote(parts.path.lstrip("/"))
     if "/" in path:
-        raise ConnectorError(
-            ErrorCode.INVALID_CONFIG, "connection string path must be just the database name"
-        )
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string path must be just the database name")
     return ParsedConnectionString(
         scheme=scheme,
         host=host,

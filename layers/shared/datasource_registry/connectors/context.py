@@ -101,9 +101,7 @@ class Context:
         try:
             yield
         except Exception as exc:
-            code = (
-                classify(exc) if classify and not isinstance(exc, ConnectorError) else None
-            ) or generic_code(exc)
+            code = (classify(exc) if classify and not isinstance(exc, ConnectorError) else None) or generic_code(exc)
             message = self.scrub(exc.message if isinstance(exc, ConnectorError) else _describe(exc))
             self.stages.append(Stage(name, False, (time.perf_counter() - started) * 1000, message))
             raise ConnectorError(code, message) from None

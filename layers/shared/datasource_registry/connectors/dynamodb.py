@@ -65,9 +65,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
             table_names = [str(wanted)]
         else:
             table_names = []
-            for page in dynamodb.get_paginator("list_tables").paginate(
-                PaginationConfig={"MaxItems": MAX_TABLES}
-            ):
+            for page in dynamodb.get_paginator("list_tables").paginate(PaginationConfig={"MaxItems": MAX_TABLES}):
                 table_names.extend(page.get("TableNames", []))
         # Filter before DescribeTable: DynamoDB has no set-based catalog, so each kept table costs one call.
         tables = [

@@ -12,9 +12,7 @@ from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.schema import Column, DiscoveredSchema, Table
 
 HEAD_BYTES = 64 * 1024  # csv/json: the schema is inferred from the first 64 KiB
-TAIL_BYTES = (
-    64 * 1024
-)  # parquet/orc: the footer is read with one ranged GET of the last 64 KiB (more if needed)
+TAIL_BYTES = 64 * 1024  # parquet/orc: the footer is read with one ranged GET of the last 64 KiB (more if needed)
 FORMATS = {
     "csv": "csv",
     "tsv": "csv",
@@ -34,9 +32,7 @@ def split_path(ctx: Context) -> tuple[str, str]:
     else:
         bucket, key = str(ctx.target.source_config.get("bucket") or ""), path.lstrip("/")
     if "://" in path and not path.startswith("s3://"):
-        raise ConnectorError(
-            ErrorCode.INVALID_CONFIG, "file_path must be s3://bucket/key or a key in the bucket"
-        )
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "file_path must be s3://bucket/key or a key in the bucket")
     if not bucket or not key:
         raise ConnectorError(
             ErrorCode.INVALID_CONFIG,
@@ -184,9 +180,7 @@ def infer_table(s3: Any, bucket: str, key: str, size: int, fmt: str) -> tuple[Ta
 
                 schema = pjson.read_json(pa.BufferReader(_json_lines(data, truncated))).schema
     except (pa.ArrowException, ValueError, UnicodeError) as exc:
-        raise ConnectorError(
-            ErrorCode.PROTOCOL_ERROR, f"cannot read a {fmt} schema from {key}: {exc}"
-        ) from exc
+        raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"cannot read a {fmt} schema from {key}: {exc}") from exc
     columns = [Column(f.name, str(f.type), f.nullable, None, i) for i, f in enumerate(schema, start=1)]
     name = key.rsplit("/", 1)[-1].rsplit(".", 1)[0] or key
     return Table(bucket, name, "table", columns, [], rows), fetched

@@ -31,9 +31,7 @@ def _url(ctx: Context) -> tuple[str, str, int, str]:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "only http:// and https:// URLs are allowed")
     if parts.username is not None or parts.password is not None:
         ctx.scrub.add(parts.password)
-        raise ConnectorError(
-            ErrorCode.INVALID_CONFIG, "put credentials in api_key or oauth_token, not in the URL"
-        )
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "put credentials in api_key or oauth_token, not in the URL")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
@@ -50,9 +48,7 @@ def _headers(ctx: Context) -> dict[str, str]:
     if api_key:
         name = str(ctx.target.source_config.get("api_key_header") or "X-API-Key")
         if not _HEADER_NAME.match(name):
-            raise ConnectorError(
-                ErrorCode.INVALID_CONFIG, "source_config.api_key_header is not a valid header name"
-            )
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, "source_config.api_key_header is not a valid header name")
         headers[name] = api_key
     token = ctx.credential("oauth_token")
     if token:

@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 3306
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 
-TABLES_SQL = (
-    "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES t WHERE {where}"
-)
+TABLES_SQL = "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES t WHERE {where}"
 COLUMNS_SQL = (
     "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, ORDINAL_POSITION"
     " FROM information_schema.COLUMNS t WHERE {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
@@ -127,14 +125,10 @@ def discover(ctx: Context) -> DiscoveredSchema:
         schema = ctx.target.schema_name or ctx.target.database_name or conn.db
         if isinstance(schema, bytes):
             schema = schema.decode()
-        return discover_with(
-            conn, schema, NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)
-        )
+        return discover_with(conn, schema, NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns))
 
 
-def discover_with(
-    conn: pymysql.connections.Connection[Any], schema: str | None, names: NameFilter
-) -> DiscoveredSchema:
+def discover_with(conn: pymysql.connections.Connection[Any], schema: str | None, names: NameFilter) -> DiscoveredSchema:
     """Tables, columns and primary keys from information_schema in three set-based queries."""
     where, params = _filters(schema, names)  # only placeholders and fixed SQL; values go in params
     with conn.cursor() as cur:

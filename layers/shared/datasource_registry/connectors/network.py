@@ -55,9 +55,7 @@ class NetworkPolicy:
             return None
         if ip.is_global and not ip.is_reserved:
             return None
-        return (
-            f"{ip} is a loopback, private, link-local or reserved address not allowed by the network policy"
-        )
+        return f"{ip} is a loopback, private, link-local or reserved address not allowed by the network policy"
 
 
 def _effective_address(address: IPAddress) -> IPAddress:
@@ -110,9 +108,7 @@ def resolve_pinned(host: str, port: int, policy: NetworkPolicy, timeout: float) 
         if reason is None:
             return PinnedAddress(host=host, ip=str(ip), port=port, family=family)
         reasons.append(reason)
-    raise ConnectorError(
-        ErrorCode.BLOCKED_ADDRESS, f"{host} is not allowed: " + "; ".join(dict.fromkeys(reasons))
-    )
+    raise ConnectorError(ErrorCode.BLOCKED_ADDRESS, f"{host} is not allowed: " + "; ".join(dict.fromkeys(reasons)))
 
 
 def check_literal(host: str, policy: NetworkPolicy) -> None:

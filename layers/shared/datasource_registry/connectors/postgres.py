@@ -139,9 +139,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
         )
 
 
-def _column_rows(
-    conn: psycopg.Connection[Any], sql: str, params: dict[str, str]
-) -> Iterable[tuple[Any, ...]]:
+def _column_rows(conn: psycopg.Connection[Any], sql: str, params: dict[str, str]) -> Iterable[tuple[Any, ...]]:
     """Rows in chunks (libpq 17+) so 200,000 of them never sit in memory twice; else one fetch."""
     import psycopg
 

@@ -96,9 +96,7 @@ class DiscoveredSchema:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DiscoveredSchema:
-        return cls(
-            tables=[Table.from_dict(t) for t in data.get("tables", [])], details=dict(data.get("details", {}))
-        )
+        return cls(tables=[Table.from_dict(t) for t in data.get("tables", [])], details=dict(data.get("details", {})))
 
 
 @dataclass(frozen=True)
@@ -122,9 +120,7 @@ class TableChange:
             "table": self.table,
             "columnsAdded": self.columns_added,
             "columnsRemoved": self.columns_removed,
-            "columnsChanged": [
-                {"name": c.name, "before": c.before, "after": c.after} for c in self.columns_changed
-            ],
+            "columnsChanged": [{"name": c.name, "before": c.before, "after": c.after} for c in self.columns_changed],
             "primaryKeyChanged": self.primary_key_changed,
             "kindChanged": self.kind_changed,
         }

@@ -20,17 +20,14 @@ def _schema(ctx: Context) -> DiscoveredSchema:
             kind="table",
             columns=[Column("id", "bigint", False, None, 1)]
             + [
-                Column(f"col_{c:03d}", _TYPES[(t + c) % len(_TYPES)], True, None, c + 1)
-                for c in range(1, column_count)
+                Column(f"col_{c:03d}", _TYPES[(t + c) % len(_TYPES)], True, None, c + 1) for c in range(1, column_count)
             ],
             primary_key=["id"],
             estimated_rows=1000 * (t + 1),
         )
         for t in range(table_count)
     ]
-    return DiscoveredSchema(
-        NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns).apply(tables)
-    )
+    return DiscoveredSchema(NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns).apply(tables))
 
 
 def test(ctx: Context) -> None:

@@ -45,14 +45,10 @@ def open_tunnel(ctx: Context, remote_host: str, remote_port: int) -> PinnedAddre
     target = ctx.target
     with ctx.stage("tunnel"):
         if not target.ssh_host or not target.ssh_username:
-            raise ConnectorError(
-                ErrorCode.INVALID_CONFIG, "ssh_host and ssh_username are required for an SSH tunnel"
-            )
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, "ssh_host and ssh_username are required for an SSH tunnel")
         key_text = ctx.credential("ssh_private_key")
         if key_text is None:
-            raise ConnectorError(
-                ErrorCode.INVALID_CONFIG, "credentials.ssh_private_key is required for an SSH tunnel"
-            )
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, "credentials.ssh_private_key is required for an SSH tunnel")
         # The bastion resolves the target itself; still refuse metadata/internal IP literals.
         check_literal(remote_host, ctx.policy)
         bastion = resolve_pinned(target.ssh_host, target.ssh_port, ctx.policy, ctx.connect_timeout())
@@ -81,9 +77,7 @@ def open_tunnel(ctx: Context, remote_host: str, remote_port: int) -> PinnedAddre
         try:
             transport.auth_publickey(target.ssh_username, key)
         except paramiko.AuthenticationException as exc:
-            raise ConnectorError(
-                ErrorCode.AUTH_FAILED, f"SSH authentication as {target.ssh_username} failed"
-            ) from exc
+            raise ConnectorError(ErrorCode.AUTH_FAILED, f"SSH authentication as {target.ssh_username} failed") from exc
         except paramiko.SSHException as exc:
             raise ConnectorError(ErrorCode.TIMEOUT, f"SSH authentication did not finish: {exc}") from exc
         forwarder = _Forwarder(transport, remote_host, remote_port, timeout)
@@ -106,9 +100,7 @@ class _Forwarder:
         import paramiko
 
         try:
-            return self._transport.open_channel(
-                "direct-tcpip", self._remote, ("127.0.0.1", 0), timeout=self._timeout
-            )
+            return self._transport.open_channel("direct-tcpip", self._remote, ("127.0.0.1", 0), timeout=self._timeout)
         except paramiko.ChannelException as exc:
             raise ConnectorError(
                 ErrorCode.UNREACHABLE, f"the SSH host cannot reach {self._remote[0]}:{self._remote[1]}: {exc}"

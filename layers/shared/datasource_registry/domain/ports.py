@@ -110,7 +110,11 @@ class SnapshotStore(Protocol):
 class ConnectorGateway(Protocol):
     """Reaches the user's systems with their own drivers, inside the network policy."""
 
-    def test(self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float) -> ConnectionTestResult: ...
+    def test(
+        self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
+    ) -> ConnectionTestResult: ...
 
-    def discover(self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float) -> DiscoveredSchema:
+    def discover(
+        self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
+    ) -> DiscoveredSchema:
         """Raises ConnectorError with a stable code and a message free of secrets."""

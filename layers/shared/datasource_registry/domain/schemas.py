@@ -78,7 +78,9 @@ class SchemaService:
         self._clock = clock
 
     # -- connection tests ---------------------------------------------------------------------------------
-    def test_saved(self, principal: Principal, reference: str, deadline_seconds: float) -> tuple[ConnectionTestResult, DataSource]:
+    def test_saved(
+        self, principal: Principal, reference: str, deadline_seconds: float
+    ) -> tuple[ConnectionTestResult, DataSource]:
         """Test a saved source and record the outcome on it (health, timestamps, failure count)."""
         principal.require_write()
         source = self._data_sources.get(principal, reference)
@@ -133,7 +135,9 @@ class SchemaService:
         """Discover, store a new version only if the schema changed, and stamp the source."""
         credentials = credentials_for(source, self._data_sources.credentials_of(source))
         try:
-            schema = self._connectors.discover(target_of(source.spec), credentials, self._budget(source, deadline_seconds))
+            schema = self._connectors.discover(
+                target_of(source.spec), credentials, self._budget(source, deadline_seconds)
+            )
         except ConnectorError as failure:
             raise DiscoveryFailed(failure.code.value, failure.message) from None
         now = self._clock()
@@ -195,7 +199,9 @@ class SchemaService:
             else self._snapshots.meta(source.tenant_id, source.id, version)
         )
         if meta is None:
-            what = "no schema has been discovered yet" if version is None else f"schema version {version} does not exist"
+            what = (
+                "no schema has been discovered yet" if version is None else f"schema version {version} does not exist"
+            )
             raise NotFound(f"Data source {source.key!r}: {what}.")
         return meta
 
