@@ -1,4 +1,5 @@
 """Test connection and discover schema through the HTTP API, against the real PostgreSQL and MariaDB on loopback."""
+# ruff: noqa: F811  # fixtures imported from tests/connectors/conftest.py (moved to tests/conftest.py once merged)
 
 from __future__ import annotations
 
