@@ -49,6 +49,8 @@ class LocalApi:
         env = function_environment(template, refs)
         # Local connection tests reach the servers on loopback; in AWS the AllowedCidrs parameter decides.
         env["ALLOWED_CIDRS"] = os.environ.get("DS_LOCAL_ALLOWED_CIDRS", "127.0.0.0/8")
+        # moto accepts any keys; locally, AWS sources may use the embedded AWS's placeholder credentials.
+        env["ALLOW_FUNCTION_ROLE_FOR_AWS"] = os.environ.get("DS_LOCAL_LEND_ROLE", "true")
         os.environ.update(env)
         return cls(aws, template, Invoker(template.functions()), template.routes())
 

@@ -24,6 +24,7 @@ class Settings(BaseModel):
     secret_prefix: Annotated[str, Field(alias="SECRET_PREFIX", min_length=1)] = "datasource-registry"  # noqa: S105  # a name prefix, not a secret
     secret_recovery_days: Annotated[int, Field(alias="SECRET_RECOVERY_DAYS", ge=7, le=30)] = 7
     allowed_cidrs: Annotated[str, Field(alias="ALLOWED_CIDRS")] = ""
+    lend_function_role: Annotated[bool, Field(alias="ALLOW_FUNCTION_ROLE_FOR_AWS")] = False
     refresh_queue_url: Annotated[str, Field(alias="REFRESH_QUEUE_URL")] = ""
     event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME")] = "default"
     idempotency_table_name: Annotated[str, Field(alias="IDEMPOTENCY_TABLE_NAME")] = ""
@@ -81,7 +82,9 @@ class Services:
         from datasource_registry.domain.schemas import SchemaService
 
         gateway = LibraryConnectorGateway(
-            NetworkPolicy.from_string(self.settings.allowed_cidrs), os.environ.get("AWS_ENDPOINT_URL") or None
+            NetworkPolicy.from_string(self.settings.allowed_cidrs),
+            os.environ.get("AWS_ENDPOINT_URL") or None,
+            self.settings.lend_function_role,
         )
         return SchemaService(self.data_sources, DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name), gateway)
 

@@ -5,21 +5,42 @@ from __future__ import annotations
 from datasource_registry.connectors import (
     ConnectionTarget,
     ConnectionTestResult,
+    ConnectorError,
     DiscoveredSchema,
+    ErrorCode,
     NetworkPolicy,
+    Stage,
     discover_schema,
     test_connection,
 )
 
+# Sources read through AWS APIs with boto3: without keys of their own they would borrow the function's role.
+AWS_TYPES = frozenset({"s3", "csv", "json", "parquet", "orc", "dynamodb"})
+NO_BORROWED_ROLE = (
+    "AWS sources need accessKeyId and secretAccessKey: this deployment never lends its own role "
+    "(set AllowFunctionRoleForAws to change that)"
+)
+
 
 class LibraryConnectorGateway:
-    def __init__(self, policy: NetworkPolicy, aws_endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, policy: NetworkPolicy, aws_endpoint_url: str | None = None, lend_function_role: bool = False
+    ) -> None:
         self._policy = policy
         self._aws_endpoint_url = aws_endpoint_url
+        self._lend_function_role = lend_function_role
+
+    def _borrows_role(self, target: ConnectionTarget, credentials: dict[str, str]) -> bool:
+        # Otherwise a tenant could point a source at the registry's own table or buckets and read them.
+        has_keys = bool(credentials.get("access_key_id") and credentials.get("secret_access_key"))
+        return target.type in AWS_TYPES and not has_keys and not self._lend_function_role
 
     def test(
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
     ) -> ConnectionTestResult:
+        if self._borrows_role(target, credentials):
+            stage = Stage("authenticate", False, 0.0, NO_BORROWED_ROLE)
+            return ConnectionTestResult(False, [stage], 0.0, ErrorCode.AUTH_FAILED.value, NO_BORROWED_ROLE)
         return test_connection(
             target,
             credentials,
@@ -31,6 +52,8 @@ class LibraryConnectorGateway:
     def discover(
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
     ) -> DiscoveredSchema:
+        if self._borrows_role(target, credentials):
+            raise ConnectorError(ErrorCode.AUTH_FAILED, NO_BORROWED_ROLE)
         return discover_schema(
             target,
             credentials,
