@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, Field
 
 from datasource_registry.domain.service import DataSourceService
+from datasource_registry.domain.systems import DataSystemService
 
 if TYPE_CHECKING:
     import boto3
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 
 class Settings(BaseModel):
@@ -63,7 +65,23 @@ class Services:
             SecretsManagerSecretStore(
                 self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
             ),
+            # Late-bound: the data systems service reads sources through this one, so it is built on first delete.
+            on_delete=[lambda source: self.data_systems.forget_source(source)],  # noqa: PLW0108
         )
+
+    @cached_property
+    def data_systems(self) -> DataSystemService:
+        from datasource_registry.adapters.systems import DynamoDbDataSystemRepository
+
+        return DataSystemService(
+            DynamoDbDataSystemRepository(self.dynamodb, self.settings.table_name), self.data_sources.get
+        )
+
+    def idempotency_store(self) -> DynamoDBPersistenceLayer:
+        """A persistence layer per request: Powertools keeps the key prefix on it, and one container serves many."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table_name, boto3_client=self.dynamodb)
 
 
 _services: Services | None = None

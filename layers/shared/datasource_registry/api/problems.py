@@ -22,6 +22,8 @@ _STATUS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
     errors.PreconditionRequired: (428, "precondition-required", "Precondition required"),
     errors.DependencyUnavailable: (503, "dependency-unavailable", "Service unavailable"),
+    errors.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused"),
+    errors.RequestInProgress: (409, "request-in-progress", "Request in progress"),
 }
 
 

@@ -68,3 +68,11 @@ class PayloadTooLarge(DomainError):
 
 class DependencyUnavailable(DomainError):
     """An AWS dependency failed; nothing was left half-written and the request may be retried."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was first used with a different request body."""
+
+
+class RequestInProgress(DomainError):
+    """The first request with this Idempotency-Key is still running; retry shortly."""
