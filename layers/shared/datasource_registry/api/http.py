@@ -65,6 +65,7 @@ class Request:
     path: Mapping[str, str]
     query: Mapping[str, str]
     body: Any
+    context: LambdaContext | None = None  # for work that must finish within the invocation (idempotency)
 
     def path_param(self, name: str) -> str:
         return self.path[name]
@@ -179,7 +180,7 @@ def endpoint(
         @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            response = _invoke(function, event, body, render)
+            response = _invoke(function, event, body, render, context)
             metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
             return response.to_api_gateway()
 
@@ -194,6 +195,7 @@ def _invoke(
     event: Mapping[str, Any],
     body: bool,
     render: Callable[[Any], Any],
+    context: LambdaContext | None = None,
 ) -> Response:
     try:
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
@@ -202,7 +204,7 @@ def _invoke(
         query = dict(event.get("queryStringParameters") or {})
         _check_parameters(path, "path")
         _check_parameters(query, "query")
-        request = Request(principal, headers, path, query, _json_body(event, headers) if body else None)
+        request = Request(principal, headers, path, query, _json_body(event, headers) if body else None, context)
         logger.append_keys(tenant_id=principal.tenant_id)
         return function(request)
     except DomainError as error:

@@ -34,14 +34,19 @@ def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
     return response
 
 
-# The record key is a hash of [tenant, key]: two tenants using the same key never meet; the body is validated.
-_CONFIG = IdempotencyConfig(
-    event_key_jmespath="[tenant, key]",
-    payload_validation_jmespath="body",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=RETENTION_SECONDS,
-    response_hook=_mark_replay,
-)
+def _config(request: Request) -> IdempotencyConfig:
+    # The record key is a hash of [tenant, key]: two tenants using the same key never meet; the body is validated.
+    config = IdempotencyConfig(
+        event_key_jmespath="[tenant, key]",
+        payload_validation_jmespath="body",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=RETENTION_SECONDS,
+        response_hook=_mark_replay,
+    )
+    if request.context is not None:
+        # An invocation that dies mid-create leaves its key "in progress" only until its own timeout.
+        config.register_lambda_context(request.context)
+    return config
 
 
 def idempotent(
@@ -66,7 +71,11 @@ def idempotent(
         return {"status": response.status, "body": response.body, "headers": response.headers}
 
     once = idempotent_function(
-        run, data_keyword_argument="request_record", persistence_store=store(), config=_CONFIG, key_prefix=scope
+        run,
+        data_keyword_argument="request_record",
+        persistence_store=store(),
+        config=_config(request),
+        key_prefix=scope,
     )
     try:
         answer = once(request_record={"tenant": request.principal.tenant_id, "key": key, "body": request.body})
