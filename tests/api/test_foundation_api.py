@@ -60,7 +60,7 @@ def record_test_outcome(tenant, identifier, ok):
 
 def test_000s_complete_python_example_runs_as_written(server, tenant, org):
     # Given 000's setup: API_URL at the local server's /api and get_headers() giving a dev token and x-org
-    API_URL = f"{server.url}/api"  # noqa: N806  # named as 000 names it
+    API_URL = f"{server.url}/api"  # named as 000 names it
 
     def get_headers():
         return {"Authorization": f"Bearer {tokens.issue(tenant, 'editor')}", "x-org": tenant}
