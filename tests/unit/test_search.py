@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from datasource_registry.adapters.memory import InMemoryDataSourceRepository, InMemorySecretStore
@@ -46,7 +49,10 @@ def test_wildcard_lists_are_validated():
 
 @pytest.fixture
 def service():
-    service = DataSourceService(InMemoryDataSourceRepository(), InMemorySecretStore())
+    # Ids order by their millisecond; a clock that ticks keeps "oldest first" meaningful when creates are fast.
+    ticks = itertools.count()
+    clock = lambda: datetime(2026, 1, 1, tzinfo=UTC) + timedelta(milliseconds=next(ticks))  # noqa: E731
+    service = DataSourceService(InMemoryDataSourceRepository(), InMemorySecretStore(), clock=clock)
     for name, kind in [("prod-pg", "postgresql"), ("prod-my", "mysql"), ("dev-pg", "postgresql"), ("notype", None)]:
         spec = {"name": name, "type": kind, "host": "h", "port": 1, "databaseName": "d"}
         service.create(EDITOR, DataSourceSpec.model_validate(spec), None, {})
