@@ -2,17 +2,29 @@
 
 from datasource_registry.api.canonical import CreateDataSourceRequest, DataSourceView, create_request, view
 from datasource_registry.api.http import Doc, Request, Response, endpoint, etag
+from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from datasource_registry.runtime import services
 
 
 @endpoint(
-    doc=Doc(summary="Create a data source", request=CreateDataSourceRequest, responses={201: DataSourceView}),
+    doc=Doc(
+        summary="Create a data source",
+        request=CreateDataSourceRequest,
+        responses={201: DataSourceView},
+        headers=(IDEMPOTENCY_HEADER,),
+    ),
     body=True,
     render=view,
 )
 def lambda_handler(request: Request) -> Response:
     payload = create_request(request.body)
-    source = services().data_sources.create(request.principal, payload.spec(), payload.key, payload.credential_values())
-    return Response(
-        201, view(source), {"etag": etag(source.row_version), "location": f"/api/v1/data-sources/{source.id}"}
-    )
+
+    def create() -> Response:
+        source = services().data_sources.create(
+            request.principal, payload.spec(), payload.key, payload.credential_values()
+        )
+        return Response(
+            201, view(source), {"etag": etag(source.row_version), "location": f"/api/v1/data-sources/{source.id}"}
+        )
+
+    return idempotent(request, "canonical.create_data_source", services().idempotency_store, create)

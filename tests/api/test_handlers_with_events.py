@@ -51,3 +51,22 @@ def test_cognito_style_list_claims_pick_the_strongest_known_role(local_api, tena
     claims["cognito:groups"] = "[viewer editor]"
 
     assert invoke(local_api, "CreateDataSourceFunction", event)["statusCode"] == 201
+
+
+def test_the_dialects_sample_events_create_sources(local_api, tenant):
+    foundation = load_event("foundation_create_data_source.json", tenant=tenant)
+    foundation["headers"]["x-org"] = tenant
+    created = invoke(local_api, "FoundationCreateDataSourceFunction", foundation)
+    assert created["statusCode"] == 200, created["body"]
+    assert json.loads(created["body"])["entity"]["state"]["code"] == "001"
+
+    public = invoke(
+        local_api, "PublicCreateDataSourcesFunction", load_event("public_create_data_sources.json", tenant=tenant)
+    )
+    assert public["statusCode"] == 200, public["body"]
+    assert "securepassword" not in public["body"]
+
+    found = invoke(
+        local_api, "PublicFilterDataSourcesFunction", load_event("public_filter_data_sources.json", tenant=tenant)
+    )
+    assert [s["name"] for s in json.loads(found["body"])["data"]] == ["prod-postgres-primary"]

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, Field
 
 from datasource_registry.domain.service import DataSourceService
+from datasource_registry.domain.systems import DataSystemService
 
 if TYPE_CHECKING:
     import boto3
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from datasource_registry.domain.schemas import SchemaService
 
@@ -67,11 +69,13 @@ class Services:
                 self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
             ),
         )
-        # Deleting a source removes its snapshots too, whichever function deletes it.
+        # Deleting a source first removes what it owns, whichever function deletes it: its snapshots, and its
+        # links from data systems (late-bound: the data systems service reads sources through this one).
         from datasource_registry.adapters.snapshots import DynamoDbSnapshotStore
 
         snapshots = DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name)
         service.owns(lambda source: snapshots.delete_all(source.tenant_id, source.id))
+        service.owns(lambda source: self.data_systems.forget_source(source))  # noqa: PLW0108
         return service
 
     @cached_property
@@ -87,6 +91,20 @@ class Services:
             self.settings.lend_function_role,
         )
         return SchemaService(self.data_sources, DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name), gateway)
+
+    @cached_property
+    def data_systems(self) -> DataSystemService:
+        from datasource_registry.adapters.systems import DynamoDbDataSystemRepository
+
+        return DataSystemService(
+            DynamoDbDataSystemRepository(self.dynamodb, self.settings.table_name), self.data_sources.get
+        )
+
+    def idempotency_store(self) -> DynamoDBPersistenceLayer:
+        """A persistence layer per request: Powertools keeps the key prefix on it, and one container serves many."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table_name, boto3_client=self.dynamodb)
 
 
 _services: Services | None = None

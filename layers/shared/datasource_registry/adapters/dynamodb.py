@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.ports import DuplicateIdentity, Page, StaleVersion
 
@@ -23,6 +24,13 @@ if TYPE_CHECKING:
 #   pk = T#<tenant>  sk = COUNT       how many sources the tenant has (pagination.total)
 RECORD = "DS#"
 TRANSACTION_ATTEMPTS = 6
+BATCH_GET_LIMIT = 100
+# Sparse GSI over records that have a type: typeKey = T#<tenant>#<type>, sort key sk (KEYS_ONLY, see template.yaml).
+TYPE_INDEX = "ByType"
+
+
+def type_key(tenant_id: str, type_name: str) -> str:
+    return f"T#{tenant_id}#{type_name}"
 
 
 def tenant_pk(tenant_id: str) -> str:
@@ -206,6 +214,57 @@ class DynamoDbDataSourceRepository:
             failures=[StaleVersion(source.id), None, None, None],
         )
 
+    # -- filter reads (002): index ranges and batched gets, never a Scan --------------------------------------
+    def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:
+        found: dict[str, DataSource] = {}
+        unique = list(dict.fromkeys(data_source_ids))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            keys = [self._key(tenant_id, RECORD + i) for i in unique[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(TRANSACTION_ATTEMPTS * 2):
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    source = self.from_item(item)
+                    found[source.id] = source
+                request = dict(response.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # throttled: back off before the remainder
+            else:
+                raise DependencyUnavailable("DynamoDB kept throttling a batch read; retry later.")
+        return [found[i] for i in data_source_ids if i in found]
+
+    def names_starting_with(self, tenant_id: str, prefix: str) -> list[tuple[str, str]]:
+        # The NAME# markers are tiny (pk, sk, id), so even a whole-tenant range is a few pages per 100,000 sources.
+        entries: list[tuple[str, str]] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": _s(tenant_pk(tenant_id)), ":prefix": _s(name_marker(prefix))},
+            "ProjectionExpression": "sk, id",
+        }
+        while True:
+            response = self._client.query(**query)
+            entries.extend((item["sk"]["S"][len("NAME#") :], item["id"]["S"]) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return entries
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def ids_of_type(self, tenant_id: str, type_name: str) -> list[str]:
+        ids: list[str] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": TYPE_INDEX,
+            "KeyConditionExpression": "typeKey = :type",
+            "ExpressionAttributeValues": {":type": _s(type_key(tenant_id, type_name))},
+        }
+        while True:
+            response = self._client.query(**query)
+            ids.extend(item["sk"]["S"][len(RECORD) :] for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return ids
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def _count(self, pk: str, delta: int) -> TransactWriteItemTypeDef:
         return {
             "Update": {
@@ -237,4 +296,7 @@ class DynamoDbDataSourceRepository:
 
 def index_attributes(source: DataSource) -> dict[str, Any]:
     """Attributes that exist only to be indexed; derived from the record on every write so they never drift."""
-    return {}
+    attributes: dict[str, Any] = {}
+    if source.spec.type is not None:
+        attributes["typeKey"] = _s(type_key(source.tenant_id, source.spec.type.value))
+    return attributes

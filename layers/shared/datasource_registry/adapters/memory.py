@@ -63,6 +63,15 @@ class InMemoryDataSourceRepository:
             del self.keys[(source.tenant_id, stored.key)]
             del self.names[(source.tenant_id, stored.spec.name.casefold())]
 
+    def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:
+        return [copy.deepcopy(self.records[(tenant_id, i)]) for i in data_source_ids if (tenant_id, i) in self.records]
+
+    def names_starting_with(self, tenant_id: str, prefix: str) -> list[tuple[str, str]]:
+        return sorted((name, i) for (t, name), i in self.names.items() if t == tenant_id and name.startswith(prefix))
+
+    def ids_of_type(self, tenant_id: str, type_name: str) -> list[str]:
+        return sorted(i for (t, i), s in self.records.items() if t == tenant_id and s.spec.type == type_name)
+
 
 class InMemorySecretStore:
     def __init__(self) -> None:

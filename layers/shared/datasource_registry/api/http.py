@@ -65,7 +65,7 @@ class Request:
     path: Mapping[str, str]
     query: Mapping[str, str]
     body: Any
-    context: LambdaContext | None = None
+    context: LambdaContext | None = None  # for work that must finish within the invocation
 
     def seconds_left(self, margin: float = 2.0) -> float:
         """What is left of the function's own timeout, less a margin to record the outcome and answer."""

@@ -23,6 +23,8 @@ _STATUS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.PreconditionRequired: (428, "precondition-required", "Precondition required"),
     errors.DiscoveryFailed: (422, "discovery-failed", "Schema discovery failed"),
     errors.DependencyUnavailable: (503, "dependency-unavailable", "Service unavailable"),
+    errors.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused"),
+    errors.RequestInProgress: (409, "request-in-progress", "Request in progress"),
 }
 
 

@@ -76,3 +76,11 @@ class DiscoveryFailed(DomainError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code = code
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was first used with a different request body."""
+
+
+class RequestInProgress(DomainError):
+    """The first request with this Idempotency-Key is still running; retry shortly."""

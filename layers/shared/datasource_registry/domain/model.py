@@ -24,6 +24,8 @@ from datasource_registry.domain.types import DataSourceType, Status, SyncMode
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"
 MAX_DOCUMENT_BYTES = 16 * 1024
 MAX_NESTING = 8
+# A Secrets Manager secret name (letters, digits, /_+=.@-) or its ARN.
+SECRET_MANAGER_KEY_PATTERN = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$"  # noqa: S105  # a name pattern, not a secret
 
 
 def _accept_camel_and_snake(name: str) -> AliasChoices:
@@ -192,6 +194,15 @@ class DataSourceSpec(BaseModel):
         dict[str, str],
         Field(default_factory=dict, description="Connection setting -> credential name (000's `env_key`)."),
     ]
+    secret_manager_key: Annotated[
+        str | None,
+        Field(
+            default=None,
+            pattern=SECRET_MANAGER_KEY_PATTERN,
+            description="Name or ARN of an existing Secrets Manager secret holding the credentials (002); "
+            "the registry never changes or deletes it.",
+        ),
+    ]
 
     @model_validator(mode="after")
     def _type_and_connector_key(self) -> DataSourceSpec:
@@ -315,3 +326,4 @@ class DataSource(BaseModel):
     last_refresh_at: datetime | None = None
     last_refresh_status: str | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)
+    system_ids: list[str] = Field(default_factory=list)  # the data systems (000) this source is linked to

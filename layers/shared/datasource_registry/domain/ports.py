@@ -47,6 +47,15 @@ class DataSourceRepository(Protocol):
     def remove(self, source: DataSource) -> None:
         """Delete the source and its markers if its rowVersion is unchanged. Raises StaleVersion."""
 
+    def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:
+        """The tenant's sources among `data_source_ids`, in the order asked; unknown ids are left out."""
+
+    def names_starting_with(self, tenant_id: str, prefix: str) -> list[tuple[str, str]]:
+        """(case-folded name, id) of the tenant's sources whose case-folded name starts with `prefix`."""
+
+    def ids_of_type(self, tenant_id: str, type_name: str) -> list[str]:
+        """Ids of the tenant's sources of one data source type."""
+
 
 @dataclass(frozen=True)
 class SecretRef:

@@ -56,7 +56,8 @@ def missing_configuration(spec: DataSourceSpec) -> list[str]:
     """What a source still lacks before it can be connected to (000's state 001)."""
     if spec.type is None:
         return ["type"]
-    if spec.type is DataSourceType.S3 and not (spec.source_config.get("bucket") or spec.file_path or spec.host):
+    s3_location = spec.source_config.get("bucket") or spec.source_config.get("url") or spec.file_path or spec.host
+    if spec.type is DataSourceType.S3 and not s3_location:
         return ["sourceConfig.bucket"]
     if spec.type is DataSourceType.HTTP_API and not (spec.source_config.get("url") or spec.host):
         return ["sourceConfig.url"]
@@ -64,6 +65,8 @@ def missing_configuration(spec: DataSourceSpec) -> list[str]:
 
 
 def missing_secrets(source: DataSource) -> list[str]:
+    if source.spec.secret_manager_key:
+        return []  # the credentials live in the user's own secret; the connection test reads it
     required = set(source.spec.secret_refs.values())
     if source.spec.use_ssh_tunnel:
         required.add("ssh_private_key")
@@ -101,6 +104,7 @@ CONNECTION_FIELDS = frozenset(
         "source_config",
         "region",
         "secret_refs",
+        "secret_manager_key",
     }
 )
 
@@ -116,3 +120,13 @@ def spec_from_changes(current: DataSourceSpec, changes: dict[str, Any]) -> DataS
         merged["connector_key"] = ""  # it followed the type before; let it follow the new one
     merged.update(changes)
     return DataSourceSpec.model_validate(merged)
+
+
+def unreferenced_credentials(spec: DataSourceSpec, names: list[str]) -> list[FieldError]:
+    """000: the keys of a secrets body must be `env_key`s the connection names."""
+    referenced = set(spec.secret_refs.values())
+    return [
+        FieldError(name, "is not an env_key of the connection; configure the connection first")
+        for name in names
+        if name not in referenced
+    ]

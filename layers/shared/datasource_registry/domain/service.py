@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 import secrets as random_tokens
 from collections.abc import Callable, Iterable
@@ -11,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from datasource_registry.domain.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
+from datasource_registry.domain.errors import AlreadyExists, FieldError, NotFound, ValidationFailed, VersionConflict
 from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
 from datasource_registry.domain.model import DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
@@ -29,6 +30,8 @@ from datasource_registry.domain.rules import (
     field_errors,
     spec_from_changes,
 )
+from datasource_registry.domain.search import Wildcard
+from datasource_registry.domain.types import DataSourceType
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,18 @@ _Undo = Callable[[], None]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def merged_extensions(current: dict[str, Any], changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    result = {name: dict(value) if isinstance(value, dict) else value for name, value in current.items()}
+    for namespace, fields in changes.items():
+        section = result.setdefault(namespace, {})
+        for name, value in fields.items():
+            if value is None:
+                section.pop(name, None)
+            else:
+                section[name] = value
+    return result
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,40 @@ class DataSourceService:
     def list(self, principal: Principal, limit: int, after: str | None) -> Page:
         return self._repository.list_page(principal.tenant_id, max(1, min(limit, MAX_PAGE)), after)
 
+    def get_many(self, principal: Principal, references: builtins.list[str]) -> builtins.list[DataSource]:
+        """002's by-ids: the caller's sources among the ids, in the order asked; others' ids are simply absent."""
+        return self._repository.get_many(principal.tenant_id, [r for r in references if looks_like_id(r)])
+
+    def filter(
+        self,
+        principal: Principal,
+        names: builtins.list[Wildcard],
+        types: builtins.list[Wildcard],
+        skip: int,
+        limit: int,
+    ) -> builtins.list[DataSource]:
+        """002's filter: any name pattern AND any type pattern, oldest first; reads index ranges, never the table."""
+        if not names and not types:
+            raise ValidationFailed(
+                [FieldError("body", "give at least one of resourceNames or databaseTypes")],
+                "At least one filter must be provided.",
+            )
+        tenant = principal.tenant_id
+        matched: set[str] | None = None
+        if names:
+            matched = {
+                source_id
+                for pattern in names
+                for name, source_id in self._repository.names_starting_with(tenant, pattern.seek_prefix)
+                if pattern.matches(name)
+            }
+        if types:
+            wanted = [kind for kind in DataSourceType if any(pattern.matches(kind.value) for pattern in types)]
+            of_type = {source_id for kind in wanted for source_id in self._repository.ids_of_type(tenant, kind.value)}
+            matched = of_type if matched is None else matched & of_type
+        window = sorted(matched or ())[skip : skip + limit]  # ids sort by creation time
+        return self._repository.get_many(tenant, window)
+
     def credentials_of(self, source: DataSource) -> dict[str, str]:
         if not source.secret_arn or not source.secret_version:
             return {}
@@ -99,7 +148,12 @@ class DataSourceService:
 
     # -- writes ------------------------------------------------------------------------------------------
     def create(
-        self, principal: Principal, spec: DataSourceSpec, key: str | None, credentials: dict[str, str]
+        self,
+        principal: Principal,
+        spec: DataSourceSpec,
+        key: str | None,
+        credentials: dict[str, str],
+        extensions: dict[str, Any] | None = None,
     ) -> DataSource:
         principal.require_write()
         self._check(spec)
@@ -118,6 +172,7 @@ class DataSourceService:
             secret_arn=ref.arn if ref else None,
             secret_version=ref.version if ref else None,
             credential_names=sorted(values),
+            extensions=extensions or {},
         )
         try:
             self._add(source, key_was_derived=key is None)
@@ -148,8 +203,12 @@ class DataSourceService:
         changes: dict[str, Any],
         credentials: CredentialChanges | None = None,
         expected_version: int | None = None,
+        extension_changes: dict[str, dict[str, Any]] | None = None,
     ) -> DataSource:
-        """Only the given fields change; a stale expected_version is a conflict, never a lost update."""
+        """Only the given fields change; a stale expected_version is a conflict, never a lost update.
+
+        `extension_changes` (a dialect's namespace -> its fields) merges into the record's extensions; None removes.
+        """
         principal.require_write()
         credentials = credentials or CredentialChanges()
         for _ in range(MERGE_ATTEMPTS):
@@ -169,6 +228,7 @@ class DataSourceService:
                     "row_version": current.row_version + 1,
                     "updated_at": self._clock(),
                     "updated_by": principal.subject,
+                    "extensions": merged_extensions(current.extensions, extension_changes or {}),
                     **({"last_test_ok": None} if reset_test else {}),
                 }
             )

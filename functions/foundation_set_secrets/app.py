@@ -1,0 +1,25 @@
+"""POST /api/data/data_source/secret?identifier= (000): store env_key values in Secrets Manager; names only back."""
+
+from datasource_registry.api.foundation import DataSourceView, require_org, secret_changes, view
+from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
+from datasource_registry.runtime import services
+
+
+@endpoint(
+    doc=Doc(
+        summary="Set the secrets of a data source (Foundation)",
+        responses={200: DataSourceView},
+        query=(QueryParam("identifier", "Data source identifier.", required=True),),
+    ),
+    body=True,
+    render=view,
+)
+def lambda_handler(request: Request) -> Response:
+    require_org(request)
+    identifier = request.query_param("identifier", required=True) or ""
+    data_sources = services().data_sources
+    current = data_sources.get(request.principal, identifier)
+    changes = secret_changes(current, request.body)
+    # Guarded by the rowVersion just read: a connection changed meanwhile cannot receive secrets it no longer names.
+    source = data_sources.update(request.principal, current.id, {}, changes, current.row_version)
+    return Response(200, view(source))

@@ -1,0 +1,14 @@
+"""POST /api/public/v1/data-sources/by-ids (002): the caller's sources among the ids, in the order given."""
+
+from datasource_registry.api.http import Doc, Request, Response, endpoint
+from datasource_registry.api.public import ByIdsRequest, Envelope, envelope, parse, view
+from datasource_registry.runtime import services
+
+
+@endpoint(
+    doc=Doc(summary="Get data sources by IDs (Public v1)", request=ByIdsRequest, responses={200: Envelope}),
+    body=True,
+)
+def lambda_handler(request: Request) -> Response:
+    ids = parse(ByIdsRequest, request.body).ids
+    return Response(200, envelope([view(s) for s in services().data_sources.get_many(request.principal, ids)]))

@@ -1,0 +1,35 @@
+"""PATCH /api/public/v1/data-sources/{id} (002): only given fields change, arrays replace, If-Match honoured."""
+
+from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint, etag
+from datasource_registry.api.public import (
+    DataSourceFields,
+    Envelope,
+    changes_of,
+    envelope,
+    parse,
+    public_field_errors,
+    view,
+)
+from datasource_registry.domain.errors import ValidationFailed
+from datasource_registry.runtime import services
+
+
+@endpoint(
+    doc=Doc(
+        summary="Update data source attributes (Public v1)",
+        request=DataSourceFields,
+        responses={200: Envelope},
+        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409."),),
+    ),
+    body=True,
+    render=view,
+)
+def lambda_handler(request: Request) -> Response:
+    changes, credentials, profile = changes_of(parse(DataSourceFields, request.body))
+    try:
+        source = services().data_sources.update(
+            request.principal, request.path_param("id"), changes, credentials, request.expected_version(), profile
+        )
+    except ValidationFailed as error:
+        raise public_field_errors(error) from None
+    return Response(200, envelope(view(source)), {"etag": etag(source.row_version)})

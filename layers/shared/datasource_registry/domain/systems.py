@@ -1,0 +1,162 @@
+"""Data systems (000): named groups a data source is linked to; both sides of a link change in one write."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from datasource_registry.domain.errors import DependencyUnavailable, NotFound
+from datasource_registry.domain.ids import new_data_source_id
+from datasource_registry.domain.model import DataSource
+from datasource_registry.domain.ports import StaleVersion
+from datasource_registry.domain.principal import Principal
+
+SYSTEM_PREFIX = "sys_"
+MERGE_ATTEMPTS = 5
+
+
+class DataSystem(BaseModel):
+    """A data system: the platform a tenant's data sources belong to (000's parent of a data source)."""
+
+    id: str
+    tenant_id: str
+    name: str
+    description: str = ""
+    row_version: int = 1
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    child_ids: list[str] = Field(default_factory=list)
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
+def looks_like_system_id(reference: str) -> bool:
+    return reference.startswith(SYSTEM_PREFIX) and len(reference) == len(SYSTEM_PREFIX) + 26
+
+
+class DataSystemRepository(Protocol):
+    def add(self, system: DataSystem) -> None: ...
+
+    def get(self, tenant_id: str, system_id: str) -> DataSystem | None: ...
+
+    def list_all(self, tenant_id: str) -> builtins.list[DataSystem]: ...
+
+    def replace(self, previous: DataSystem, updated: DataSystem) -> None:
+        """Write `updated` if the stored rowVersion is still `previous.row_version`. Raises StaleVersion."""
+
+    def remove(self, system: DataSystem) -> None:
+        """Delete the system if its rowVersion is unchanged. Raises StaleVersion."""
+
+    def save_link(self, system: tuple[DataSystem, DataSystem], source: tuple[DataSource, DataSource]) -> None:
+        """Both (previous, updated) pairs in one all-or-nothing write, each guarded by its rowVersion."""
+
+
+class DataSystemService:
+    def __init__(
+        self,
+        repository: DataSystemRepository,
+        find_source: Callable[[Principal, str], DataSource],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._repository = repository
+        self._find_source = find_source
+        self._clock = clock
+
+    def create(self, principal: Principal, name: str, description: str, extensions: dict[str, Any]) -> DataSystem:
+        principal.require_write()
+        now = self._clock()
+        system = DataSystem(
+            id=SYSTEM_PREFIX + new_data_source_id(int(now.timestamp() * 1000)).removeprefix("ds_"),
+            tenant_id=principal.tenant_id,
+            name=name,
+            description=description,
+            created_at=now,
+            created_by=principal.subject,
+            updated_at=now,
+            extensions=extensions,
+        )
+        self._repository.add(system)
+        return system
+
+    def get(self, principal: Principal, system_id: str) -> DataSystem:
+        system = self._repository.get(principal.tenant_id, system_id) if looks_like_system_id(system_id) else None
+        if system is None:
+            raise NotFound(f"Data system {system_id!r} was not found.")
+        return system
+
+    def list(self, principal: Principal) -> builtins.list[DataSystem]:
+        return self._repository.list_all(principal.tenant_id)
+
+    def link(self, principal: Principal, system_id: str, source_reference: str) -> DataSystem:
+        """Link a source to a system (a write to both: the source's rowVersion advances once). Repeating is a no-op."""
+        principal.require_write()
+        return self._relink(principal, system_id, source_reference, linked=True)
+
+    def delete(self, principal: Principal, system_id: str) -> None:
+        """Unlink every child (each unlink is one consistent write), then remove the empty system."""
+        principal.require_write()
+        for _ in range(MERGE_ATTEMPTS):
+            system = self.get(principal, system_id)
+            for child in system.child_ids:
+                try:
+                    system = self._relink(principal, system_id, child, linked=False)
+                except NotFound:
+                    system = self._drop_child(system, child)
+            try:
+                self._repository.remove(system)
+                return
+            except StaleVersion:
+                continue  # a link landed meanwhile: unlink it too
+        raise DependencyUnavailable("The data system kept changing concurrently; retry.")
+
+    def forget_source(self, source: DataSource) -> None:
+        """When a data source is deleted, its systems stop listing it (run by the service before the record goes)."""
+        for system_id in source.system_ids:
+            for _ in range(MERGE_ATTEMPTS):
+                system = self._repository.get(source.tenant_id, system_id)
+                if system is None or source.id not in system.child_ids:
+                    break
+                try:
+                    self._drop_child(system, source.id)
+                    break
+                except StaleVersion:
+                    continue
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _drop_child(self, system: DataSystem, child_id: str) -> DataSystem:
+        updated = self._next(system, [c for c in system.child_ids if c != child_id])
+        self._repository.replace(system, updated)
+        return updated
+
+    def _relink(self, principal: Principal, system_id: str, source_reference: str, linked: bool) -> DataSystem:
+        for _ in range(MERGE_ATTEMPTS):
+            system = self.get(principal, system_id)
+            source = self._find_source(principal, source_reference)
+            if (source.id in system.child_ids) == linked and (system.id in source.system_ids) == linked:
+                return system
+            children = [c for c in system.child_ids if c != source.id] + ([source.id] if linked else [])
+            parents = [s for s in source.system_ids if s != system.id] + ([system.id] if linked else [])
+            updated_system = self._next(system, children)
+            updated_source = source.model_copy(
+                update={
+                    "system_ids": parents,
+                    "row_version": source.row_version + 1,
+                    "updated_at": self._clock(),
+                    "updated_by": principal.subject,
+                }
+            )
+            try:
+                self._repository.save_link((system, updated_system), (source, updated_source))
+                return updated_system
+            except StaleVersion:
+                continue
+        raise DependencyUnavailable("The data system kept changing concurrently; retry.")
+
+    def _next(self, system: DataSystem, children: builtins.list[str]) -> DataSystem:
+        return system.model_copy(
+            update={"child_ids": children, "row_version": system.row_version + 1, "updated_at": self._clock()}
+        )
