@@ -214,3 +214,11 @@ def test_health_moves_from_requires_configuration_to_not_tested(service):
 
     assert health_of(bare).code == "001"
     assert health_of(configured).code == "003" and not health_of(configured).healthy
+
+
+def test_ids_made_in_the_same_millisecond_still_sort_by_creation():
+    from datasource_registry.domain.ids import new_data_source_id
+
+    ids = [new_data_source_id(1_800_000_000_000) for _ in range(50)]
+
+    assert ids == sorted(ids) and len(set(ids)) == 50

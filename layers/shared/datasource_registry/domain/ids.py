@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 import unicodedata
 
@@ -11,10 +12,23 @@ _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 ID_PREFIX = "ds_"
 
 
+_lock = threading.Lock()
+_last = 0
+
+
 def new_data_source_id(now_ms: int | None = None) -> str:
-    """A ULID-like id: 48 bits of milliseconds then 80 random bits, so ids sort by creation time."""
+    """A ULID-like id: 48 bits of milliseconds then 80 random bits, so ids sort by creation time.
+
+    Within one process ids are monotonic (as ULID's monotonic mode): a second id in the same millisecond is the
+    previous one plus one, so creation order holds even then.
+    """
+    global _last  # noqa: PLW0603  # the process-wide monotonic clock of ids
     millis = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    with _lock:
+        value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+        if value <= _last and (_last >> 80) >= millis:
+            value = _last + 1
+        _last = value
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])
