@@ -167,3 +167,28 @@ def test_roles_tenants_and_deletion_of_snapshots(api, client_for, pg_schema, loc
         ExpressionAttributeValues={":pk": {"S": f"T#{tenant}"}},
     )["Items"]
     assert [item["sk"]["S"] for item in left] == ["COUNT"]
+
+
+def test_secret_manager_key_cannot_name_another_tenants_registry_secret(api, client_for, local_api):
+    victim = client_for("editor", tenant_id="t_victim_secret")
+    theirs = victim.post(BASE, json=local_postgres("public", name="Victim DB")).json()
+    secrets = boto3.client("secretsmanager", endpoint_url=local_api.aws.endpoint_url, region_name="us-east-1")
+    arn = secrets.list_secrets(Filters=[{"Key": "tag-value", "Values": [theirs["id"]]}])["SecretList"][0]["ARN"]
+    attacker = api.post(
+        "/api/public/v1/data-sources",
+        json={
+            "name": "borrowed",
+            "databaseType": "postgresql",
+            "host": "127.0.0.1",
+            "port": "5432",
+            "databaseName": "test",
+            "secretManagerKey": arn,
+        },
+    ).json()["data"]
+
+    tested = api.post(f"{BASE}/{attacker['id']}/test-connection").json()
+    discovered = api.post(f"{BASE}/{attacker['id']}/discover-schema")
+
+    assert (tested["success"], tested["errorCode"]) == (False, "PERMISSION_DENIED")
+    assert discovered.status_code == 422 and discovered.json()["errorCode"] == "PERMISSION_DENIED"
+    assert "pg-secret-never-shown" not in tested.__repr__() + discovered.text

@@ -98,6 +98,12 @@ class InMemorySecretStore:
     def read(self, ref: SecretRef) -> dict[str, str]:
         return dict(self.versions[ref.arn][ref.version])
 
+    def read_named(self, tenant_id: str, name: str) -> dict[str, str]:
+        arn = next((a for a in self.versions if a.endswith(name) or a == name), None)
+        if arn is None or f":{tenant_id}/" not in arn:
+            raise PermissionError("not this tenant's secret")
+        return dict(self.versions[arn][self.current[arn]])
+
     def schedule_deletion(self, arn: str) -> None:
         self.scheduled_for_deletion.add(arn)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from datasource_registry.domain.ports import SecretRef
 
 if TYPE_CHECKING:
@@ -42,6 +44,26 @@ class SecretsManagerSecretStore:
         response = self._client.get_secret_value(SecretId=ref.arn, VersionId=ref.version)
         values: dict[str, str] = json.loads(response["SecretString"])
         return values
+
+    def read_named(self, tenant_id: str, name: str) -> dict[str, str]:
+        # The role may read every secret under the registry's prefix: a tenant may name only its own there.
+        secret_name = name.split(":secret:", 1)[1] if ":secret:" in name else name
+        if secret_name.startswith("datasource-registry/") and not secret_name.startswith(
+            f"{self._prefix}/{tenant_id}/"
+        ):
+            raise PermissionError("secretManagerKey names a secret of the registry that is not this tenant's")
+        try:
+            response = self._client.get_secret_value(SecretId=name)
+        except self._client.exceptions.ResourceNotFoundException:
+            raise LookupError("secretManagerKey names no secret") from None
+        except ClientError as error:
+            if error.response["Error"]["Code"] in {"AccessDeniedException", "AccessDenied"}:
+                raise PermissionError("the registry may not read the secret secretManagerKey names") from None
+            raise
+        values = json.loads(response.get("SecretString") or "{}")
+        if not isinstance(values, dict):
+            raise PermissionError("secretManagerKey must name a secret holding a JSON object")
+        return {str(k): str(v) for k, v in values.items()}
 
     def schedule_deletion(self, arn: str) -> None:
         self._client.delete_secret(SecretId=arn, RecoveryWindowInDays=self._recovery_window_days)

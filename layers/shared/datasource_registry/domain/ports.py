@@ -74,6 +74,9 @@ class SecretStore(Protocol):
 
     def read(self, ref: SecretRef) -> dict[str, str]: ...
 
+    def read_named(self, tenant_id: str, name: str) -> dict[str, str]:
+        """A secret the user manages (002's secretManagerKey). Raises PermissionError for another tenant's."""
+
     def schedule_deletion(self, arn: str) -> None:
         """Delete with the recovery window, so a mistaken delete can still be undone."""
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from datasource_registry.connectors.errors import ConnectorError
-from datasource_registry.connectors.result import ConnectionTestResult
+from datasource_registry.connectors.result import ConnectionTestResult, Stage
 from datasource_registry.connectors.schema import DiscoveredSchema, SchemaDiff, diff_schemas
 from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
@@ -84,9 +84,19 @@ class SchemaService:
         """Test a saved source and record the outcome on it (health, timestamps, failure count)."""
         principal.require_write()
         source = self._data_sources.get(principal, reference)
-        credentials = credentials_for(source, self._data_sources.credentials_of(source))
+        try:
+            credentials = self._credentials(source)
+        except (PermissionError, LookupError) as refused:
+            code = "PERMISSION_DENIED" if isinstance(refused, PermissionError) else "NOT_FOUND"
+            result = ConnectionTestResult(
+                False, [Stage("authenticate", False, 0.0, str(refused))], 0.0, code, str(refused)
+            )
+            return result, self.record_test(source, result)
         result = self._connectors.test(target_of(source.spec), credentials, self._budget(source, deadline_seconds))
         return result, self.record_test(source, result)
+
+    def _credentials(self, source: DataSource) -> dict[str, str]:
+        return credentials_for(source, self._data_sources.credentials_of(source))
 
     def test_unsaved(
         self, principal: Principal, spec: DataSourceSpec, credentials: dict[str, str], deadline_seconds: float
@@ -133,7 +143,11 @@ class SchemaService:
 
     def discover_source(self, source: DataSource, deadline_seconds: float) -> Discovery:
         """Discover, store a new version only if the schema changed, and stamp the source."""
-        credentials = credentials_for(source, self._data_sources.credentials_of(source))
+        try:
+            credentials = self._credentials(source)
+        except (PermissionError, LookupError) as refused:
+            code = "PERMISSION_DENIED" if isinstance(refused, PermissionError) else "NOT_FOUND"
+            raise DiscoveryFailed(code, str(refused)) from None
         try:
             schema = self._connectors.discover(
                 target_of(source.spec), credentials, self._budget(source, deadline_seconds)

@@ -142,9 +142,13 @@ class DataSourceService:
         return self._repository.get_many(tenant, window)
 
     def credentials_of(self, source: DataSource) -> dict[str, str]:
-        if not source.secret_arn or not source.secret_version:
-            return {}
-        return self._secrets.read(SecretRef(source.secret_arn, source.secret_version))
+        """The values in force: the registry's own secret, or the user's (002's secretManagerKey) under it."""
+        values: dict[str, str] = {}
+        if source.spec.secret_manager_key:
+            values.update(self._secrets.read_named(source.tenant_id, source.spec.secret_manager_key))
+        if source.secret_arn and source.secret_version:
+            values.update(self._secrets.read(SecretRef(source.secret_arn, source.secret_version)))
+        return values
 
     # -- writes ------------------------------------------------------------------------------------------
     def create(
