@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from datasource_registry.connectors.connstring import MYSQL_SCHEMES
@@ -19,7 +20,8 @@ SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 
 TABLES_SQL = "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES t WHERE {where}"
 COLUMNS_SQL = (
-    "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, ORDINAL_POSITION"
+    "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,"
+    " ORDINAL_POSITION, COLUMN_KEY"
     " FROM information_schema.COLUMNS t WHERE {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
 )
 PRIMARY_KEYS_SQL = (
@@ -129,27 +131,31 @@ def discover(ctx: Context) -> DiscoveredSchema:
 
 
 def discover_with(conn: pymysql.connections.Connection[Any], schema: str | None, names: NameFilter) -> DiscoveredSchema:
-    """Tables, columns and primary keys from information_schema in three set-based queries."""
+    """Tables, columns and primary keys from information_schema: two queries, three with composite keys."""
     where, params = _filters(schema, names)  # only placeholders and fixed SQL; values go in params
     with conn.cursor() as cur:
         cur.execute(TABLES_SQL.format(where=where), params)
         tables = cur.fetchall()
         cur.execute(COLUMNS_SQL.format(where=where), params)
         column_rows = cur.fetchall()
-        cur.execute(PRIMARY_KEYS_SQL.format(where=where), params)
-        key_rows = cur.fetchall()
+        keys, composite = _primary_keys(column_rows)
+        if composite:
+            # Only composite keys need KEY_COLUMN_USAGE (key order may differ from column order):
+            # information_schema scans are slow on MySQL, so the common case skips this one.
+            cur.execute(PRIMARY_KEYS_SQL.format(where=where), params)
+            for db, table, name in cur.fetchall():
+                if (db, table) in composite:
+                    composite[(db, table)].append(name)
+            keys.update(composite)
     # Hot loop: rows come ordered by schema and table; each Column is one C-level tuple.__new__.
     columns: dict[tuple[str, str], list[Column]] = {}
     make = tuple.__new__
     current_schema, current_table, append = "", "", list[Column]().append
-    for db, table, name, type_name, nullable, default, ordinal in column_rows:
+    for db, table, name, type_name, nullable, default, ordinal, _ in column_rows:
         if table != current_table or db != current_schema:
             current_schema, current_table = db, table
             append = columns.setdefault((db, table), []).append
         append(make(Column, (name, type_name, nullable == "YES", default, ordinal)))
-    keys: dict[tuple[str, str], list[str]] = {}
-    for db, table, name in key_rows:
-        keys.setdefault((db, table), []).append(name)
     filtering = bool(names.include or names.exclude)
     result = [
         Table(
@@ -165,6 +171,19 @@ def discover_with(conn: pymysql.connections.Connection[Any], schema: str | None,
     ]
     result.sort(key=lambda t: (t.schema, t.name))
     return DiscoveredSchema(result)
+
+
+def _primary_keys(
+    column_rows: Iterable[tuple[Any, ...]],
+) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], list[str]]]:
+    """Single-column primary keys from COLUMN_KEY; tables with composite keys, to be looked up."""
+    members: dict[tuple[str, str], list[str]] = {}
+    for db, table, name, *_, column_key in column_rows:
+        if column_key == "PRI":
+            members.setdefault((db, table), []).append(name)
+    keys = {table: names for table, names in members.items() if len(names) == 1}
+    composite: dict[tuple[str, str], list[str]] = {table: [] for table, names in members.items() if len(names) > 1}
+    return keys, composite
 
 
 def _filters(schema: str | None, names: NameFilter) -> tuple[str, list[Any]]:
