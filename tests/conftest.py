@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,14 +24,28 @@ from devserver.server import LocalApi, LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
-IN_CI = os.environ.get("CI") == "true"
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def require_server(reason: str) -> None:
-    """A test that needs a server fails under CI=true when it is missing, and skips (saying why) elsewhere."""
+def require(condition: bool, reason: str) -> None:
+    """Skip locally when a server is missing, but fail under CI=true: CI must run every test."""
+    if condition:
+        return
     if IN_CI:
-        pytest.fail(reason)
+        pytest.fail(f"required under CI: {reason}")
     pytest.skip(reason)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +115,57 @@ def postgres_body(name: str = "Production PostgreSQL", **extra: Any) -> dict[str
     }
     body.update(extra)
     return body
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[Callable[[str], str]]:
+    """Creates unique schemas in database `test` from DDL ({schema} is substituted); drops them after."""
+    require(port_open(5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    import psycopg
+
+    conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", autocommit=True)
+    created: list[str] = []
+
+    def make(ddl: str = "") -> str:
+        name = unique("conn_t")
+        conn.execute(f'CREATE SCHEMA "{name}"')
+        created.append(name)
+        if ddl:
+            conn.execute(ddl.format(schema=name))
+        return name
+
+    yield make
+    for name in created:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    conn.close()
+
+
+# --- MariaDB --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mariadb_database() -> Iterator[Callable[[list[str]], str]]:
+    """Creates uniquely named databases with the given statements ({db} is substituted); drops them after."""
+    require(port_open(3306), "MariaDB is not running on 127.0.0.1:3306")
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    created: list[str] = []
+
+    def make(statements: list[str] | None = None) -> str:
+        name = unique("conn_t")
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+            created.append(name)
+            for statement in statements or []:
+                cur.execute(statement.format(db=name))
+        return name
+
+    yield make
+    with conn.cursor() as cur:
+        for name in created:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    conn.close()

@@ -1,12 +1,9 @@
 """Test connection and discover schema through the HTTP API, against the real PostgreSQL and MariaDB on loopback."""
-# ruff: noqa: F811  # fixtures imported from tests/connectors/conftest.py (moved to tests/conftest.py once merged)
 
 from __future__ import annotations
 
 import boto3
 import pytest
-
-from tests.connectors.conftest import mariadb_database, pg_schema  # noqa: F401  # shared server fixtures
 
 BASE = "/api/v1/data-sources"
 TABLES = """

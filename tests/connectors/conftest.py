@@ -10,7 +10,6 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,95 +18,14 @@ from pathlib import Path
 import pytest
 
 from datasource_registry.connectors import NetworkPolicy
+from tests.conftest import free_port, port_open, require, unique
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 LOOPBACK = NetworkPolicy.from_string("127.0.0.0/8")
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip locally when a server is missing, but fail under CI=true: CI must run every test."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture(scope="session")
 def loopback_policy() -> NetworkPolicy:
     return LOOPBACK
-
-
-# --- PostgreSQL -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_schema() -> Iterator[Callable[[str], str]]:
-    """Creates unique schemas in database `test` from DDL ({schema} is substituted); drops them after."""
-    require(port_open(5432), "PostgreSQL is not running on 127.0.0.1:5432")
-    import psycopg
-
-    conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", autocommit=True)
-    created: list[str] = []
-
-    def make(ddl: str = "") -> str:
-        name = unique("conn_t")
-        conn.execute(f'CREATE SCHEMA "{name}"')
-        created.append(name)
-        if ddl:
-            conn.execute(ddl.format(schema=name))
-        return name
-
-    yield make
-    for name in created:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-    conn.close()
-
-
-# --- MariaDB --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def mariadb_database() -> Iterator[Callable[[list[str]], str]]:
-    """Creates uniquely named databases with the given statements ({db} is substituted); drops them after."""
-    require(port_open(3306), "MariaDB is not running on 127.0.0.1:3306")
-    import pymysql
-
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
-    created: list[str] = []
-
-    def make(statements: list[str] | None = None) -> str:
-        name = unique("conn_t")
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-            created.append(name)
-            for statement in statements or []:
-                cur.execute(statement.format(db=name))
-        return name
-
-    yield make
-    with conn.cursor() as cur:
-        for name in created:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    conn.close()
 
 
 # --- Redis ----------------------------------------------------------------------------------------
