@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
-from datasource_registry.domain.service import DataSourceService
+from datasource_registry.domain.model import DataSource
+from datasource_registry.domain.ports import RefreshOutcome, SchemaRefresher
+from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
+from datasource_registry.domain.service import DataSourceService, utc_now
 
 if TYPE_CHECKING:
     import boto3
@@ -37,6 +42,7 @@ class Services:
 
     settings: Settings
     session: boto3.Session | None = None
+    clock: Callable[[], datetime] = utc_now  # tests freeze time here; every service reads it on each call
 
     def client(self, name: str):  # type: ignore[no-untyped-def]  # boto3's client overloads are per service name
         import boto3
@@ -63,7 +69,56 @@ class Services:
             SecretsManagerSecretStore(
                 self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
             ),
+            clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound: a clock swapped in later still applies
         )
+
+    # -- scheduled schema refresh ----------------------------------------------------------------------------
+    @cached_property
+    def sqs(self):  # type: ignore[no-untyped-def]
+        return self.client("sqs")
+
+    @cached_property
+    def events(self):  # type: ignore[no-untyped-def]
+        return self.client("events")
+
+    @cached_property
+    def schema_refresher(self) -> SchemaRefresher:
+        return SchemaRefresherNotWiredYet()  # the ONE placeholder: the connections issue wires the real one
+
+    @property
+    def refresh_sweeper(self) -> RefreshSweeper:
+        from datasource_registry.adapters.queues import SqsRefreshQueue
+        from datasource_registry.adapters.refresh_schedule import DynamoDbRefreshSchedule
+
+        return RefreshSweeper(
+            DynamoDbRefreshSchedule(self.dynamodb, self.settings.table_name),
+            SqsRefreshQueue(self.sqs, self.settings.refresh_queue_url),
+            clock=self.clock,
+        )
+
+    @property
+    def refresh_worker(self) -> RefreshWorker:
+        # Built per use (cheap), so a refresher or clock swapped in by a test or the lead's wiring is picked up.
+        from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
+        from datasource_registry.adapters.events import EventBridgePublisher
+        from datasource_registry.adapters.secrets import SecretsManagerSecretStore
+
+        return RefreshWorker(
+            DynamoDbDataSourceRepository(self.dynamodb, self.settings.table_name),
+            SecretsManagerSecretStore(
+                self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
+            ),
+            self.schema_refresher,
+            EventBridgePublisher(self.events, self.settings.event_bus_name),
+            clock=self.clock,
+        )
+
+
+class SchemaRefresherNotWiredYet:
+    """Placeholder until the connections issue's refresher (test + discovery + snapshot) is wired in."""
+
+    def refresh(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
+        raise NotImplementedError("wired by the connections issue")
 
 
 _services: Services | None = None

@@ -23,6 +23,7 @@ from datasource_registry.domain.ports import (
     StaleVersion,
 )
 from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.refresh_service import rescheduled, schedule_changed, scheduled_refresh
 from datasource_registry.domain.rules import (
     configuration_errors,
     connection_changed,
@@ -115,6 +116,7 @@ class DataSourceService:
             secret_version=ref.version if ref else None,
             credential_names=sorted(values),
         )
+        source.next_refresh_at = scheduled_refresh(source, now)
         try:
             self._add(source, key_was_derived=key is None)
         except BaseException:
@@ -168,6 +170,11 @@ class DataSourceService:
                     **({"last_test_ok": None} if reset_test else {}),
                 }
             )
+            if reset_test or schedule_changed(current.spec, spec):
+                # A new schedule (or a new connection, which deserves a prompt retry) counts from now.
+                updated = updated.model_copy(
+                    update=rescheduled(updated, updated.updated_at, forget_failures=reset_test)
+                )
             try:
                 self._repository.replace(current, updated)
                 return updated
