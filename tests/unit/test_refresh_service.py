@@ -1,0 +1,266 @@
+"""Scheduled refresh on in-memory ports: scheduling on writes, claim-once sweeps, run-once worker, backoff, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from datasource_registry.adapters.memory import InMemoryDataSourceRepository, InMemorySecretStore
+from datasource_registry.adapters.memory_refresh import (
+    FakeSchemaRefresher,
+    InMemoryEventPublisher,
+    InMemoryRefreshQueue,
+    InMemoryRefreshSchedule,
+)
+from datasource_registry.domain.model import DataSourceSpec
+from datasource_registry.domain.ports import RefreshOutcome
+from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.refresh_service import (
+    HEALTH_CHANGED,
+    SCHEMA_CHANGED,
+    RefreshSweeper,
+    RefreshWorker,
+    RunStatus,
+)
+from datasource_registry.domain.service import DataSourceService
+from datasource_registry.domain.types import Role
+
+EDITOR = Principal("alice", "t1", Role.EDITOR)
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.repo = InMemoryDataSourceRepository()
+        self.secrets = InMemorySecretStore()
+        self.service = DataSourceService(self.repo, self.secrets, clock=self.clock)
+        self.schedule = InMemoryRefreshSchedule(self.repo, shards=4)
+        self.queue = InMemoryRefreshQueue()
+        self.refresher = FakeSchemaRefresher()
+        self.events = InMemoryEventPublisher()
+
+    def sweeper(self) -> RefreshSweeper:
+        return RefreshSweeper(self.schedule, self.queue, self.clock, shards=4)
+
+    def worker(self) -> RefreshWorker:
+        return RefreshWorker(self.repo, self.secrets, self.refresher, self.events, self.clock)
+
+    def create(self, name: str, credentials: dict[str, str] | None = None, **fields):
+        spec = DataSourceSpec.model_validate(
+            {"name": name, "type": "postgresql", "host": "db", "port": 5432, "databaseName": "d", **fields}
+        )
+        return self.service.create(EDITOR, spec, None, credentials or {})
+
+    def get(self, key: str):
+        return self.service.get(EDITOR, key)
+
+    def tick(self) -> list:
+        """One sweep, then every queued request delivered once."""
+        self.sweeper().sweep()
+        requests, self.queue.messages = self.queue.messages, []
+        return [self.worker().run(request) for request in requests]
+
+
+@pytest.fixture
+def stack() -> Stack:
+    return Stack()
+
+
+def test_only_active_sources_with_auto_refresh_are_scheduled(stack):
+    active = stack.create("A", status="active", schemaRefreshInterval=60)
+    draft = stack.create("B")
+    manual = stack.create("C", status="active", schemaAutoRefresh=False)
+
+    assert active.next_refresh_at == T0  # never refreshed: due at once
+    assert draft.next_refresh_at is None
+    assert manual.next_refresh_at is None
+
+
+def test_a_cron_schedule_is_due_at_its_next_fire_time_in_its_zone(stack):
+    source = stack.create("A", status="active", schedule={"cron": "0 2 * * *", "timezone": "America/New_York"})
+
+    assert source.next_refresh_at == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # 02:00 EST
+
+
+def test_a_due_source_is_refreshed_once_and_rescheduled_by_its_interval(stack):
+    stack.create("A", status="active", schemaRefreshInterval=60)
+
+    results = stack.tick()
+
+    assert [r.status for r in results] == [RunStatus.REFRESHED]
+    source = stack.get("a")
+    assert (source.last_refresh_at, source.last_refresh_status) == (T0, "succeeded")
+    assert source.next_refresh_at == T0 + timedelta(seconds=60)
+    assert source.refresh_claim is None
+    assert stack.tick() == []  # nothing more is due at T0
+
+
+def test_overlapping_sweeps_claim_a_due_refresh_once(stack):
+    stack.create("A", status="active")
+    first, second = stack.sweeper(), stack.sweeper()
+    seen = [entry for shard in range(4) for entry in stack.schedule.due(shard, T0)]
+
+    # Given both sweeps read the entry before either claimed it
+    claims = [stack.schedule.claim(seen[0], T0 + timedelta(minutes=45), token) for token in ("one", "two")]
+
+    assert claims == [True, False]
+    assert first.sweep().claimed == 0 and second.sweep().claimed == 0
+
+
+def test_a_message_delivered_twice_runs_once(stack):
+    stack.create("A", status="active")
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+
+    results = [stack.worker().run(request), stack.worker().run(request)]
+
+    assert [r.status for r in results] == [RunStatus.REFRESHED, RunStatus.SKIPPED]
+    assert stack.refresher.refreshed("t1") == ["a"]
+
+
+def test_a_concurrent_duplicate_is_skipped_while_the_first_delivery_runs(stack):
+    stack.create("A", status="active")
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+    duplicate_results = []
+    stack.refresher.script(
+        "a", lambda source: (duplicate_results.append(stack.worker().run(request)), RefreshOutcome(ok=True))[1]
+    )
+
+    stack.worker().run(request)
+
+    assert [r.status for r in duplicate_results] == [RunStatus.SKIPPED]
+    assert stack.refresher.refreshed("t1") == ["a"]
+
+
+def test_a_crashed_run_is_taken_over_by_a_redelivery_after_the_run_timeout(stack):
+    stack.create("A", status="active")
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+    stack.refresher.script("a", lambda source: (_ for _ in ()).throw(ConnectionResetError()))
+    with pytest.raises(ConnectionResetError):
+        stack.worker().run(request)  # the message fails and SQS redelivers it after the visibility timeout
+
+    stack.refresher.script("a", RefreshOutcome(ok=True))
+    stack.clock.advance(minutes=30)
+
+    assert stack.worker().run(request).status is RunStatus.REFRESHED
+
+
+def test_pausing_stops_the_next_run_and_resuming_schedules_from_now_without_backlog(stack):
+    stack.create("A", status="active", schemaRefreshInterval=3600)
+    stack.tick()
+
+    paused = stack.service.update(EDITOR, "a", {"status": "paused"})
+    assert paused.next_refresh_at is None
+    stack.clock.advance(days=7)
+    assert stack.tick() == []
+
+    resumed = stack.service.update(EDITOR, "a", {"status": "active"})
+    assert resumed.next_refresh_at == stack.clock.now
+    assert len(stack.tick()) == 1
+    assert stack.tick() == []  # one refresh for the week, not 168
+    assert stack.get("a").next_refresh_at == stack.clock.now + timedelta(hours=1)
+
+
+def test_changing_the_interval_reschedules_and_drops_a_claim_in_flight(stack):
+    stack.create("A", status="active", schemaRefreshInterval=3600)
+    stack.tick()
+    stack.clock.advance(hours=1)
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+
+    updated = stack.service.update(EDITOR, "a", {"schema_refresh_interval": 7200})
+
+    assert updated.next_refresh_at == T0 + timedelta(hours=2)
+    assert stack.worker().run(request).status is RunStatus.SKIPPED
+
+
+def test_repeated_failures_back_off_and_a_success_resets(stack):
+    stack.create("A", status="active", schemaRefreshInterval=60)
+    stack.refresher.script(
+        "a", RefreshOutcome(ok=False, error_code="connection_refused", error="connection refused", healthy=False)
+    )
+    waits = []
+    for _ in range(4):
+        stack.tick()
+        source = stack.get("a")
+        waits.append(source.next_refresh_at - stack.clock.now)
+        stack.clock.now = source.next_refresh_at
+
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
+    assert (source.failure_count, source.failure_reason) == (4, "connection refused")
+    assert source.last_failed_connection_at is not None and source.last_refresh_status == "failed"
+
+    stack.refresher.script("a", RefreshOutcome(ok=True))
+    stack.tick()
+    assert stack.get("a").refresh_failures == 0
+    assert stack.get("a").next_refresh_at == stack.clock.now + timedelta(seconds=60)
+
+
+def test_one_broken_source_does_not_stop_the_others(stack):
+    stack.create("Broken", status="active")
+    stack.create("Fine", status="active")
+    stack.refresher.script("broken", RefreshOutcome(ok=False, error_code="timeout", error="timed out", healthy=False))
+
+    results = sorted(r.status for r in stack.tick())
+
+    assert results == [RunStatus.FAILED, RunStatus.REFRESHED]
+    assert stack.get("fine").last_refresh_status == "succeeded"
+
+
+def test_a_schema_change_and_a_health_change_are_published_without_secrets(stack):
+    stack.create("A", {"password": "s3cret-pw"}, status="active")
+    stack.refresher.script(
+        "a", RefreshOutcome(ok=True, changed=True, version=2, diff_summary={"tablesAdded": 1}, healthy=True)
+    )
+
+    stack.tick()
+
+    kinds = [kind for kind, _ in stack.events.events]
+    assert kinds == [SCHEMA_CHANGED, HEALTH_CHANGED]
+    changed = stack.events.events[0][1]
+    assert changed["version"] == 2 and changed["diffSummary"] == {"tablesAdded": 1} and changed["key"] == "a"
+    assert stack.events.events[1][1]["current"]["healthy"] is True
+    assert "s3cret-pw" not in repr(stack.events.events)
+    assert stack.refresher.calls[0][2] == {"password": "s3cret-pw"}  # the refresher got the credentials
+
+
+def test_an_unchanged_schema_and_unchanged_health_publish_nothing(stack):
+    stack.create("A", status="active", schemaRefreshInterval=60)
+    stack.tick()
+    stack.events.events.clear()
+    stack.clock.advance(minutes=1)
+
+    stack.tick()
+
+    assert stack.events.events == []
+
+
+def test_a_pause_during_a_run_keeps_the_pause_but_records_the_outcome(stack):
+    stack.create("A", status="active")
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+    stack.refresher.script(
+        "a",
+        lambda source: (stack.service.update(EDITOR, "a", {"status": "paused"}), RefreshOutcome(ok=True))[1],
+    )
+
+    stack.worker().run(request)
+
+    source = stack.get("a")
+    assert source.next_refresh_at is None and source.last_refresh_status == "succeeded"
