@@ -50,6 +50,7 @@ RUN_TIMEOUT = timedelta(minutes=5)
 # One sweep claims at most this many sources; the rest stay due and are taken by the next tick.
 MAX_CLAIMS_PER_SWEEP = 5000
 WRITE_ATTEMPTS = 5
+SEND_BATCH = 10  # SQS SendMessageBatch takes ten messages
 
 SCHEMA_CHANGED = "DataSourceSchemaChanged"
 HEALTH_CHANGED = "DataSourceHealthChanged"
@@ -126,21 +127,22 @@ class RefreshSweeper:
     def sweep(self) -> SweepReport:
         now = self._clock()
         due = claimed = batches = 0
+        pending: list[RefreshRequest] = []
         for shard in range(self._shards):
-            requests: list[RefreshRequest] = []
             for entry in self._schedule.due(shard, now):
-                if claimed + len(requests) >= self._max_claims:
+                if claimed >= self._max_claims:
                     break
                 due += 1
                 token = self._new_token()
                 if self._schedule.claim(entry, now + self._lease, token):
-                    requests.append(RefreshRequest(entry.tenant_id, entry.data_source_id, token))
-            if requests:
-                # Queue per shard: a claim waits in the lease only as long as its shard takes to read.
-                batches += self._queue.send(requests)
-                claimed += len(requests)
-            if claimed >= self._max_claims:
-                break
+                    pending.append(RefreshRequest(entry.tenant_id, entry.data_source_id, token))
+                    claimed += 1
+                if len(pending) == SEND_BATCH:
+                    # Queue full batches as they fill: a claim waits in its lease only briefly, and no batch is partial.
+                    batches += self._queue.send(pending)
+                    pending = []
+        if pending:
+            batches += self._queue.send(pending)
         return SweepReport(due=due, claimed=claimed, batches=batches)
 
 
