@@ -117,7 +117,7 @@ class LocalScheduler:
                 try:
                     report = self.tick()
                     if report.received:
-                        log.warning("schema refresh: %s", report)
+                        log.info("schema refresh queue: %s", report)
                 except Exception:
                     log.exception("the local scheduler tick failed")
                 self._stop.wait(interval_seconds)
@@ -155,6 +155,8 @@ def start_local_scheduler(api: Any) -> LocalScheduler | None:
     interval = float(os.environ.get("DS_SWEEP_INTERVAL_SECONDS", DEFAULT_INTERVAL_SECONDS))
     if interval <= 0:
         return None
-    logging.basicConfig(level=logging.INFO)
+    if not log.handlers:  # our own handler: the root logger's INFO would print every botocore credential lookup
+        log.addHandler(logging.StreamHandler())
+        log.setLevel(logging.INFO)
     print(f"  schema refresh sweep every {interval:g} s (DS_SWEEP_INTERVAL_SECONDS)", flush=True)
     return LocalScheduler(api.aws, api.template, api.invoker).start(interval)

@@ -264,3 +264,19 @@ def test_a_pause_during_a_run_keeps_the_pause_but_records_the_outcome(stack):
 
     source = stack.get("a")
     assert source.next_refresh_at is None and source.last_refresh_status == "succeeded"
+
+
+def test_only_scheduled_sources_enter_the_due_index_and_the_schedule_state_round_trips(stack):
+    from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
+
+    mapping = DynamoDbDataSourceRepository(client=None, table_name="unused")  # type: ignore[arg-type]
+    draft = stack.create("Draft")
+    active = stack.create("Active", status="active").model_copy(update={"refresh_claim": "token-1"})
+
+    assert "dueShard" not in mapping.to_item(draft) and "dueAt" not in mapping.to_item(draft)
+    item = mapping.to_item(active)
+    assert item["dueShard"]["S"].startswith("DUE#")
+    assert item["dueAt"]["S"] == f"2026-11-23T12:00:00.000000Z#t1#{active.id}"
+    assert "next_refresh_at" not in item["doc"]["S"] and "token-1" not in item["doc"]["S"]
+    back = mapping.from_item(item)
+    assert (back.next_refresh_at, back.refresh_claim) == (T0, "token-1")
