@@ -280,3 +280,21 @@ def test_only_scheduled_sources_enter_the_due_index_and_the_schedule_state_round
     assert "next_refresh_at" not in item["doc"]["S"] and "token-1" not in item["doc"]["S"]
     back = mapping.from_item(item)
     assert (back.next_refresh_at, back.refresh_claim) == (T0, "token-1")
+
+
+def test_daylight_saving_a_missing_time_is_skipped_and_a_repeated_time_runs_once(stack):
+    # Spring forward in New York, 2027-03-14: 02:30 does not exist that day
+    stack.clock.now = datetime(2027, 3, 13, 12, 0, tzinfo=UTC)
+    spring = stack.create("Spring", status="active", schedule={"cron": "30 2 * * *", "timezone": "America/New_York"})
+    assert spring.next_refresh_at == datetime(2027, 3, 15, 6, 30, tzinfo=UTC)  # 02:30 EDT on the 15th
+
+    # Fall back, 2026-11-01: 01:30 happens twice; it runs at the first, and the next run is the next day
+    stack.clock.now = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
+    fall = stack.create("Fall", status="active", schedule={"cron": "30 1 * * *", "timezone": "America/New_York"})
+    assert fall.next_refresh_at == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    stack.clock.now = fall.next_refresh_at
+
+    stack.tick()
+
+    assert stack.get("fall").next_refresh_at == datetime(2026, 11, 2, 6, 30, tzinfo=UTC)  # not 01:30 EST that day
+    assert stack.refresher.refreshed("t1") == ["fall"]
