@@ -147,18 +147,45 @@ def test_a_concurrent_duplicate_is_skipped_while_the_first_delivery_runs(stack):
     assert stack.refresher.refreshed("t1") == ["a"]
 
 
-def test_a_crashed_run_is_taken_over_by_a_redelivery_after_the_run_timeout(stack):
+class FlakyBus(InMemoryEventPublisher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def publish(self, detail_type, detail):
+        if self.down:
+            raise ConnectionResetError("bus unreachable")
+        super().publish(detail_type, detail)
+
+
+def test_a_run_that_died_is_taken_over_by_the_redelivery_after_the_run_timeout(stack):
     stack.create("A", status="active")
+    stack.events = FlakyBus()
     stack.sweeper().sweep()
     (request,) = stack.queue.messages
-    stack.refresher.script("a", lambda source: (_ for _ in ()).throw(ConnectionResetError()))
     with pytest.raises(ConnectionResetError):
-        stack.worker().run(request)  # the message fails and SQS redelivers it after the visibility timeout
+        stack.worker().run(request)  # the message fails; SQS redelivers it after the visibility timeout
 
-    stack.refresher.script("a", RefreshOutcome(ok=True))
+    assert stack.worker().run(request).status is RunStatus.SKIPPED  # an early duplicate does not run it twice
+    stack.events.down = False
     stack.clock.advance(minutes=30)
 
     assert stack.worker().run(request).status is RunStatus.REFRESHED
+    assert stack.get("a").refresh_claim is None
+
+
+def test_a_refresher_that_raises_is_recorded_as_a_failure_and_backs_off_without_its_message(stack):
+    stack.create("A", status="active", schemaRefreshInterval=60)
+    stack.refresher.script("a", lambda source: (_ for _ in ()).throw(RuntimeError("password=hunter2 rejected")))
+
+    (result,) = stack.tick()
+
+    source = stack.get("a")
+    assert result.status is RunStatus.FAILED
+    assert source.last_refresh_status == "failed" and source.refresh_failures == 1
+    assert source.failure_reason == "the schema refresh failed unexpectedly (RuntimeError)"
+    assert source.last_test_ok is None  # nothing was tested
+    assert source.next_refresh_at == T0 + timedelta(seconds=60)
 
 
 def test_pausing_stops_the_next_run_and_resuming_schedules_from_now_without_backlog(stack):

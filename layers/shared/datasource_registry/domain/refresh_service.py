@@ -43,8 +43,9 @@ from datasource_registry.domain.rules import health_of
 log = logging.getLogger(__name__)
 
 # A claimed refresh not finished within the lease is claimed again by a later sweep (with a new token).
-# Longer than the queue's visibility timeout, so SQS's first redelivery of a failed message still holds the claim.
-LEASE = timedelta(minutes=45)
+# Longer than SQS's whole retry span (5 receives, 30 min visibility), so a message that keeps failing is retried
+# under its own claim and reaches the dead-letter queue before a new claim supersedes it.
+LEASE = timedelta(hours=3)
 # The worker function's timeout: a start older than this belongs to a run that died, and may be taken over.
 RUN_TIMEOUT = timedelta(minutes=5)
 # One sweep claims at most this many sources; the rest stay due and are taken by the next tick.
@@ -52,6 +53,7 @@ MAX_CLAIMS_PER_SWEEP = 5000
 WRITE_ATTEMPTS = 5
 SEND_BATCH = 10  # SQS SendMessageBatch takes ten messages
 
+REFRESHER_ERROR = "refresher_error"
 SCHEMA_CHANGED = "DataSourceSchemaChanged"
 HEALTH_CHANGED = "DataSourceHealthChanged"
 
@@ -184,7 +186,18 @@ class RefreshWorker:
         if isinstance(started, str):
             return RunResult(RunStatus.SKIPPED, started)
         credentials = self._credentials(started)
-        outcome = self._refresher.refresh(started, credentials)
+        try:
+            outcome = self._refresher.refresh(started, credentials)
+        except Exception as exc:
+            # The refresher should answer failures as outcomes; one that raises is recorded (and backed off)
+            # like any failure rather than retried forever. Only the type is kept: the message may hold secrets.
+            log.warning("the schema refresher raised %s", type(exc).__name__)
+            outcome = RefreshOutcome(
+                ok=False,
+                error_code=REFRESHER_ERROR,
+                error=f"the schema refresh failed unexpectedly ({type(exc).__name__})",
+                healthy=started.last_test_ok is True,
+            )
         now = self._clock()
         published = self._publish(started, outcome, now)
         self._record(request, outcome, now)
@@ -268,11 +281,11 @@ def outcome_updates(source: DataSource, outcome: RefreshOutcome, now: datetime) 
     update: dict[str, Any] = {
         "last_refresh_at": now,
         "last_refresh_status": RefreshStatus.SUCCEEDED.value if outcome.ok else RefreshStatus.FAILED.value,
-        "last_tested_at": now,
-        "last_test_ok": outcome.healthy,
     }
-    if outcome.healthy:
-        update["last_successful_connection_at"] = now
+    if outcome.error_code != REFRESHER_ERROR:  # a refresher that raised tested nothing
+        update.update(last_tested_at=now, last_test_ok=outcome.healthy)
+        if outcome.healthy:
+            update["last_successful_connection_at"] = now
     if outcome.ok:
         update.update(refresh_failures=0, failure_reason=None, schema_discovered_at=now)
     else:
