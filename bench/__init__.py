@@ -1,0 +1,1 @@
+"""Benchmarks run against the local stack (moto server on loopback): `python -m bench.<name>`."""

@@ -193,9 +193,14 @@ def serve(port: int) -> None:
     server = LocalServer(api, port).start()
     print(f"datasource registry on {server.url} (AWS at {api.aws.endpoint_url})", flush=True)
     print(f"  token: make token TENANT=t_local ROLE=editor   routes: {len(api.routes)}", flush=True)
+    from devserver.scheduler import start_local_scheduler
+
+    scheduler = start_local_scheduler(api)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
+        if scheduler:
+            scheduler.stop()
         server.stop()
         api.aws.stop()

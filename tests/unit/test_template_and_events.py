@@ -46,3 +46,8 @@ def test_secret_permissions_are_scoped_to_the_registry_prefix():
         text = json.dumps(load().resources[function.logical_id]["Properties"].get("Policies", []))
         for resource in re.findall(r'secretsmanager:[^"]*"', text):
             assert "*" not in resource.replace("${AWS::StackName}/*", "")
+
+
+def test_every_function_without_a_route_has_a_sample_event_too():
+    for function in load().functions().values():
+        assert (EVENTS / f"{function.code_uri.name}.json").is_file(), function.logical_id

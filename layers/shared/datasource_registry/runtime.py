@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
-from datasource_registry.domain.service import DataSourceService
-from datasource_registry.domain.systems import DataSystemService
+from datasource_registry.domain.service import DataSourceService, utc_now
 
 if TYPE_CHECKING:
     import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+    from datasource_registry.domain.ports import SchemaRefresher
+    from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
     from datasource_registry.domain.schemas import SchemaService
+    from datasource_registry.domain.systems import DataSystemService
 
 
 class Settings(BaseModel):
@@ -42,6 +46,7 @@ class Services:
 
     settings: Settings
     session: boto3.Session | None = None
+    clock: Callable[[], datetime] = utc_now  # tests freeze time here; every service reads it on each call
 
     def client(self, name: str):  # type: ignore[no-untyped-def]  # boto3's client overloads are per service name
         import boto3
@@ -68,6 +73,7 @@ class Services:
             SecretsManagerSecretStore(
                 self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
             ),
+            clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound: a clock swapped in later still applies
         )
         # Deleting a source first removes what it owns, whichever function deletes it: its snapshots, and its
         # links from data systems (late-bound: the data systems service reads sources through this one).
@@ -95,6 +101,7 @@ class Services:
     @cached_property
     def data_systems(self) -> DataSystemService:
         from datasource_registry.adapters.systems import DynamoDbDataSystemRepository
+        from datasource_registry.domain.systems import DataSystemService
 
         return DataSystemService(
             DynamoDbDataSystemRepository(self.dynamodb, self.settings.table_name), self.data_sources.get
@@ -105,6 +112,49 @@ class Services:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table_name, boto3_client=self.dynamodb)
+
+    # -- scheduled schema refresh ----------------------------------------------------------------------------
+    @cached_property
+    def sqs(self):  # type: ignore[no-untyped-def]
+        return self.client("sqs")
+
+    @cached_property
+    def events(self):  # type: ignore[no-untyped-def]
+        return self.client("events")
+
+    @cached_property
+    def schema_refresher(self) -> SchemaRefresher:
+        return self.schemas  # test + discovery + snapshot, as the discover-schema endpoint does
+
+    @property
+    def refresh_sweeper(self) -> RefreshSweeper:
+        from datasource_registry.adapters.queues import SqsRefreshQueue
+        from datasource_registry.adapters.refresh_schedule import DynamoDbRefreshSchedule
+        from datasource_registry.domain.refresh_service import RefreshSweeper
+
+        return RefreshSweeper(
+            DynamoDbRefreshSchedule(self.dynamodb, self.settings.table_name),
+            SqsRefreshQueue(self.sqs, self.settings.refresh_queue_url),
+            clock=self.clock,
+        )
+
+    @property
+    def refresh_worker(self) -> RefreshWorker:
+        # Built per use (cheap), so a refresher or clock swapped in by a test or the lead's wiring is picked up.
+        from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
+        from datasource_registry.adapters.events import EventBridgePublisher
+        from datasource_registry.adapters.secrets import SecretsManagerSecretStore
+        from datasource_registry.domain.refresh_service import RefreshWorker
+
+        return RefreshWorker(
+            DynamoDbDataSourceRepository(self.dynamodb, self.settings.table_name),
+            SecretsManagerSecretStore(
+                self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
+            ),
+            self.schema_refresher,
+            EventBridgePublisher(self.events, self.settings.event_bus_name),
+            clock=self.clock,
+        )
 
 
 _services: Services | None = None

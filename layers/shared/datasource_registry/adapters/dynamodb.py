@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -12,6 +13,7 @@ from botocore.exceptions import ClientError
 from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.ports import DuplicateIdentity, Page, StaleVersion
+from datasource_registry.domain.refresh import due_shard
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -56,7 +58,7 @@ class DynamoDbDataSourceRepository:
 
     # -- mapping -----------------------------------------------------------------------------------------
     def to_item(self, source: DataSource) -> dict[str, Any]:
-        document = source.model_dump_json(exclude={"id", "tenant_id", "row_version"})
+        document = source.model_dump_json(exclude={"id", "tenant_id", "row_version", *SCHEDULE_STATE})
         item: dict[str, Any] = {
             "pk": _s(tenant_pk(source.tenant_id)),
             "sk": _s(RECORD + source.id),
@@ -74,6 +76,7 @@ class DynamoDbDataSourceRepository:
     def from_item(item: dict[str, Any]) -> DataSource:
         document = json.loads(item["doc"]["S"])
         document.update(id=item["id"]["S"], tenant_id=item["tenantId"]["S"], row_version=int(item["rowVersion"]["N"]))
+        document.update(schedule_state(item))
         return DataSource.model_validate(document)
 
     def _key(self, tenant_id: str, sort_key: str) -> dict[str, Any]:
@@ -295,8 +298,48 @@ class DynamoDbDataSourceRepository:
 
 
 def index_attributes(source: DataSource) -> dict[str, Any]:
-    """Attributes that exist only to be indexed; derived from the record on every write so they never drift."""
+    """Attributes that exist only to be indexed; derived from the record on every write so they never drift.
+
+    typeKey = T#<tenant>#<type>           002's filter by databaseTypes (the sparse ByType index)
+
+    The scheduled refresh's state lives here rather than in `doc`, so the sweeper can find and claim a due
+    source with one index read and one conditional UpdateItem, without reading the record:
+      dueShard = DUE#<n>                 sparse index hash key, present only while a refresh is scheduled
+      dueAt    = <utc time>#<tenant>#<id> its range key: due time first, so a Query reads only what is due
+      refreshClaim = <token>             the sweep that claimed the due refresh (see domain/refresh_service.py)
+    """
     attributes: dict[str, Any] = {}
     if source.spec.type is not None:
         attributes["typeKey"] = _s(type_key(source.tenant_id, source.spec.type.value))
+    if source.next_refresh_at is not None:
+        attributes["dueShard"] = _s(due_shard_key(due_shard(source.id)))
+        attributes["dueAt"] = _s(due_marker(source.next_refresh_at, source.tenant_id, source.id))
+    if source.refresh_claim is not None:
+        attributes["refreshClaim"] = _s(source.refresh_claim)
     return attributes
+
+
+# DataSource fields stored as the attributes above (authoritative there), not in `doc`.
+SCHEDULE_STATE = ("next_refresh_at", "refresh_claim")
+
+
+def schedule_state(item: dict[str, Any]) -> dict[str, Any]:
+    due = item.get("dueAt")
+    claim = item.get("refreshClaim")
+    return {
+        "next_refresh_at": due["S"].split("#", 1)[0] if due else None,
+        "refresh_claim": claim["S"] if claim else None,
+    }
+
+
+def due_shard_key(shard: int) -> str:
+    return f"DUE#{shard}"
+
+
+def utc_text(moment: datetime) -> str:
+    """Fixed-width UTC time, so string order is time order in the index."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def due_marker(due_at: datetime, tenant_id: str, data_source_id: str) -> str:
+    return f"{utc_text(due_at)}#{tenant_id}#{data_source_id}"

@@ -327,3 +327,8 @@ class DataSource(BaseModel):
     last_refresh_status: str | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)
     system_ids: list[str] = Field(default_factory=list)  # the data systems (000) this source is linked to
+    # Scheduled refresh bookkeeping (see domain/refresh_service.py): consecutive refresh failures drive the
+    # backoff; the claim token names the one sweep that may run the due refresh; started marks it running.
+    refresh_failures: int = 0
+    refresh_claim: str | None = None
+    refresh_started_at: datetime | None = None

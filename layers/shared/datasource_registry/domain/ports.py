@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -130,3 +131,61 @@ class ConnectorGateway(Protocol):
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
     ) -> DiscoveredSchema:
         """Raises ConnectorError with a stable code and a message free of secrets."""
+
+
+# -- scheduled schema refresh -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What one schema refresh found. `error` is already free of secrets; `healthy` is the connection's health."""
+
+    ok: bool
+    changed: bool = False
+    version: int | None = None
+    diff_summary: dict[str, Any] | None = None
+    error_code: str | None = None
+    error: str | None = None
+    healthy: bool = True
+
+
+class SchemaRefresher(Protocol):
+    def refresh(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
+        """Test the connection, discover the schema and store a snapshot; failures are outcomes, not exceptions."""
+
+
+@dataclass(frozen=True)
+class DueRefresh:
+    """One entry of the "refresh due" index: which source, when it was due, and the index value to claim on."""
+
+    tenant_id: str
+    data_source_id: str
+    due_at: datetime
+    marker: str
+
+
+class RefreshSchedule(Protocol):
+    """The sparse index of sources whose schema refresh is scheduled."""
+
+    def due(self, shard: int, now: datetime) -> Iterator[DueRefresh]:
+        """Entries of `shard` due at or before `now`, earliest first; reads nothing that is not due."""
+
+    def claim(self, due: DueRefresh, lease_until: datetime, token: str) -> bool:
+        """Move the entry to `lease_until` and stamp `token`, only if it still reads `due.marker`."""
+
+
+@dataclass(frozen=True)
+class RefreshRequest:
+    """The queue message: which source to refresh under which claim. Carries no configuration and no secret."""
+
+    tenant_id: str
+    data_source_id: str
+    claim: str
+
+
+class RefreshQueue(Protocol):
+    def send(self, requests: list[RefreshRequest]) -> int:
+        """Enqueue the requests (in batches); returns how many batches were sent. Raises if any was refused."""
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """Put one event on the registry's bus. Raises if the bus refused it."""

@@ -14,13 +14,21 @@ from datasource_registry.connectors.schema import DiscoveredSchema, SchemaDiff, 
 from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
 from datasource_registry.domain.model import DataSource, DataSourceSpec
-from datasource_registry.domain.ports import ConnectorGateway, SnapshotMeta, SnapshotStore, StaleVersion
+from datasource_registry.domain.ports import (
+    ConnectorGateway,
+    RefreshOutcome,
+    SnapshotMeta,
+    SnapshotStore,
+    StaleVersion,
+)
 from datasource_registry.domain.principal import Principal
 from datasource_registry.domain.rules import configuration_errors, connection_changed
 from datasource_registry.domain.service import DataSourceService, utc_now
 
 # Tables per stored chunk are bounded by bytes in the adapter; this bounds one API page.
 MAX_TABLE_PAGE = 1000
+# A scheduled refresh runs in the worker (timeout 300 s): test and discovery each get at most this long.
+REFRESH_SECONDS = 120.0
 
 
 def target_of(spec: DataSourceSpec) -> ConnectionTarget:
@@ -148,6 +156,9 @@ class SchemaService:
         except (PermissionError, LookupError) as refused:
             code = "PERMISSION_DENIED" if isinstance(refused, PermissionError) else "NOT_FOUND"
             raise DiscoveryFailed(code, str(refused)) from None
+        return self._discover_with(source, credentials, deadline_seconds)
+
+    def _discover_with(self, source: DataSource, credentials: dict[str, str], deadline_seconds: float) -> Discovery:
         try:
             schema = self._connectors.discover(
                 target_of(source.spec), credentials, self._budget(source, deadline_seconds)
@@ -201,6 +212,26 @@ class SchemaService:
         source = self._data_sources.get(principal, reference)
         before, after = self._meta(source, old), self._meta(source, new)
         return source, diff_schemas(self._load(source, before), self._load(source, after))
+
+    # -- scheduled refresh (the SchemaRefresher port) -------------------------------------------------------
+    def refresh(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
+        """Test, then discover and store: every failure is an outcome (already free of secrets), never raised."""
+        resolved = credentials_for(source, credentials)
+        budget = self._budget(source, REFRESH_SECONDS)
+        tested = self._connectors.test(target_of(source.spec), resolved, budget)
+        if not tested.success:
+            return RefreshOutcome(ok=False, error_code=tested.error_code, error=tested.error, healthy=False)
+        try:
+            discovery = self._discover_with(source, resolved, REFRESH_SECONDS)
+        except DiscoveryFailed as failure:
+            return RefreshOutcome(ok=False, error_code=failure.code, error=failure.detail, healthy=True)
+        return RefreshOutcome(
+            ok=True,
+            changed=discovery.changed,
+            version=discovery.meta.version,
+            diff_summary=discovery.diff.summary() if discovery.diff else None,
+            healthy=True,
+        )
 
     def forget(self, source: DataSource) -> None:
         """Remove everything the source owns besides its record and secret (its snapshots)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from datasource_registry.domain.credentials import credentials_in_force
 from datasource_registry.domain.errors import AlreadyExists, FieldError, NotFound, ValidationFailed, VersionConflict
 from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
 from datasource_registry.domain.model import DataSource, DataSourceSpec
@@ -19,11 +20,11 @@ from datasource_registry.domain.ports import (
     DataSourceRepository,
     DuplicateIdentity,
     Page,
-    SecretRef,
     SecretStore,
     StaleVersion,
 )
 from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.refresh_service import rescheduled, schedule_changed, scheduled_refresh
 from datasource_registry.domain.rules import (
     configuration_errors,
     connection_changed,
@@ -142,13 +143,7 @@ class DataSourceService:
         return self._repository.get_many(tenant, window)
 
     def credentials_of(self, source: DataSource) -> dict[str, str]:
-        """The values in force: the registry's own secret, or the user's (002's secretManagerKey) under it."""
-        values: dict[str, str] = {}
-        if source.spec.secret_manager_key:
-            values.update(self._secrets.read_named(source.tenant_id, source.spec.secret_manager_key))
-        if source.secret_arn and source.secret_version:
-            values.update(self._secrets.read(SecretRef(source.secret_arn, source.secret_version)))
-        return values
+        return credentials_in_force(self._secrets, source)
 
     # -- writes ------------------------------------------------------------------------------------------
     def create(
@@ -178,6 +173,7 @@ class DataSourceService:
             credential_names=sorted(values),
             extensions=extensions or {},
         )
+        source.next_refresh_at = scheduled_refresh(source, now)
         try:
             self._add(source, key_was_derived=key is None)
         except BaseException:
@@ -236,6 +232,11 @@ class DataSourceService:
                     **({"last_test_ok": None} if reset_test else {}),
                 }
             )
+            if reset_test or schedule_changed(current.spec, spec):
+                # A new schedule (or a new connection, which deserves a prompt retry) counts from now.
+                updated = updated.model_copy(
+                    update=rescheduled(updated, updated.updated_at, forget_failures=reset_test)
+                )
             try:
                 self._repository.replace(current, updated)
                 return updated

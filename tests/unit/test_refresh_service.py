@@ -1,0 +1,327 @@
+"""Scheduled refresh on in-memory ports: scheduling on writes, claim-once sweeps, run-once worker, backoff, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from datasource_registry.adapters.memory import InMemoryDataSourceRepository, InMemorySecretStore
+from datasource_registry.adapters.memory_refresh import (
+    FakeSchemaRefresher,
+    InMemoryEventPublisher,
+    InMemoryRefreshQueue,
+    InMemoryRefreshSchedule,
+)
+from datasource_registry.domain.model import DataSourceSpec
+from datasource_registry.domain.ports import RefreshOutcome
+from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.refresh_service import (
+    HEALTH_CHANGED,
+    SCHEMA_CHANGED,
+    RefreshSweeper,
+    RefreshWorker,
+    RunStatus,
+)
+from datasource_registry.domain.service import DataSourceService
+from datasource_registry.domain.types import Role
+
+EDITOR = Principal("alice", "t1", Role.EDITOR)
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.repo = InMemoryDataSourceRepository()
+        self.secrets = InMemorySecretStore()
+        self.service = DataSourceService(self.repo, self.secrets, clock=self.clock)
+        self.schedule = InMemoryRefreshSchedule(self.repo, shards=4)
+        self.queue = InMemoryRefreshQueue()
+        self.refresher = FakeSchemaRefresher()
+        self.events = InMemoryEventPublisher()
+
+    def sweeper(self) -> RefreshSweeper:
+        return RefreshSweeper(self.schedule, self.queue, self.clock, shards=4)
+
+    def worker(self) -> RefreshWorker:
+        return RefreshWorker(self.repo, self.secrets, self.refresher, self.events, self.clock)
+
+    def create(self, name: str, credentials: dict[str, str] | None = None, **fields):
+        spec = DataSourceSpec.model_validate(
+            {"name": name, "type": "postgresql", "host": "db", "port": 5432, "databaseName": "d", **fields}
+        )
+        return self.service.create(EDITOR, spec, None, credentials or {})
+
+    def get(self, key: str):
+        return self.service.get(EDITOR, key)
+
+    def tick(self) -> list:
+        """One sweep, then every queued request delivered once."""
+        self.sweeper().sweep()
+        requests, self.queue.messages = self.queue.messages, []
+        return [self.worker().run(request) for request in requests]
+
+
+@pytest.fixture
+def stack() -> Stack:
+    return Stack()
+
+
+def test_only_active_sources_with_auto_refresh_are_scheduled(stack):
+    active = stack.create("A", status="active", schemaRefreshInterval=60)
+    draft = stack.create("B")
+    manual = stack.create("C", status="active", schemaAutoRefresh=False)
+
+    assert active.next_refresh_at == T0  # never refreshed: due at once
+    assert draft.next_refresh_at is None
+    assert manual.next_refresh_at is None
+
+
+def test_a_cron_schedule_is_due_at_its_next_fire_time_in_its_zone(stack):
+    source = stack.create("A", status="active", schedule={"cron": "0 2 * * *", "timezone": "America/New_York"})
+
+    assert source.next_refresh_at == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # 02:00 EST
+
+
+def test_a_due_source_is_refreshed_once_and_rescheduled_by_its_interval(stack):
+    stack.create("A", status="active", schemaRefreshInterval=60)
+
+    results = stack.tick()
+
+    assert [r.status for r in results] == [RunStatus.REFRESHED]
+    source = stack.get("a")
+    assert (source.last_refresh_at, source.last_refresh_status) == (T0, "succeeded")
+    assert source.next_refresh_at == T0 + timedelta(seconds=60)
+    assert source.refresh_claim is None
+    assert stack.tick() == []  # nothing more is due at T0
+
+
+def test_overlapping_sweeps_claim_a_due_refresh_once(stack):
+    stack.create("A", status="active")
+    first, second = stack.sweeper(), stack.sweeper()
+    seen = [entry for shard in range(4) for entry in stack.schedule.due(shard, T0)]
+
+    # Given both sweeps read the entry before either claimed it
+    claims = [stack.schedule.claim(seen[0], T0 + timedelta(minutes=45), token) for token in ("one", "two")]
+
+    assert claims == [True, False]
+    assert first.sweep().claimed == 0 and second.sweep().claimed == 0
+
+
+def test_a_message_delivered_twice_runs_once(stack):
+    stack.create("A", status="active")
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+
+    results = [stack.worker().run(request), stack.worker().run(request)]
+
+    assert [r.status for r in results] == [RunStatus.REFRESHED, RunStatus.SKIPPED]
+    assert stack.refresher.refreshed("t1") == ["a"]
+
+
+def test_a_concurrent_duplicate_is_skipped_while_the_first_delivery_runs(stack):
+    stack.create("A", status="active")
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+    duplicate_results = []
+    stack.refresher.script(
+        "a", lambda source: (duplicate_results.append(stack.worker().run(request)), RefreshOutcome(ok=True))[1]
+    )
+
+    stack.worker().run(request)
+
+    assert [r.status for r in duplicate_results] == [RunStatus.SKIPPED]
+    assert stack.refresher.refreshed("t1") == ["a"]
+
+
+class FlakyBus(InMemoryEventPublisher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def publish(self, detail_type, detail):
+        if self.down:
+            raise ConnectionResetError("bus unreachable")
+        super().publish(detail_type, detail)
+
+
+def test_a_run_that_died_is_taken_over_by_the_redelivery_after_the_run_timeout(stack):
+    stack.create("A", status="active")
+    stack.events = FlakyBus()
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+    with pytest.raises(ConnectionResetError):
+        stack.worker().run(request)  # the message fails; SQS redelivers it after the visibility timeout
+
+    assert stack.worker().run(request).status is RunStatus.SKIPPED  # an early duplicate does not run it twice
+    stack.events.down = False
+    stack.clock.advance(minutes=30)
+
+    assert stack.worker().run(request).status is RunStatus.REFRESHED
+    assert stack.get("a").refresh_claim is None
+
+
+def test_a_refresher_that_raises_is_recorded_as_a_failure_and_backs_off_without_its_message(stack):
+    stack.create("A", status="active", schemaRefreshInterval=60)
+    stack.refresher.script("a", lambda source: (_ for _ in ()).throw(RuntimeError("password=hunter2 rejected")))
+
+    (result,) = stack.tick()
+
+    source = stack.get("a")
+    assert result.status is RunStatus.FAILED
+    assert source.last_refresh_status == "failed" and source.refresh_failures == 1
+    assert source.failure_reason == "the schema refresh failed unexpectedly (RuntimeError)"
+    assert source.last_test_ok is None  # nothing was tested
+    assert source.next_refresh_at == T0 + timedelta(seconds=60)
+
+
+def test_pausing_stops_the_next_run_and_resuming_schedules_from_now_without_backlog(stack):
+    stack.create("A", status="active", schemaRefreshInterval=3600)
+    stack.tick()
+
+    paused = stack.service.update(EDITOR, "a", {"status": "paused"})
+    assert paused.next_refresh_at is None
+    stack.clock.advance(days=7)
+    assert stack.tick() == []
+
+    resumed = stack.service.update(EDITOR, "a", {"status": "active"})
+    assert resumed.next_refresh_at == stack.clock.now
+    assert len(stack.tick()) == 1
+    assert stack.tick() == []  # one refresh for the week, not 168
+    assert stack.get("a").next_refresh_at == stack.clock.now + timedelta(hours=1)
+
+
+def test_changing_the_interval_reschedules_and_drops_a_claim_in_flight(stack):
+    stack.create("A", status="active", schemaRefreshInterval=3600)
+    stack.tick()
+    stack.clock.advance(hours=1)
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+
+    updated = stack.service.update(EDITOR, "a", {"schema_refresh_interval": 7200})
+
+    assert updated.next_refresh_at == T0 + timedelta(hours=2)
+    assert stack.worker().run(request).status is RunStatus.SKIPPED
+
+
+def test_repeated_failures_back_off_and_a_success_resets(stack):
+    stack.create("A", status="active", schemaRefreshInterval=60)
+    stack.refresher.script(
+        "a", RefreshOutcome(ok=False, error_code="connection_refused", error="connection refused", healthy=False)
+    )
+    waits = []
+    for _ in range(4):
+        stack.tick()
+        source = stack.get("a")
+        waits.append(source.next_refresh_at - stack.clock.now)
+        stack.clock.now = source.next_refresh_at
+
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
+    assert (source.failure_count, source.failure_reason) == (4, "connection refused")
+    assert source.last_failed_connection_at is not None and source.last_refresh_status == "failed"
+
+    stack.refresher.script("a", RefreshOutcome(ok=True))
+    stack.tick()
+    assert stack.get("a").refresh_failures == 0
+    assert stack.get("a").next_refresh_at == stack.clock.now + timedelta(seconds=60)
+
+
+def test_one_broken_source_does_not_stop_the_others(stack):
+    stack.create("Broken", status="active")
+    stack.create("Fine", status="active")
+    stack.refresher.script("broken", RefreshOutcome(ok=False, error_code="timeout", error="timed out", healthy=False))
+
+    results = sorted(r.status for r in stack.tick())
+
+    assert results == [RunStatus.FAILED, RunStatus.REFRESHED]
+    assert stack.get("fine").last_refresh_status == "succeeded"
+
+
+def test_a_schema_change_and_a_health_change_are_published_without_secrets(stack):
+    stack.create("A", {"password": "s3cret-pw"}, status="active")
+    stack.refresher.script(
+        "a", RefreshOutcome(ok=True, changed=True, version=2, diff_summary={"tablesAdded": 1}, healthy=True)
+    )
+
+    stack.tick()
+
+    kinds = [kind for kind, _ in stack.events.events]
+    assert kinds == [SCHEMA_CHANGED, HEALTH_CHANGED]
+    changed = stack.events.events[0][1]
+    assert changed["version"] == 2 and changed["diffSummary"] == {"tablesAdded": 1} and changed["key"] == "a"
+    assert stack.events.events[1][1]["current"]["healthy"] is True
+    assert "s3cret-pw" not in repr(stack.events.events)
+    assert stack.refresher.calls[0][2] == {"password": "s3cret-pw"}  # the refresher got the credentials
+
+
+def test_an_unchanged_schema_and_unchanged_health_publish_nothing(stack):
+    stack.create("A", status="active", schemaRefreshInterval=60)
+    stack.tick()
+    stack.events.events.clear()
+    stack.clock.advance(minutes=1)
+
+    stack.tick()
+
+    assert stack.events.events == []
+
+
+def test_a_pause_during_a_run_keeps_the_pause_but_records_the_outcome(stack):
+    stack.create("A", status="active")
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+    stack.refresher.script(
+        "a",
+        lambda source: (stack.service.update(EDITOR, "a", {"status": "paused"}), RefreshOutcome(ok=True))[1],
+    )
+
+    stack.worker().run(request)
+
+    source = stack.get("a")
+    assert source.next_refresh_at is None and source.last_refresh_status == "succeeded"
+
+
+def test_only_scheduled_sources_enter_the_due_index_and_the_schedule_state_round_trips(stack):
+    from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
+
+    mapping = DynamoDbDataSourceRepository(client=None, table_name="unused")  # type: ignore[arg-type]
+    draft = stack.create("Draft")
+    active = stack.create("Active", status="active").model_copy(update={"refresh_claim": "token-1"})
+
+    assert "dueShard" not in mapping.to_item(draft) and "dueAt" not in mapping.to_item(draft)
+    item = mapping.to_item(active)
+    assert item["dueShard"]["S"].startswith("DUE#")
+    assert item["dueAt"]["S"] == f"2026-11-23T12:00:00.000000Z#t1#{active.id}"
+    assert "next_refresh_at" not in item["doc"]["S"] and "token-1" not in item["doc"]["S"]
+    back = mapping.from_item(item)
+    assert (back.next_refresh_at, back.refresh_claim) == (T0, "token-1")
+
+
+def test_daylight_saving_a_missing_time_is_skipped_and_a_repeated_time_runs_once(stack):
+    # Spring forward in New York, 2027-03-14: 02:30 does not exist that day
+    stack.clock.now = datetime(2027, 3, 13, 12, 0, tzinfo=UTC)
+    spring = stack.create("Spring", status="active", schedule={"cron": "30 2 * * *", "timezone": "America/New_York"})
+    assert spring.next_refresh_at == datetime(2027, 3, 15, 6, 30, tzinfo=UTC)  # 02:30 EDT on the 15th
+
+    # Fall back, 2026-11-01: 01:30 happens twice; it runs at the first, and the next run is the next day
+    stack.clock.now = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
+    fall = stack.create("Fall", status="active", schedule={"cron": "30 1 * * *", "timezone": "America/New_York"})
+    assert fall.next_refresh_at == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    stack.clock.now = fall.next_refresh_at
+
+    stack.tick()
+
+    assert stack.get("fall").next_refresh_at == datetime(2026, 11, 2, 6, 30, tzinfo=UTC)  # not 01:30 EST that day
+    assert stack.refresher.refreshed("t1") == ["fall"]
