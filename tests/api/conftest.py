@@ -1,0 +1,44 @@
+"""Fixtures for the scheduled-refresh tests: a frozen clock, the fake refresher and the local scheduler."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from datasource_registry.adapters.memory_refresh import FakeSchemaRefresher
+from datasource_registry.domain.service import utc_now
+from datasource_registry.runtime import services
+from devserver.scheduler import LocalScheduler
+
+
+class FrozenClock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(local_api):
+    frozen = FrozenClock()
+    services().clock = frozen
+    yield frozen
+    services().clock = utc_now
+
+
+@pytest.fixture
+def refresher(local_api):
+    fake = FakeSchemaRefresher()
+    services().schema_refresher = fake
+    yield fake
+    vars(services()).pop("schema_refresher", None)
+
+
+@pytest.fixture
+def scheduler(local_api) -> LocalScheduler:
+    return LocalScheduler(local_api.aws, local_api.template, local_api.invoker)
