@@ -9,7 +9,7 @@ from datasource_registry.api.observability import logger, metrics, tracer
 from datasource_registry.runtime import services
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -70,3 +70,28 @@ def test_the_dialects_sample_events_create_sources(local_api, tenant):
         local_api, "PublicFilterDataSourcesFunction", load_event("public_filter_data_sources.json", tenant=tenant)
     )
     assert [s["name"] for s in json.loads(found["body"])["data"]] == ["prod-postgres-primary"]
+
+
+def test_log_lines_never_carry_the_previous_invocations_tenant(local_api, tenant):
+    import io
+    import logging
+
+    from datasource_registry.api.observability import logger
+
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        invoke(local_api, "ListDataSourcesFunction", load_event("list_data_sources.json", tenant=tenant))
+        anonymous = load_event("list_data_sources.json")
+        del anonymous["requestContext"]["authorizer"]
+        captured.truncate(0)
+        captured.seek(0)
+        invoke(local_api, "ListDataSourcesFunction", anonymous)
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in captured.getvalue().splitlines() if line.startswith("{")]
+
+    assert any(line.get("message") == "request refused" for line in lines)
+    assert all(line.get("tenant_id") != tenant for line in lines)

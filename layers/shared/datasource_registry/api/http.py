@@ -182,7 +182,7 @@ def endpoint(
     """Wrap a handler function: Powertools decorators, parsing, auth, and one place that maps errors to HTTP."""
 
     def decorate(function: Callable[[Request], Response]) -> LambdaHandler:
-        @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+        @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
         @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
