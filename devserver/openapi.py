@@ -104,7 +104,10 @@ def operation(route: Route, doc: Doc, refs: dict[tuple[type[BaseModel], str], An
         responses[str(status)] = answer
     problem_ref = refs[(Problem, "serialization")]
     for status in problem_statuses(route, doc):
-        responses[str(status)] = {"description": _PROBLEM_TEXT[status], "content": {PROBLEM_JSON: {"schema": problem_ref}}}
+        responses[str(status)] = {
+            "description": _PROBLEM_TEXT[status],
+            "content": {PROBLEM_JSON: {"schema": problem_ref}},
+        }
     op: dict[str, Any] = {
         "operationId": route.function.removesuffix("Function"),
         "summary": doc.summary,
