@@ -182,8 +182,9 @@ def endpoint(
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             response = _invoke(function, event, body, render)
             # Disabled metrics are never flushed, so Powertools would pile values up and serialize them at 100.
-            if not is_metrics_disabled():
-                metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
+            if is_metrics_disabled():
+                metrics.clear_metrics()
+            metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
             return response.to_api_gateway()
 
         handler.openapi = doc  # read by bench/ and the OpenAPI generator
