@@ -209,7 +209,16 @@ class DataSourceService:
         if expected_version is not None and expected_version != current.row_version:
             raise VersionConflict(current)
         if current.secret_arn:
-            self._secrets.schedule_deletion(current.secret_arn)
+            try:
+                self._secrets.schedule_deletion(current.secret_arn)
+            except Exception:
+                # A concurrent delete may have scheduled it first: then this one lost the race (404/409).
+                latest = self._find(principal.tenant_id, reference)
+                if latest is None:
+                    raise NotFound(f"Data source {reference!r} was not found.") from None
+                if latest.row_version != current.row_version:
+                    raise VersionConflict(latest) from None
+                raise
         try:
             self._repository.remove(current)
         except BaseException as exc:
