@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def _parameter(location: str, name: str, description: str, schema: dict[str, Any
     return {"name": name, "in": location, "required": required, "description": description, "schema": schema}
 
 
-def operation(route: Route, doc: Doc, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
+def operation(route: Route, doc: Doc, refs: Mapping[Any, dict[str, Any]]) -> dict[str, Any]:
     parameters = [
         _parameter(
             "path",

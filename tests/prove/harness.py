@@ -131,7 +131,9 @@ def table_items(aws: Any, tenant: str | None = None) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {"TableName": os.environ["TABLE_NAME"]}
     if tenant is not None:
         kwargs.update(
-            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"T#{tenant}"}}, ConsistentRead=True
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"T#{tenant}"}},
+            ConsistentRead=True,
         )
     operation = dynamodb.query if tenant is not None else dynamodb.scan
     while True:
@@ -171,7 +173,12 @@ def records(aws: Any, tenant: str) -> dict[str, dict[str, Any]]:
     for item in table_items(aws, tenant):
         if item["sk"]["S"].startswith("DS#"):
             doc = json.loads(item["doc"]["S"])
-            result[item["id"]["S"]] = {**doc, "id": item["id"]["S"], "rowVersion": int(item["rowVersion"]["N"]), "key": item["key"]["S"]}
+            result[item["id"]["S"]] = {
+                **doc,
+                "id": item["id"]["S"],
+                "rowVersion": int(item["rowVersion"]["N"]),
+                "key": item["key"]["S"],
+            }
     return result
 
 
@@ -243,9 +250,7 @@ class FaultInjector:
             if self.fail_at is None or len(self.calls) != self.fail_at:
                 return
             self.injected += 1
-        raise ClientError(
-            {"Error": {"Code": "InternalFailure", "Message": "injected by the fault proof"}}, model.name
-        )
+        raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected by the fault proof"}}, model.name)
 
     def _before_send(self, request: Any, **kwargs: Any) -> AWSResponse | None:
         with self._lock:

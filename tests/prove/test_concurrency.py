@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import httpx
 
+from tests.prove.conftest import COUNTS, report
 from tests.prove.harness import assert_consistent, create_body, new_source, routes
 
 CLIENTS = int(os.environ.get("DS_CONCURRENT_CLIENTS", "8"))
@@ -21,16 +23,18 @@ def _together(jobs: list[Any]) -> list[Any]:
         return list(pool.map(lambda job: job(), jobs))
 
 
-def test_same_row_version_exactly_one_put_wins_and_the_rest_get_409_with_current(local_api, api, tenant, capsys):
+def test_same_row_version_exactly_one_put_wins_and_the_rest_get_409_with_current(local_api, api, tenant):
     trials = 0
     for trial in range(TRIALS):
         # Given a source at rowVersion 1
         source = new_source(api, f"race-{trial}")
         # When many clients PUT it at once, each with rowVersion 1
         jobs = [
-            (lambda i=i: api.put(
-                "/api/v1/data-sources", json={"key": source["key"], "description": f"writer {i}", "rowVersion": 1}
-            ))
+            partial(
+                api.put,
+                "/api/v1/data-sources",
+                json={"key": source["key"], "description": f"writer {i}", "rowVersion": 1},
+            )
             for i in range(CLIENTS)
         ]
         answers = _together(jobs)
@@ -44,8 +48,8 @@ def test_same_row_version_exactly_one_put_wins_and_the_rest_get_409_with_current
             assert loser.json()["current"]["description"] == winner["description"]
         assert api.get(f"/api/v1/data-sources/{source['id']}").json()["description"] == winner["description"]
     assert_consistent(local_api.aws, tenant)
-    with capsys.disabled():
-        print(f"\n[concurrency] same-version race: {trials} trials x {CLIENTS} clients")
+    COUNTS["concurrent trials"] += TRIALS
+    report(f"[concurrency] same-version race: {trials} trials x {CLIENTS} clients")
 
 
 def _writer(api: httpx.Client, key: str, source_id: str, seed: int, steps: int) -> list[dict[str, Any]]:
@@ -77,16 +81,13 @@ def _writer(api: httpx.Client, key: str, source_id: str, seed: int, steps: int) 
     return accepted
 
 
-def test_random_interleavings_of_writes_lose_no_update(local_api, api, tenant, capsys):
+def test_random_interleavings_of_writes_lose_no_update(local_api, api, tenant):
     for trial in range(TRIALS):
         # Given a source
         source = new_source(api, f"mix-{trial}")
         # When several clients interleave PUT/DELETE (and PATCH where the route exists) at random
         logs = _together(
-            [
-                (lambda i=i: _writer(api, source["key"], source["id"], seed=trial * 100 + i, steps=6))
-                for i in range(CLIENTS // 2)
-            ]
+            [partial(_writer, api, source["key"], source["id"], trial * 100 + i, 6) for i in range(CLIENTS // 2)]
         )
         accepted = sorted((write for log in logs for write in log), key=lambda write: write["after"])
         # Then the accepted writes form one serial history: versions 2, 3, ... without gaps or twins
@@ -105,18 +106,18 @@ def test_random_interleavings_of_writes_lose_no_update(local_api, api, tenant, c
         assert {"description": body["description"], "port": body["port"]} == expected
         assert body["rowVersion"] == 1 + len(accepted)
     assert_consistent(local_api.aws, tenant)
-    with capsys.disabled():
-        print(f"\n[concurrency] random interleavings: {TRIALS} trials x {CLIENTS // 2} clients (PATCH: {HAS_PATCH})")
+    COUNTS["concurrent trials"] += TRIALS
+    report(f"[concurrency] random interleavings: {TRIALS} trials x {CLIENTS // 2} clients (PATCH: {HAS_PATCH})")
 
 
-def test_creating_the_same_key_concurrently_makes_exactly_one_source(local_api, api, tenant, capsys):
+def test_creating_the_same_key_concurrently_makes_exactly_one_source(local_api, api, tenant):
     for trial in range(TRIALS):
         body = create_body(f"same-{trial}")
-        answers = _together([lambda: api.post("/api/v1/data-sources", json=body) for _ in range(CLIENTS)])
+        answers = _together([partial(api.post, "/api/v1/data-sources", json=body) for _ in range(CLIENTS)])
         statuses = sorted(answer.status_code for answer in answers)
         assert statuses == [201] + [409] * (CLIENTS - 1), statuses
     listed = api.get("/api/v1/data-sources", params={"limit": "100"}).json()
     assert sorted(item["key"] for item in listed["data"]) == sorted(f"src-same-{t}" for t in range(TRIALS))
     assert_consistent(local_api.aws, tenant)
-    with capsys.disabled():
-        print(f"\n[concurrency] same-key creates: {TRIALS} trials x {CLIENTS} clients")
+    COUNTS["concurrent trials"] += TRIALS
+    report(f"[concurrency] same-key creates: {TRIALS} trials x {CLIENTS} clients")

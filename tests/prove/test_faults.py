@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.prove.conftest import COUNTS, report
 from tests.prove.harness import (
     WRITES,
     FaultInjector,
@@ -35,7 +36,7 @@ def _snapshot(local_api, tenant: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("route", WRITE_ROUTES, ids=lambda route: f"{route.method} {route.path}")
-def test_a_failure_at_any_aws_call_of_a_write_changes_nothing(local_api, api, tenant, faults, route, capsys):
+def test_a_failure_at_any_aws_call_of_a_write_changes_nothing(local_api, api, tenant, faults, route):
     row = sample(route)
     # Given a source, When the write runs with no fault, Then we learn how many AWS calls it makes
     source = new_source(api, "counted")
@@ -60,8 +61,8 @@ def test_a_failure_at_any_aws_call_of_a_write_changes_nothing(local_api, api, te
         assert response.json()["status"] == 503
         assert _snapshot(local_api, tenant) == snapshot, f"call {n} ({failed_call}) left a half-write"
         assert_consistent(local_api.aws, tenant)
-    with capsys.disabled():
-        print(f"\n[faults] {route.method} {route.path}: {calls} AWS calls, {faults.injected - before} faults injected")
+    COUNTS["faults injected"] += faults.injected - before
+    report(f"[faults] {route.method} {route.path}: {calls} AWS calls, {faults.injected - before} faults injected")
 
 
 def test_a_throttled_aws_call_is_retried_with_backoff_and_the_write_succeeds(local_api, api, tenant, faults):
@@ -69,6 +70,7 @@ def test_a_throttled_aws_call_is_retried_with_backoff_and_the_write_succeeds(loc
     faults.arm(throttles=1)
     # When the create is sent
     response = new_source(api, "throttled")
+    COUNTS["faults injected"] += 1
     # Then botocore's standard retry mode sent it again and the create succeeded, consistently
     assert faults.sends > len(faults.calls)
     assert response["rowVersion"] == 1

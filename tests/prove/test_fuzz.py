@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.checks import (
 
 from devserver import tokens
 from devserver.openapi import document
+from tests.prove.conftest import COUNTS, report
 
 # Examples per operation and generation mode; thousands of cases in all at the default.
 EXAMPLES = int(os.environ.get("DS_FUZZ_EXAMPLES", "200"))
@@ -40,7 +41,7 @@ def _operations():
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.value)
-def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(server, tenant, mode, capsys):
+def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(server, tenant, mode):
     # Given a real editor token, one for another audience, and none at all
     good = {"authorization": f"Bearer {tokens.issue(tenant, 'editor')}"}
     bad = {"authorization": f"Bearer {tokens.issue(tenant, 'editor', aud='someone-else')}"}
@@ -80,9 +81,9 @@ def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(s
 
         run()
 
-    with capsys.disabled():
-        print(
-            f"\n[fuzz:{mode.value}] {counted['cases']} cases, {counted['unauthenticated']} unauthenticated probes,"
-            f" {len(failures)} failures"
-        )
+    report(
+        f"[fuzz:{mode.value}] {counted['cases']} cases, {counted['unauthenticated']} unauthenticated probes,"
+        f" {len(failures)} failures"
+    )
+    COUNTS["fuzz cases"] += counted["cases"]
     assert not failures

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets as random_tokens
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from datasource_registry.domain.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
 from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
-from datasource_registry.domain.model import DataSource, DataSourceSpec
+from datasource_registry.domain.model import KEY_PATTERN, DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
     DataSourceRepository,
     DuplicateIdentity,
@@ -257,6 +258,8 @@ class DataSourceService:
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _find(self, tenant_id: str, reference: str) -> DataSource | None:
+        if not looks_like_id(reference) and not re.fullmatch(KEY_PATTERN, reference):
+            return None  # no source can have it; and a long one would be past DynamoDB's key size
         source_id = reference if looks_like_id(reference) else self._repository.find_id_by_key(tenant_id, reference)
         return self._repository.get(tenant_id, source_id) if source_id else None
 
