@@ -56,7 +56,7 @@ class Problem(BaseModel):
 
 
 def problem_statuses(route: Route, doc: Doc) -> list[int]:
-    statuses = {400, 401, 403, 503, *getattr(doc, "problems", ())}
+    statuses = {400, 401, 403, 503, *doc.problems}
     if "{" in route.path or route.method in _WRITES - {"POST"}:
         statuses.add(404)
     if route.method in _WRITES:
@@ -106,7 +106,7 @@ def operation(route: Route, doc: Doc, refs: Mapping[Any, dict[str, Any]]) -> dic
     problem_ref = refs[(Problem, "serialization")]
     for status in problem_statuses(route, doc):
         responses[str(status)] = {
-            "description": _PROBLEM_TEXT[status],
+            "description": _PROBLEM_TEXT.get(status, "See the problem's detail."),
             "content": {PROBLEM_JSON: {"schema": problem_ref}},
         }
     op: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""The proofs' own fixtures: every response body and log line of these tests is scanned for the secret marker."""
+"""The proofs' own fixtures: every response body, log line and exception of these tests is scanned for the secret marker."""
 
 from __future__ import annotations
 
@@ -42,9 +42,8 @@ def _logs_never_hold_secrets(capfd: pytest.CaptureFixture[str], caplog: pytest.L
     for line in [*out.splitlines(), *err.splitlines()]:
         scan(line, "a log line")
     for record in caplog.records:
-        scan(record.getMessage(), "a log record")
-        if record.exc_text:
-            scan(record.exc_text, "an exception text")
+        # Every attribute of the record: message, arguments, Powertools' extra keys and any exception.
+        scan(repr(vars(record)), "a log record")
         if record.exc_info and record.exc_info[1] is not None:
             scan(str(record.exc_info[1]), "an exception text")
 

@@ -50,7 +50,9 @@ def _bad_tokens(tenant: str) -> dict[str, str]:
         "expired": tokens.issue(tenant, "admin", ttl_seconds=-60),
         "alg none": jwt.encode({**claims, "aud": "datasource-registry", "exp": now + 600}, None, algorithm="none"),
         "wrong secret": jwt.encode(
-            {**claims, "aud": "datasource-registry", "exp": now + 600}, "not-the-secret-0123456789abcdef", "HS256"
+            {**claims, "aud": "datasource-registry", "exp": now + 600},
+            "not-the-secret-0123456789abcdef-0123456789",
+            "HS256",
         ),
         "wrong audience": tokens.issue(tenant, "admin", aud="another-api"),
         "garbage": "not.a.token",

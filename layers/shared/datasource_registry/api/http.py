@@ -168,6 +168,7 @@ class Doc:
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     query: tuple[QueryParam, ...] = ()
     headers: tuple[QueryParam, ...] = ()
+    problems: tuple[int, ...] = ()  # problem statuses beyond those the OpenAPI generator derives from the route
 
 
 def endpoint(
