@@ -77,6 +77,25 @@ def _accept_snake_case(schema: dict[str, Any]) -> None:
             properties[snake] = {**value, "deprecated": True, "description": f"snake_case spelling of `{name}`."}
 
 
+def _reachable(roots: list[Any], components: dict[str, Any]) -> set[str]:
+    """Names of the component schemas that the given schemas refer to, directly or not."""
+    found: set[str] = set()
+    pending = list(roots)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found:
+                    found.add(name)
+                    pending.append(components.get(name))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
 def _parameter(location: str, name: str, description: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:
     schema = dict(schema)
     if schema.get("type") == "string":
@@ -137,8 +156,10 @@ def document(template: Template | None = None) -> dict[str, Any]:
     # One call names every model once; a model that differs between request and response gets -Input/-Output.
     refs, definitions = models_json_schema(list(dict.fromkeys(wanted)), by_alias=True, ref_template=REF)
     components = definitions.get("$defs", {})
-    for schema in components.values():
-        _accept_snake_case(schema)
+    requests = [refs[(doc.request, "validation")] for _, doc in docs if doc.request is not None]
+    responses = [refs[key] for key in refs if key[1] == "serialization"]
+    for name in _reachable(requests, components) - _reachable(responses, components):
+        _accept_snake_case(components[name])
     paths: dict[str, dict[str, Any]] = {}
     for route, doc in docs:
         paths.setdefault(route.path, {})[route.method.lower()] = operation(route, doc, refs)
