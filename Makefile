@@ -59,3 +59,6 @@ sam-build: $(SAM_VENV)/bin/sam
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+
+openapi: $(STAMP)
+	$(PY) -m devserver.openapi

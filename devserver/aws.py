@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,31 @@ def use_fake_credentials() -> None:
         os.environ.setdefault(name, value)
 
 
+_WRITE_LOCK = threading.RLock()
+
+
+def _isolate_dynamodb_writes() -> None:
+    """Make moto's DynamoDB writes isolated from each other, as DynamoDB's are.
+
+    moto checks a condition and then writes, and undoes a failed transaction by restoring a snapshot of the
+    table; two requests at once can interleave there (a loser's half-applied transaction survives in another's
+    snapshot). The local stack serves concurrent clients, so its DynamoDB writes take one lock.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_isolated", False):
+            continue
+
+        def isolated(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _WRITE_LOCK:
+                return __original(self, *args, **kwargs)
+
+        isolated._isolated = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, isolated)
+
+
 @dataclass
 class EmbeddedAws:
     endpoint_url: str
@@ -55,6 +81,7 @@ class EmbeddedAws:
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         port = port or free_port()
+        _isolate_dynamodb_writes()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         endpoint = f"http://127.0.0.1:{port}"

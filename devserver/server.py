@@ -10,7 +10,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -65,6 +67,8 @@ class LocalApi:
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(raw_path)
+        if method == "GET" and (split.path == "/openapi.json" or split.path.startswith("/docs")):
+            return api_documentation(split.path)
         matched = self.match(method, split.path)
         if matched is None:
             return problem(404, "Not found", f"No route for {method} {split.path}.")
@@ -79,6 +83,37 @@ class LocalApi:
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         return int(result.get("statusCode", 200)), dict(result.get("headers") or {}), data
+
+
+_SWAGGER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Data source registry API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div><script src="/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script></body></html>
+"""
+_STATIC_TYPES = {".css": "text/css", ".js": "application/javascript", ".png": "image/png"}
+
+
+@cache
+def _openapi_bytes() -> bytes:
+    from devserver.openapi import document, render
+
+    return render(document()).encode()
+
+
+def api_documentation(path: str) -> tuple[int, dict[str, str], bytes]:
+    """/openapi.json (generated from the code) and /docs, Swagger UI served from the swagger-ui-bundle package."""
+    if path == "/openapi.json":
+        return 200, {"content-type": "application/json"}, _openapi_bytes()
+    if path in {"/docs", "/docs/"}:
+        return 200, {"content-type": "text/html; charset=utf-8"}, _SWAGGER_PAGE.encode()
+    from swagger_ui_bundle import swagger_ui_path
+
+    name = path.removeprefix("/docs/")
+    asset = Path(str(swagger_ui_path)) / name
+    if "/" in name or asset.suffix not in _STATIC_TYPES or not asset.is_file():
+        return problem(404, "Not found", f"No route for GET {path}.")
+    return 200, {"content-type": _STATIC_TYPES[asset.suffix]}, asset.read_bytes()
 
 
 def build_event(

@@ -17,6 +17,9 @@ import pytest
 os.environ.setdefault("DS_ACCESS_LOG", "0")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+# Handler modules may be imported at collection, before the local stack sets the template's environment.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "datasource-registry")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "DataSourceRegistry")
 
 from devserver import tokens
 from devserver.aws import free_port

@@ -2,7 +2,7 @@
 
 from datasource_registry.api.foundation import (
     ConnectionBody,
-    DataSourceView,
+    FoundationDataSourceView,
     connection_changes,
     parse,
     require_org,
@@ -18,7 +18,7 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Configure the connection of a data source (Foundation)",
         request=ConnectionBody,
-        responses={200: DataSourceView},
+        responses={200: FoundationDataSourceView},
         query=(QueryParam("identifier", "Data source identifier.", required=True),),
     ),
     body=True,

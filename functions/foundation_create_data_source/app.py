@@ -3,7 +3,7 @@
 from datasource_registry.api.foundation import (
     PROFILE,
     CreateDataSourceBody,
-    DataSourceView,
+    FoundationDataSourceView,
     create_spec,
     parse,
     profile_of,
@@ -19,7 +19,7 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Create a data source (Foundation)",
         request=CreateDataSourceBody,
-        responses={200: DataSourceView},
+        responses={200: FoundationDataSourceView},
         headers=(IDEMPOTENCY_HEADER,),
     ),
     body=True,

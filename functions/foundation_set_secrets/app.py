@@ -1,6 +1,6 @@
 """POST /api/data/data_source/secret?identifier= (000): store env_key values in Secrets Manager; names only back."""
 
-from datasource_registry.api.foundation import DataSourceView, require_org, secret_changes, view
+from datasource_registry.api.foundation import FoundationDataSourceView, require_org, secret_changes, view
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.runtime import services
 
@@ -8,7 +8,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Set the secrets of a data source (Foundation)",
-        responses={200: DataSourceView},
+        responses={200: FoundationDataSourceView},
         query=(QueryParam("identifier", "Data source identifier.", required=True),),
     ),
     body=True,

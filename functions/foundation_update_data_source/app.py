@@ -1,7 +1,7 @@
 """PUT /api/data/data_source?identifier= (000): change the given entity fields; entity_info replaces."""
 
 from datasource_registry.api.foundation import (
-    DataSourceView,
+    FoundationDataSourceView,
     UpdateDataSourceBody,
     parse,
     require_org,
@@ -16,7 +16,7 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Update a data source (Foundation)",
         request=UpdateDataSourceBody,
-        responses={200: DataSourceView},
+        responses={200: FoundationDataSourceView},
         query=(QueryParam("identifier", "Data source identifier.", required=True),),
     ),
     body=True,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -40,6 +40,10 @@ class Settings(BaseModel):
         return cls.model_validate(dict(os.environ))
 
 
+# Called with every AWS client built here; tests register botocore event handlers through it (fault injection).
+CLIENT_HOOKS: list[Callable[[Any], None]] = []
+
+
 @dataclass
 class Services:
     """Everything a handler needs, built on first use and kept for the life of the container."""
@@ -53,7 +57,10 @@ class Services:
         from botocore.config import Config
 
         config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
-        return (self.session or boto3.Session()).client(name, config=config)  # type: ignore[call-overload]
+        client = (self.session or boto3.Session()).client(name, config=config)  # type: ignore[call-overload]
+        for hook in CLIENT_HOOKS:
+            hook(client)
+        return client
 
     @cached_property
     def dynamodb(self):  # type: ignore[no-untyped-def]

@@ -204,7 +204,8 @@ def create_request(body: Any) -> CreateDataSourceRequest:
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("body", "must be a JSON object")])
     try:
-        return CreateDataSourceRequest.model_validate(body)
+        # Strict JSON validation: a boolean is not an integer, a numeric string is not a number.
+        return CreateDataSourceRequest.model_validate_json(json.dumps(body), strict=True)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc)) from None
 

@@ -131,7 +131,7 @@ class LinksView(BaseModel):
     children: list[str]
 
 
-class DataSourceView(BaseModel):
+class FoundationDataSourceView(BaseModel):
     entity: EntityView
     entity_info: EntityInfo
     links: LinksView

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
@@ -86,8 +87,8 @@ class Request:
 
     def int_query(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.query.get(name)
-        if raw is None or raw == "":
-            return default
+        if raw is None:
+            return default  # an empty value ("limit=") is not a number: it is refused below
         if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
             raise ValidationFailed([FieldError(name, f"must be a whole number from {low} to {high}")])
         return int(raw)
@@ -174,6 +175,7 @@ class Doc:
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     query: tuple[QueryParam, ...] = ()
     headers: tuple[QueryParam, ...] = ()
+    problems: tuple[int, ...] = ()  # problem statuses beyond those the OpenAPI generator derives from the route
 
 
 def endpoint(
@@ -187,6 +189,9 @@ def endpoint(
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             response = _invoke(function, event, context, body, render)
+            # Disabled metrics are never flushed, so Powertools would pile values up and serialize them at 100.
+            if is_metrics_disabled():
+                metrics.clear_metrics()
             metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
             return response.to_api_gateway()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -115,11 +116,12 @@ def connection_changed(before: DataSourceSpec, after: DataSourceSpec) -> bool:
 
 def spec_from_changes(current: DataSourceSpec, changes: dict[str, Any]) -> DataSourceSpec:
     """Apply `changes` (field name -> new value; only given fields change) and validate the whole result."""
-    merged = current.model_dump(mode="python")
+    merged = current.model_dump(mode="json")
     if "type" in changes and "connector_key" not in changes and current.connector_key == (current.type or ""):
         merged["connector_key"] = ""  # it followed the type before; let it follow the new one
     merged.update(changes)
-    return DataSourceSpec.model_validate(merged)
+    # Strict JSON validation: `true` is not a port and "5" is not a pool size, as the OpenAPI document says.
+    return DataSourceSpec.model_validate_json(json.dumps(merged), strict=True)
 
 
 def unreferenced_credentials(spec: DataSourceSpec, names: list[str]) -> list[FieldError]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import re
 import secrets as random_tokens
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from datasource_registry.domain.credentials import credentials_in_force
 from datasource_registry.domain.errors import AlreadyExists, FieldError, NotFound, ValidationFailed, VersionConflict
 from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
-from datasource_registry.domain.model import DataSource, DataSourceSpec
+from datasource_registry.domain.model import KEY_PATTERN, DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
     DataSourceRepository,
     DuplicateIdentity,
@@ -282,7 +283,16 @@ class DataSourceService:
         for cleanup in self._owned_data:
             cleanup(current)
         if current.secret_arn:
-            self._secrets.schedule_deletion(current.secret_arn)
+            try:
+                self._secrets.schedule_deletion(current.secret_arn)
+            except Exception:
+                # A concurrent delete may have scheduled it first: then this one lost the race (404/409).
+                latest = self._find(principal.tenant_id, reference)
+                if latest is None:
+                    raise NotFound(f"Data source {reference!r} was not found.") from None
+                if latest.row_version != current.row_version:
+                    raise VersionConflict(latest) from None
+                raise
         try:
             self._repository.remove(current)
         except BaseException as exc:
@@ -319,6 +329,8 @@ class DataSourceService:
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _find(self, tenant_id: str, reference: str) -> DataSource | None:
+        if not looks_like_id(reference) and not re.fullmatch(KEY_PATTERN, reference):
+            return None  # no source can have it; and a long one would be past DynamoDB's key size
         source_id = reference if looks_like_id(reference) else self._repository.find_id_by_key(tenant_id, reference)
         return self._repository.get(tenant_id, source_id) if source_id else None
 

@@ -1,0 +1,271 @@
+"""What the proofs share: the one per-route sample table, the stored-state invariants, and the AWS fault injector."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+
+from datasource_registry import runtime
+from devserver.template import Route, load
+
+# Every credential field carries this, so a leak anywhere is found by a plain substring scan.
+MARKER = "SeCrEt-MaRkEr-7f3a9c"
+CREDENTIAL_FIELDS = [
+    "username",
+    "password",
+    "apiKey",
+    "oauthToken",
+    "sshPrivateKey",
+    "sshPassphrase",
+    "warehouse",
+    "role",
+    "accessKeyId",
+    "secretAccessKey",
+    "azureSharedKey",
+]
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def marked_credentials(n: int | str) -> dict[str, str]:
+    return {name: f"{MARKER}-{name}-{n}" for name in CREDENTIAL_FIELDS}
+
+
+def create_body(n: int | str, **extra: Any) -> dict[str, Any]:
+    body = {
+        "key": f"src-{n}",
+        "name": f"Source {n}",
+        "type": "postgresql",
+        "host": "db.example.com",
+        "port": 5432,
+        "databaseName": "production",
+        "credentials": marked_credentials(n),
+    }
+    body.update(extra)
+    return body
+
+
+@dataclass
+class Call:
+    """One HTTP request of a route, ready for httpx."""
+
+    method: str
+    url: str
+    params: dict[str, str] | None = None
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def send(self, client: httpx.Client) -> httpx.Response:
+        return client.request(self.method, self.url, params=self.params, json=self.json, headers=self.headers)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How to call a route on an existing source (`source` is its JSON view); `n` makes names unique."""
+
+    build: Callable[[dict[str, Any], int], Call]
+    targets_source: bool = True  # False for collection routes (create, list), which name no source
+
+
+# The one per-route table: a route added to template.yaml needs a row here, and every proof then covers it.
+SAMPLES: dict[tuple[str, str], Sample] = {
+    ("POST", "/api/v1/data-sources"): Sample(
+        lambda source, n: Call("POST", "/api/v1/data-sources", json=create_body(n)), targets_source=False
+    ),
+    ("GET", "/api/v1/data-sources"): Sample(
+        lambda source, n: Call("GET", "/api/v1/data-sources", params={"limit": "100"}), targets_source=False
+    ),
+    ("GET", "/api/v1/data-sources/{id}"): Sample(lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}")),
+    ("PUT", "/api/v1/data-sources"): Sample(
+        lambda source, n: Call(
+            "PUT",
+            "/api/v1/data-sources",
+            json={
+                "key": source["key"],
+                "description": f"changed {n}",
+                "port": 5433,
+                "credentials": marked_credentials(f"new-{n}"),
+                "rowVersion": source["rowVersion"],
+            },
+        )
+    ),
+    ("DELETE", "/api/v1/data-sources"): Sample(
+        lambda source, n: Call(
+            "DELETE",
+            "/api/v1/data-sources",
+            params={"key": source["key"]},
+            headers={"if-match": f'"{source["rowVersion"]}"'},
+        )
+    ),
+}
+
+
+def routes() -> list[Route]:
+    return load().routes()
+
+
+def sample(route: Route) -> Sample:
+    found = SAMPLES.get((route.method, route.path))
+    assert found is not None, f"add a row for {route.method} {route.path} to SAMPLES in tests/prove/harness.py"
+    return found
+
+
+def new_source(client: httpx.Client, n: int | str) -> dict[str, Any]:
+    response = client.post("/api/v1/data-sources", json=create_body(n))
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+# -- stored state ---------------------------------------------------------------------------------------------
+def table_items(aws: Any, tenant: str | None = None) -> list[dict[str, Any]]:
+    dynamodb = aws.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": os.environ["TABLE_NAME"]}
+    if tenant is not None:
+        kwargs.update(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"T#{tenant}"}},
+            ConsistentRead=True,
+        )
+    operation = dynamodb.query if tenant is not None else dynamodb.scan
+    while True:
+        page = operation(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def tenant_secrets(aws: Any, tenant: str) -> dict[str, dict[str, Any]]:
+    """The tenant's secrets by ARN, with whether each is scheduled for deletion."""
+    client = aws.client("secretsmanager")
+    prefix = f"{os.environ['SECRET_PREFIX']}/{tenant}/"
+    found: dict[str, dict[str, Any]] = {}
+    kwargs: dict[str, Any] = {"Filters": [{"Key": "name", "Values": [prefix]}], "IncludePlannedDeletion": True}
+    while True:
+        page = client.list_secrets(**kwargs)
+        for secret in page["SecretList"]:
+            if secret["Name"].startswith(prefix):
+                found[secret["ARN"]] = secret
+        if not page.get("NextToken"):
+            return found
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def secret_values(aws: Any, arn: str, version: str) -> dict[str, str]:
+    values: dict[str, str] = json.loads(
+        aws.client("secretsmanager").get_secret_value(SecretId=arn, VersionId=version)["SecretString"]
+    )
+    return values
+
+
+def records(aws: Any, tenant: str) -> dict[str, dict[str, Any]]:
+    """The tenant's data source records by id, as stored (doc decoded)."""
+    result = {}
+    for item in table_items(aws, tenant):
+        if item["sk"]["S"].startswith("DS#"):
+            doc = json.loads(item["doc"]["S"])
+            result[item["id"]["S"]] = {
+                **doc,
+                "id": item["id"]["S"],
+                "rowVersion": int(item["rowVersion"]["N"]),
+                "key": item["key"]["S"],
+            }
+    return result
+
+
+def assert_consistent(aws: Any, tenant: str) -> None:
+    """Nothing orphaned, nothing half-written: secrets, records, markers and the counter agree."""
+    items = table_items(aws, tenant)
+    stored = records(aws, tenant)
+    secrets = tenant_secrets(aws, tenant)
+    live = {arn for arn, secret in secrets.items() if "DeletedDate" not in secret}
+    referenced = {record["secret_arn"] for record in stored.values() if record.get("secret_arn")}
+    for record in stored.values():
+        if record.get("secret_arn"):
+            assert record["secret_arn"] in live, f"record {record['id']} points at a missing or deleted secret"
+            secret_values(aws, record["secret_arn"], record["secret_version"])  # its pinned version is readable
+    assert live <= referenced, f"secrets without a record: {sorted(live - referenced)}"
+    by_key = {record["key"]: record for record in stored.values()}
+    by_name = {record["spec"]["name"].casefold(): record for record in stored.values()}
+    for item in items:
+        sort_key = item["sk"]["S"]
+        if sort_key.startswith("KEY#"):
+            assert sort_key[4:] in by_key and by_key[sort_key[4:]]["id"] == item["id"]["S"], f"stray {sort_key}"
+        elif sort_key.startswith("NAME#"):
+            assert sort_key[5:] in by_name and by_name[sort_key[5:]]["id"] == item["id"]["S"], f"stray {sort_key}"
+        elif sort_key == "COUNT":
+            assert int(item["n"]["N"]) == len(stored), "the counter disagrees with the records"
+    markers = {item["sk"]["S"] for item in items}
+    for record in stored.values():
+        assert f"KEY#{record['key']}" in markers, f"record {record['id']} lost its key marker"
+
+
+# -- faults ------------------------------------------------------------------------------------------------
+class FaultInjector:
+    """Fails the Nth AWS call made by the handlers' clients (botocore `before-call`), or throttles one send."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[str] = []
+        self.fail_at: int | None = None
+        self.throttles_left = 0
+        self.sends = 0
+        self.injected = 0
+        self._clients: list[Any] = []
+
+    def _attach(self, client: Any) -> None:
+        client.meta.events.register("before-call.*.*", self._before_call, unique_id="prove-fault")
+        client.meta.events.register("before-send.*.*", self._before_send, unique_id="prove-throttle")
+        self._clients.append(client)
+
+    def __enter__(self) -> FaultInjector:
+        runtime.CLIENT_HOOKS.append(self._attach)
+        for value in list(vars(runtime.services()).values()):  # clients built before we arrived
+            if hasattr(value, "meta") and hasattr(value.meta, "events"):
+                self._attach(value)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        runtime.CLIENT_HOOKS.remove(self._attach)
+        for client in self._clients:
+            client.meta.events.unregister("before-call.*.*", unique_id="prove-fault")
+            client.meta.events.unregister("before-send.*.*", unique_id="prove-throttle")
+
+    def arm(self, fail_at: int | None = None, throttles: int = 0) -> None:
+        with self._lock:
+            self.calls, self.fail_at, self.throttles_left, self.sends = [], fail_at, throttles, 0
+
+    def _before_call(self, model: Any, **kwargs: Any) -> None:
+        with self._lock:
+            self.calls.append(model.name)
+            if self.fail_at is None or len(self.calls) != self.fail_at:
+                return
+            self.injected += 1
+        raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected by the fault proof"}}, model.name)
+
+    def _before_send(self, request: Any, **kwargs: Any) -> AWSResponse | None:
+        with self._lock:
+            self.sends += 1
+            if self.throttles_left <= 0:
+                return None
+            self.throttles_left -= 1
+            self.injected += 1
+        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        return AWSResponse(request.url, 400, {"content-type": "application/x-amz-json-1.1"}, _Raw(body))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **kwargs: Any) -> Any:
+        yield self._body

@@ -1,0 +1,70 @@
+"""Every route of the template: other tenants' sources are not found and unchanged, viewers cannot write, bad tokens are 401."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from devserver import tokens
+from tests.prove.harness import WRITES, new_source, records, routes, sample
+
+ROUTES = routes()
+IDS = [f"{route.method} {route.path}" for route in ROUTES]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=IDS)
+def test_another_tenants_source_answers_404_and_changes_nothing(local_api, client_for, tenant, route):
+    # Given a source of another tenant
+    other = f"{tenant}_other"
+    theirs = new_source(client_for("editor", tenant_id=other), "theirs")
+    before = records(local_api.aws, other)
+    # When this tenant's editor calls the route on it
+    response = sample(route).build(theirs, 1).send(client_for("editor"))
+    # Then it is not found (collection routes: it is not listed), and the other tenant's data is unchanged
+    if sample(route).targets_source:
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+    else:
+        assert theirs["id"] not in response.text
+    assert records(local_api.aws, other) == before
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.method in WRITES], ids=lambda r: f"{r.method} {r.path}")
+def test_a_viewer_cannot_write(local_api, client_for, tenant, route):
+    # Given a source and a viewer of the same tenant
+    source = new_source(client_for("editor"), "mine")
+    before = records(local_api.aws, tenant)
+    # When the viewer writes, Then it is 403 and nothing changes
+    response = sample(route).build(source, 2).send(client_for("viewer"))
+    assert response.status_code == 403, response.text
+    assert response.json()["status"] == 403
+    assert records(local_api.aws, tenant) == before
+
+
+def _bad_tokens(tenant: str) -> dict[str, str]:
+    now = int(time.time())
+    claims = {"iss": "https://issuer.example.com", "sub": "x", "tenant_id": tenant, "role": "admin"}
+    return {
+        "expired": tokens.issue(tenant, "admin", ttl_seconds=-60),
+        "alg none": jwt.encode({**claims, "aud": "datasource-registry", "exp": now + 600}, None, algorithm="none"),
+        "wrong secret": jwt.encode(
+            {**claims, "aud": "datasource-registry", "exp": now + 600},
+            "not-the-secret-0123456789abcdef-0123456789",
+            "HS256",
+        ),
+        "wrong audience": tokens.issue(tenant, "admin", aud="another-api"),
+        "garbage": "not.a.token",
+    }
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=IDS)
+def test_expired_unsigned_or_wrong_audience_tokens_answer_401(local_api, client_for, tenant, route):
+    source = new_source(client_for("editor"), "mine")
+    before = records(local_api.aws, tenant)
+    for name, token in _bad_tokens(tenant).items():
+        response = sample(route).build(source, 3).send(client_for(token=token))
+        assert response.status_code == 401, (name, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    assert records(local_api.aws, tenant) == before
