@@ -39,13 +39,17 @@ def marked_credentials(n: int | str) -> dict[str, str]:
 
 
 def create_body(n: int | str, **extra: Any) -> dict[str, Any]:
+    # 000's synthetic type: connection tests and discovery really run (and store snapshots) with no network,
+    # whatever the marked credentials say; the connection fields are still stored and validated.
     body = {
         "key": f"src-{n}",
         "name": f"Source {n}",
-        "type": "postgresql",
+        "type": "synthetic",
         "host": "db.example.com",
         "port": 5432,
         "databaseName": "production",
+        "connectionTimeout": 5,
+        "secretRefs": {"password": "DB_PASSWORD"},
         "credentials": marked_credentials(n),
     }
     body.update(extra)
@@ -104,7 +108,149 @@ SAMPLES: dict[tuple[str, str], Sample] = {
             headers={"if-match": f'"{source["rowVersion"]}"'},
         )
     ),
+    # -- connections and schemas ----------------------------------------------------------------------------
+    ("POST", "/api/v1/data-sources/{id}/test-connection"): Sample(
+        lambda source, n: Call("POST", f"/api/v1/data-sources/{source['id']}/test-connection")
+    ),
+    ("POST", "/api/v1/data-sources/test-connection"): Sample(
+        lambda source, n: Call("POST", "/api/v1/data-sources/test-connection", json=create_body(n)),
+        targets_source=False,
+    ),
+    ("POST", "/api/v1/data-sources/{id}/discover-schema"): Sample(
+        lambda source, n: Call("POST", f"/api/v1/data-sources/{source['id']}/discover-schema")
+    ),
+    ("GET", "/api/v1/data-sources/{id}/schema"): Sample(
+        lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}/schema")
+    ),
+    ("GET", "/api/v1/data-sources/{id}/schema/diff"): Sample(
+        lambda source, n: Call(
+            "GET", f"/api/v1/data-sources/{source['id']}/schema/diff", params={"from": "1", "to": "1"}
+        )
+    ),
+    # -- Foundation (000): x-org names the caller's tenant -------------------------------------------------------
+    ("POST", "/api/data/data_source"): Sample(
+        lambda source, n: Call(
+            "POST",
+            "/api/data/data_source",
+            json={"entity": {"name": f"Foundation {n}", "entity_type": "origin", "label": "FDN"}},
+            headers=org(source),
+        ),
+        targets_source=False,
+    ),
+    ("GET", "/api/data/data_source/list"): Sample(
+        lambda source, n: Call("GET", "/api/data/data_source/list", headers=org(source)), targets_source=False
+    ),
+    ("GET", "/api/data/data_source"): Sample(
+        lambda source, n: Call("GET", "/api/data/data_source", params={"identifier": source["id"]}, headers=org(source))
+    ),
+    ("PUT", "/api/data/data_source"): Sample(
+        lambda source, n: Call(
+            "PUT",
+            "/api/data/data_source",
+            params={"identifier": source["id"]},
+            json={"entity": {"description": f"changed {n}"}},
+            headers=org(source),
+        )
+    ),
+    ("DELETE", "/api/data/data_source"): Sample(
+        lambda source, n: Call(
+            "DELETE", "/api/data/data_source", params={"identifier": source["id"]}, headers=org(source)
+        )
+    ),
+    ("PUT", "/api/data/data_source/connection"): Sample(
+        lambda source, n: Call(
+            "PUT",
+            "/api/data/data_source/connection",
+            params={"identifier": source["id"]},
+            json={
+                "connection": {
+                    "connection_type": "database",
+                    "host": "127.0.0.1",
+                    "port": 5432,
+                    "database": "test",
+                    "password": {"env_key": "DB_PASSWORD"},
+                }
+            },
+            headers=org(source),
+        )
+    ),
+    ("POST", "/api/data/data_source/secret"): Sample(
+        lambda source, n: Call(
+            "POST",
+            "/api/data/data_source/secret",
+            params={"identifier": source["id"]},
+            json={"DB_PASSWORD": f"{MARKER}-env-{n}"},
+            headers=org(source),
+        )
+    ),
+    ("POST", "/api/data/data_system"): Sample(
+        lambda source, n: Call(
+            "POST", "/api/data/data_system", json={"entity": {"name": f"System {n}"}}, headers=org(source)
+        ),
+        targets_source=False,
+    ),
+    ("GET", "/api/data/data_system/list"): Sample(
+        lambda source, n: Call("GET", "/api/data/data_system/list", headers=org(source)), targets_source=False
+    ),
+    ("GET", "/api/data/data_system"): Sample(
+        lambda source, n: Call(
+            "GET", "/api/data/data_system", params={"identifier": source["_systemId"]}, headers=org(source)
+        )
+    ),
+    ("DELETE", "/api/data/data_system"): Sample(
+        lambda source, n: Call(
+            "DELETE", "/api/data/data_system", params={"identifier": source["_systemId"]}, headers=org(source)
+        )
+    ),
+    ("POST", "/api/data/link/data_system/data_source"): Sample(
+        lambda source, n: Call(
+            "POST",
+            "/api/data/link/data_system/data_source",
+            params={"identifier": source["_systemId"], "child_identifier": source["id"]},
+            headers=org(source),
+        )
+    ),
+    # -- Public v1 (002) ---------------------------------------------------------------------------------------
+    ("POST", "/api/public/v1/data-sources"): Sample(
+        lambda source, n: Call(
+            "POST",
+            "/api/public/v1/data-sources",
+            json={
+                "name": f"public-{n}",
+                "databaseType": "postgresql",
+                "host": "127.0.0.1",
+                "port": "5432",
+                "databaseName": "test",
+                "password": f"{MARKER}-public-{n}",
+            },
+        ),
+        targets_source=False,
+    ),
+    ("GET", "/api/public/v1/data-sources/{id}"): Sample(
+        lambda source, n: Call("GET", f"/api/public/v1/data-sources/{source['id']}")
+    ),
+    ("POST", "/api/public/v1/data-sources/by-ids"): Sample(
+        lambda source, n: Call("POST", "/api/public/v1/data-sources/by-ids", json={"ids": [source["id"]]}),
+        targets_source=False,  # another tenant's ids are left out of the answer rather than refused
+    ),
+    ("POST", "/api/public/v1/data-sources/filter"): Sample(
+        lambda source, n: Call("POST", "/api/public/v1/data-sources/filter", json={"resourceNames": ["Source*"]}),
+        targets_source=False,
+    ),
+    ("PATCH", "/api/public/v1/data-sources/{id}"): Sample(
+        lambda source, n: Call(
+            "PATCH",
+            f"/api/public/v1/data-sources/{source['id']}",
+            json={"description": f"patched {n}", "password": f"{MARKER}-patch-{n}"},
+            headers={"if-match": f'"{source["rowVersion"]}"'},
+        )
+    ),
 }
+
+
+def org(source: dict[str, Any]) -> dict[str, str]:
+    """000's x-org header: the organisation of the source's tenant."""
+    return {"x-org": source["tenantId"]}
 
 
 def routes() -> list[Route]:
@@ -118,9 +264,19 @@ def sample(route: Route) -> Sample:
 
 
 def new_source(client: httpx.Client, n: int | str) -> dict[str, Any]:
+    """A source (canonical view) linked to a data system of its own (`_systemId`), for the system routes."""
     response = client.post("/api/v1/data-sources", json=create_body(n))
     assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
+    created: dict[str, Any] = response.json()
+    headers = org(created)
+    system = client.post("/api/data/data_system", json={"entity": {"name": f"System of {n}"}}, headers=headers)
+    assert system.status_code == 200, system.text
+    system_id = system.json()["entity"]["identifier"]
+    params = {"identifier": system_id, "child_identifier": created["id"]}
+    linked = client.post("/api/data/link/data_system/data_source", params=params, headers=headers)
+    assert linked.status_code == 200, linked.text
+    result: dict[str, Any] = client.get(f"/api/v1/data-sources/{created['id']}").json()
+    result["_systemId"] = system_id
     return result
 
 

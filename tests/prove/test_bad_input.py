@@ -40,7 +40,7 @@ FIELD_VALUES: dict[str, tuple[str, Any]] = {
     "huge name": ("name", "n" * 100_000),
     "unknown field": ("noSuchField", 1),
     "name of the wrong type": ("name", 12345),
-    "port of the wrong type": ("port", "5432"),
+    "port of the wrong type": ("port", ["5432"]),
     "port as a boolean": ("port", True),
     "tags of the wrong type": ("tags", "a,b"),
     "NUL in the name": ("name", "bad\x00name"),

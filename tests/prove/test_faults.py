@@ -44,7 +44,11 @@ def test_a_failure_at_any_aws_call_of_a_write_changes_nothing(local_api, api, te
     ok = row.build(source, 0).send(api)
     calls = len(faults.calls)
     assert ok.status_code < 300, ok.text
-    assert calls > 0
+    if calls == 0:
+        # Testing an unsaved configuration stores nothing: with no AWS call there is nothing to half-write.
+        assert route.path.endswith("/test-connection") and "{id}" not in route.path, route
+        report(f"[faults] {route.method} {route.path}: no AWS call, nothing to fail")
+        return
     # When each of those calls fails in turn
     before = faults.injected
     for n in range(1, calls + 1):
@@ -73,5 +77,5 @@ def test_a_throttled_aws_call_is_retried_with_backoff_and_the_write_succeeds(loc
     COUNTS["faults injected"] += 1
     # Then botocore's standard retry mode sent it again and the create succeeded, consistently
     assert faults.sends > len(faults.calls)
-    assert response["rowVersion"] == 1
+    assert response["rowVersion"] == 2  # created, then linked to its data system
     assert_consistent(local_api.aws, tenant)

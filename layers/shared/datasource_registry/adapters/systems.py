@@ -97,6 +97,23 @@ class DynamoDbDataSystemRepository:
                 raise StaleVersion(system.id) from None
             raise
 
+    def remove_unlinking(self, system: DataSystem, sources: list[tuple[DataSource, DataSource]]) -> None:
+        delete: TransactWriteItemTypeDef = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": self._key(system.tenant_id, system.id),
+                "ConditionExpression": "rowVersion = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(system.row_version)}},
+            }
+        }
+        puts = [self._guarded_put(self._sources.to_item(after), before.row_version) for before, after in sources]
+        try:
+            self._client.transact_write_items(TransactItems=[delete, *puts])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise StaleVersion(system.id) from None
+            raise
+
     def save_link(self, system: tuple[DataSystem, DataSystem], source: tuple[DataSource, DataSource]) -> None:
         try:
             self._client.transact_write_items(

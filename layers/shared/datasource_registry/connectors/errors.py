@@ -36,8 +36,8 @@ class ConnectorError(Exception):
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@")
 _KEYWORD_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)=('[^']*'|\"[^\"]*\"|[^\s&;,)]+)")
 REDACTED = "***"
-# Credential fields that name things rather than prove identity; every other field is scrubbed.
-NOT_SECRET = frozenset({"username", "warehouse", "role"})
+# Credentials are write-only: every credential value is scrubbed, usernames too (they would echo back).
+NOT_SECRET: frozenset[str] = frozenset()
 
 
 class Scrubber:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from datasource_registry.connectors.result import ConnectionTestResult
-from datasource_registry.connectors.schema import DiscoveredSchema
-from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.domain.model import DataSource
+
+if TYPE_CHECKING:
+    # Only in signatures: importing the connector package here would cost every handler's cold start.
+    from datasource_registry.connectors.result import ConnectionTestResult
+    from datasource_registry.connectors.schema import DiscoveredSchema
+    from datasource_registry.connectors.target import ConnectionTarget
 
 
 class StaleVersion(Exception):

@@ -38,6 +38,10 @@ def looks_like_system_id(reference: str) -> bool:
     return reference.startswith(SYSTEM_PREFIX) and len(reference) == len(SYSTEM_PREFIX) + 26
 
 
+# DynamoDB writes at most 100 items in one transaction: the system and up to 99 linked sources.
+ONE_TRANSACTION = 100
+
+
 class DataSystemRepository(Protocol):
     def add(self, system: DataSystem) -> None: ...
 
@@ -53,6 +57,9 @@ class DataSystemRepository(Protocol):
 
     def save_link(self, system: tuple[DataSystem, DataSystem], source: tuple[DataSource, DataSource]) -> None:
         """Both (previous, updated) pairs in one all-or-nothing write, each guarded by its rowVersion."""
+
+    def remove_unlinking(self, system: DataSystem, sources: list[tuple[DataSource, DataSource]]) -> None:
+        """Delete the system and write its unlinked sources in one all-or-nothing write. Raises StaleVersion."""
 
 
 class DataSystemService:
@@ -97,8 +104,26 @@ class DataSystemService:
         return self._relink(principal, system_id, source_reference, linked=True)
 
     def delete(self, principal: Principal, system_id: str) -> None:
-        """Unlink every child (each unlink is one consistent write), then remove the empty system."""
+        """Remove the system and unlink its sources in one write; a failure changes nothing."""
         principal.require_write()
+        for _ in range(MERGE_ATTEMPTS):
+            system = self.get(principal, system_id)
+            if len(system.child_ids) >= ONE_TRANSACTION:
+                break  # too many children for one DynamoDB transaction: unlink them step by step below
+            unlinked: builtins.list[tuple[DataSource, DataSource]] = []
+            for child in system.child_ids:
+                try:
+                    source = self._find_source(principal, child)
+                except NotFound:
+                    continue
+                if system.id in source.system_ids:
+                    after = [s for s in source.system_ids if s != system.id]
+                    unlinked.append((source, self._touched(principal, source, after)))
+            try:
+                self._repository.remove_unlinking(system, unlinked)
+                return
+            except StaleVersion:
+                continue  # a link or an edit landed meanwhile: read again
         for _ in range(MERGE_ATTEMPTS):
             system = self.get(principal, system_id)
             for child in system.child_ids:
@@ -141,20 +166,23 @@ class DataSystemService:
             children = [c for c in system.child_ids if c != source.id] + ([source.id] if linked else [])
             parents = [s for s in source.system_ids if s != system.id] + ([system.id] if linked else [])
             updated_system = self._next(system, children)
-            updated_source = source.model_copy(
-                update={
-                    "system_ids": parents,
-                    "row_version": source.row_version + 1,
-                    "updated_at": self._clock(),
-                    "updated_by": principal.subject,
-                }
-            )
+            updated_source = self._touched(principal, source, parents)
             try:
                 self._repository.save_link((system, updated_system), (source, updated_source))
                 return updated_system
             except StaleVersion:
                 continue
         raise DependencyUnavailable("The data system kept changing concurrently; retry.")
+
+    def _touched(self, principal: Principal, source: DataSource, parents: builtins.list[str]) -> DataSource:
+        return source.model_copy(
+            update={
+                "system_ids": parents,
+                "row_version": source.row_version + 1,
+                "updated_at": self._clock(),
+                "updated_by": principal.subject,
+            }
+        )
 
     def _next(self, system: DataSystem, children: builtins.list[str]) -> DataSystem:
         return system.model_copy(
