@@ -76,6 +76,7 @@ class Sample:
 
     build: Callable[[dict[str, Any], int], Call]
     targets_source: bool = True  # False for collection routes (create, list), which name no source
+    reads: bool = False  # a POST that only reads (002's by-ids and filter): viewers may call it
 
 
 # The one per-route table: a route added to template.yaml needs a row here, and every proof then covers it.
@@ -232,10 +233,12 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/public/v1/data-sources/by-ids"): Sample(
         lambda source, n: Call("POST", "/api/public/v1/data-sources/by-ids", json={"ids": [source["id"]]}),
         targets_source=False,  # another tenant's ids are left out of the answer rather than refused
+        reads=True,
     ),
     ("POST", "/api/public/v1/data-sources/filter"): Sample(
         lambda source, n: Call("POST", "/api/public/v1/data-sources/filter", json={"resourceNames": ["Source*"]}),
         targets_source=False,
+        reads=True,
     ),
     ("PATCH", "/api/public/v1/data-sources/{id}"): Sample(
         lambda source, n: Call(

@@ -26,14 +26,15 @@ def _together(jobs: list[Any]) -> list[Any]:
 def test_same_row_version_exactly_one_put_wins_and_the_rest_get_409_with_current(local_api, api, tenant):
     trials = 0
     for trial in range(TRIALS):
-        # Given a source at rowVersion 1
+        # Given a source at some rowVersion v
         source = new_source(api, f"race-{trial}")
-        # When many clients PUT it at once, each with rowVersion 1
+        version = source["rowVersion"]
+        # When many clients PUT it at once, each with rowVersion v
         jobs = [
             partial(
                 api.put,
                 "/api/v1/data-sources",
-                json={"key": source["key"], "description": f"writer {i}", "rowVersion": 1},
+                json={"key": source["key"], "description": f"writer {i}", "rowVersion": version},
             )
             for i in range(CLIENTS)
         ]
@@ -44,7 +45,7 @@ def test_same_row_version_exactly_one_put_wins_and_the_rest_get_409_with_current
         assert statuses == [200] + [409] * (CLIENTS - 1), statuses
         winner = next(answer.json() for answer in answers if answer.status_code == 200)
         for loser in (answer for answer in answers if answer.status_code == 409):
-            assert loser.json()["current"]["rowVersion"] == 2
+            assert loser.json()["current"]["rowVersion"] == version + 1
             assert loser.json()["current"]["description"] == winner["description"]
         assert api.get(f"/api/v1/data-sources/{source['id']}").json()["description"] == winner["description"]
     assert_consistent(local_api.aws, tenant)
@@ -90,8 +91,9 @@ def test_random_interleavings_of_writes_lose_no_update(local_api, api, tenant):
             [partial(_writer, api, source["key"], source["id"], trial * 100 + i, 6) for i in range(CLIENTS // 2)]
         )
         accepted = sorted((write for log in logs for write in log), key=lambda write: write["after"])
-        # Then the accepted writes form one serial history: versions 2, 3, ... without gaps or twins
-        assert [write["after"] for write in accepted] == list(range(2, 2 + len(accepted)))
+        # Then the accepted writes form one serial history: versions v+1, v+2, ... without gaps or twins
+        first = source["rowVersion"] + 1
+        assert [write["after"] for write in accepted] == list(range(first, first + len(accepted)))
         deletes = [write for write in accepted if write["operation"] == "DELETE"]
         assert len(deletes) <= 1 and (not deletes or deletes[0] is accepted[-1])
         # And the final state equals the serial replay of those writes
@@ -104,7 +106,7 @@ def test_random_interleavings_of_writes_lose_no_update(local_api, api, tenant):
             expected.update(write["change"])
         body = final.json()
         assert {"description": body["description"], "port": body["port"]} == expected
-        assert body["rowVersion"] == 1 + len(accepted)
+        assert body["rowVersion"] == source["rowVersion"] + len(accepted)
     assert_consistent(local_api.aws, tenant)
     COUNTS["concurrent trials"] += TRIALS
     report(f"[concurrency] random interleavings: {TRIALS} trials x {CLIENTS // 2} clients (PATCH: {HAS_PATCH})")

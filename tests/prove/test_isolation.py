@@ -20,8 +20,11 @@ def test_another_tenants_source_answers_404_and_changes_nothing(local_api, clien
     other = f"{tenant}_other"
     theirs = new_source(client_for("editor", tenant_id=other), "theirs")
     before = records(local_api.aws, other)
-    # When this tenant's editor calls the route on it
-    response = sample(route).build(theirs, 1).send(client_for("editor"))
+    # When this tenant's editor calls the route on it (naming its own organisation where 000 asks for x-org)
+    call = sample(route).build(theirs, 1)
+    if "x-org" in call.headers:
+        call.headers["x-org"] = tenant
+    response = call.send(client_for("editor"))
     # Then it is not found (collection routes: it is not listed), and the other tenant's data is unchanged
     if sample(route).targets_source:
         assert response.status_code == 404, response.text
@@ -31,7 +34,9 @@ def test_another_tenants_source_answers_404_and_changes_nothing(local_api, clien
     assert records(local_api.aws, other) == before
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.method in WRITES], ids=lambda r: f"{r.method} {r.path}")
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.method in WRITES and not sample(r).reads], ids=lambda r: f"{r.method} {r.path}"
+)
 def test_a_viewer_cannot_write(local_api, client_for, tenant, route):
     # Given a source and a viewer of the same tenant
     source = new_source(client_for("editor"), "mine")

@@ -39,4 +39,16 @@ def test_every_route_with_marked_credentials_leaks_nothing(local_api, client_for
 def test_no_dynamodb_item_holds_a_credential_value(local_api):
     # Given everything the suite stored so far (every tenant), Then no item holds the marker
     for item in table_items(local_api.aws):
-        scan(json.dumps(item), "a DynamoDB item")
+        scan(json.dumps(item, default=_readable), "a DynamoDB item")
+
+
+def _readable(value: object) -> str:
+    """Binary attributes (gzip'd schema chunks) are scanned as the text they hold."""
+    if isinstance(value, bytes):
+        import gzip
+
+        try:
+            return gzip.decompress(value).decode(errors="replace")
+        except OSError:
+            return value.decode(errors="replace")
+    raise TypeError(type(value).__name__)
