@@ -3,7 +3,7 @@
 import runpy
 import sys
 
-BENCHES = ["bench.cold_start", "bench.aws_calls", "bench.discovery"]
+BENCHES = ["bench.cold_start", "bench.aws_calls", "bench.discovery", "bench.sweep"]
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or BENCHES:

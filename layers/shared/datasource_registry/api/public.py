@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from datasource_registry.api import problems
@@ -52,7 +52,7 @@ class DataSourceFields(BaseModel):
     affinity_id: Annotated[str | None, Field(default=None, max_length=255)]
     role: Annotated[str | None, Field(default=None, description="Role (kept with the credentials, as 001's).")]
     host: Annotated[str | None, Field(default=None, description="Host name or IP.")]
-    port: Annotated[str | int | None, Field(default=None, description='TCP port, e.g. "5432".')]
+    port: Annotated[StrictStr | StrictInt | None, Field(default=None, description='TCP port, e.g. "5432".')]
     database_name: str | None = None
     warehouse: Annotated[str | None, Field(default=None, description="Warehouse (kept with the credentials).")]
     available_for_migration: bool | None = None
