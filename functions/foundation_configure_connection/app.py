@@ -1,15 +1,16 @@
 """PUT /api/data/data_source/connection?identifier= (000): s3 | database | synthetic, secrets named by env_key."""
 
 from datasource_registry.api.foundation import (
+    SOURCE_IDENTIFIER,
     ConnectionBody,
     FoundationDataSourceView,
     connection_changes,
+    identifier_of,
     parse,
-    require_org,
     view,
     with_connection_fields,
 )
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
+from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.domain.errors import ValidationFailed
 from datasource_registry.runtime import services
 
@@ -19,14 +20,13 @@ from datasource_registry.runtime import services
         summary="Configure the connection of a data source (Foundation)",
         request=ConnectionBody,
         responses={200: FoundationDataSourceView},
-        query=(QueryParam("identifier", "Data source identifier.", required=True),),
+        query=(SOURCE_IDENTIFIER,),
     ),
     body=True,
     render=view,
 )
 def lambda_handler(request: Request) -> Response:
-    require_org(request)
-    identifier = request.query_param("identifier", required=True) or ""
+    identifier = identifier_of(request)
     changes = connection_changes(parse(ConnectionBody, request.body).connection)
     try:
         source = services().data_sources.update(request.principal, identifier, changes)

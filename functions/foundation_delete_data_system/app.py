@@ -1,7 +1,7 @@
 """DELETE /api/data/data_system?identifier= (000 style): unlink its data sources (kept), then remove it."""
 
-from datasource_registry.api.foundation import Deleted, require_org
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
+from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, Deleted, identifier_of
+from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import services
 
 
@@ -9,11 +9,10 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Delete a data system (Foundation)",
         responses={200: Deleted},
-        query=(QueryParam("identifier", "Data system identifier.", required=True),),
+        query=(SYSTEM_IDENTIFIER,),
     ),
 )
 def lambda_handler(request: Request) -> Response:
-    require_org(request)
-    identifier = request.query_param("identifier", required=True) or ""
+    identifier = identifier_of(request)
     services().data_systems.delete(request.principal, identifier)
     return Response(200, Deleted(identifier=identifier, deleted=True).model_dump())

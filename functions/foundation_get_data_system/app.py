@@ -1,7 +1,7 @@
 """GET /api/data/data_system?identifier= (000 style): one data system; links.children lists its sources."""
 
-from datasource_registry.api.foundation import DataSystemView, require_org, system_view
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
+from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, DataSystemView, identifier_of, system_view
+from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import services
 
 
@@ -9,10 +9,9 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Get a data system (Foundation)",
         responses={200: DataSystemView},
-        query=(QueryParam("identifier", "Data system identifier.", required=True),),
+        query=(SYSTEM_IDENTIFIER,),
     ),
 )
 def lambda_handler(request: Request) -> Response:
-    require_org(request)
-    identifier = request.query_param("identifier", required=True) or ""
+    identifier = identifier_of(request)
     return Response(200, system_view(services().data_systems.get(request.principal, identifier)))

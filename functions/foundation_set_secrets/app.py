@@ -1,7 +1,13 @@
 """POST /api/data/data_source/secret?identifier= (000): store env_key values in Secrets Manager; names only back."""
 
-from datasource_registry.api.foundation import FoundationDataSourceView, require_org, secret_changes, view
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
+from datasource_registry.api.foundation import (
+    SOURCE_IDENTIFIER,
+    FoundationDataSourceView,
+    identifier_of,
+    secret_changes,
+    view,
+)
+from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import services
 
 
@@ -9,14 +15,13 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Set the secrets of a data source (Foundation)",
         responses={200: FoundationDataSourceView},
-        query=(QueryParam("identifier", "Data source identifier.", required=True),),
+        query=(SOURCE_IDENTIFIER,),
     ),
     body=True,
     render=view,
 )
 def lambda_handler(request: Request) -> Response:
-    require_org(request)
-    identifier = request.query_param("identifier", required=True) or ""
+    identifier = identifier_of(request)
     data_sources = services().data_sources
     current = data_sources.get(request.principal, identifier)
     changes = secret_changes(current, request.body)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from datasource_registry.api.http import Request
+from datasource_registry.api.http import QueryParam, Request
 from datasource_registry.domain.errors import FieldError, Forbidden, ValidationFailed
 from datasource_registry.domain.model import DataSource, DataSourceSpec, Health, reject_control_characters
 from datasource_registry.domain.rules import CREDENTIAL_NAME, field_errors, health_of, unreferenced_credentials
@@ -156,6 +156,16 @@ def require_org(request: Request) -> None:
     """000's x-org header must name the caller's organisation, i.e. the tenant of the verified token."""
     if request.headers.get("x-org") != request.principal.tenant_id:
         raise Forbidden("The x-org header must name your organisation.")
+
+
+SOURCE_IDENTIFIER = QueryParam("identifier", "Data source identifier.", required=True)
+SYSTEM_IDENTIFIER = QueryParam("identifier", "Data system identifier.", required=True)
+
+
+def identifier_of(request: Request) -> str:
+    """The target of a 000 route, named by ?identifier=, once x-org has been checked."""
+    require_org(request)
+    return request.query_param("identifier", required=True) or ""
 
 
 def parse(model: type[M], body: Any) -> M:
