@@ -172,3 +172,17 @@ def mariadb_database() -> Iterator[Callable[[list[str]], str]]:
         for name in created:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
     conn.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_aws(request: pytest.FixtureRequest) -> None:
+    """Each module of HTTP and proof tests starts on an empty embedded AWS.
+
+    moto answers a Query by walking the whole table, so a table that grew through the whole suite would make
+    later modules slower and slower; real DynamoDB has no such cost, and tenants keep tests apart anyway.
+    """
+    if not {"api", "prove"} & set(request.node.path.parts):
+        return
+    local_api: LocalApi = request.getfixturevalue("local_api")
+    httpx.post(f"{local_api.aws.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+    local_api.aws.provision(local_api.template)
