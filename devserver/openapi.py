@@ -63,6 +63,8 @@ def problem_statuses(route: Route, doc: Doc) -> list[int]:
         statuses.add(409)
     if doc.request is not None:
         statuses |= {413, 415}
+    if any(header.name == "Idempotency-Key" for header in doc.headers):
+        statuses |= {409, 422}  # a retry still in flight; a key reused with another body
     return sorted(statuses)
 
 

@@ -188,6 +188,12 @@ class DataSourceService:
             try:
                 self._repository.add(source)
                 return
+            except StaleVersion:
+                # A record already holds this brand-new id (only a replayed write could do that): the id is
+                # ours to choose, so take another rather than fail the create.
+                log.warning("a new data source id was already taken; retrying with another")
+                source.id = new_data_source_id()
+                continue
             except DuplicateIdentity as clash:
                 if clash.field == "key" and key_was_derived and attempt < 2:
                     # A derived key may collide with another name's slug; a short suffix keeps it readable.
