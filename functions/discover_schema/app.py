@@ -5,7 +5,7 @@ from datasource_registry.api.schemas import DiscoveryView, discovery_view
 from datasource_registry.runtime import services
 
 
-@endpoint(doc=Doc(summary="Discover and store a schema snapshot", responses={200: DiscoveryView}))
+@endpoint(doc=Doc(summary="Discover and store a schema snapshot", responses={200: DiscoveryView}, problems=(422,)))
 def lambda_handler(request: Request) -> Response:
     discovery = services().schemas.discover(request.principal, request.path_param("id"), request.seconds_left())
     return Response(200, discovery_view(discovery))

@@ -66,7 +66,9 @@ def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(s
             response = case.call(base_url=server.url, headers=good)
             counted["cases"] += 1
             try:
-                case.validate_response(response, checks=CHECKS, headers=good)
+                # 413 refuses an oversized invalid body as surely as a 400 does; schemathesis's list lacks it.
+                checks = [c for c in CHECKS if response.status_code != 413 or c is not negative_data_rejection]
+                case.validate_response(response, checks=checks, headers=good)
             except AssertionError as failure:
                 failures.append(f"{case.operation.label}: {str(failure)[:2000]}")
                 raise
