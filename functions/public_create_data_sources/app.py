@@ -10,6 +10,7 @@ from datasource_registry.api.public import (
     envelope,
     item_result,
     parse,
+    public_field_errors,
     view,
 )
 from datasource_registry.domain.errors import DomainError, FieldError, ValidationFailed
@@ -19,7 +20,10 @@ from datasource_registry.runtime import services
 
 def create_one(request: Request, body: object, prefix: str = "") -> DataSource:
     spec, credentials, extensions = create_spec(parse(CreateDataSource, body, prefix), prefix)
-    return services().data_sources.create(request.principal, spec, None, credentials, extensions)
+    try:
+        return services().data_sources.create(request.principal, spec, None, credentials, extensions)
+    except ValidationFailed as error:  # the domain names fields as the canonical API does; 002 says uri, path
+        raise public_field_errors(error, prefix) from None
 
 
 def create(request: Request) -> Response:

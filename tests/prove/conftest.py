@@ -22,7 +22,9 @@ def report(line: str) -> None:
 
 def scan(text: str, where: str) -> None:
     COUNTS["leak scans"] += 1
-    assert MARKER not in text, f"a credential value appeared in {where}"
+    assert MARKER not in text, (
+        f"a credential value appeared in {where}: ...{text[max(0, text.find(MARKER) - 300) : text.find(MARKER) + 60]}"
+    )
 
 
 @pytest.fixture
