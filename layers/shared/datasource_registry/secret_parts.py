@@ -173,7 +173,7 @@ _LIBPQ_KEY = re.compile(r"\s*(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*")
 
 def _parse_keywords(text: str) -> Parsed:
     """libpq's `k=v k='v w'` or ADO/ODBC's `K=v;K="v;w";K={v}` (chosen by whether a ';' appears)."""
-    ado = ";" in text
+    ado = _separated_by_semicolons(text)
     slots: list[_Slot] = []
     users: list[str] = []
     position = 0
@@ -198,6 +198,25 @@ def _parse_keywords(text: str) -> Parsed:
         if position < len(text) and not (text[position].isspace() or (ado and text[position] == ";")):
             raise UnreadableText("a quoted value must be followed by a separator")
     return Parsed(slots, users)
+
+
+def _separated_by_semicolons(text: str) -> bool:
+    """Whether a ';' stands outside every quoted value ('...', "..." or {...}): ADO/ODBC's pairs, not libpq's."""
+    quote_char: str | None = None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote_char is None:
+            if ch == ";":
+                return True
+            if ch in "'\"{" and i > 0 and text[i - 1] == "=":
+                quote_char = "}" if ch == "{" else ch
+        elif ch == "\\" and quote_char == "'":
+            i += 1
+        elif ch == quote_char:
+            quote_char = None
+        i += 1
+    return False
 
 
 def _libpq_value(text: str, start: int) -> tuple[str, int]:
@@ -330,6 +349,22 @@ def connection_string_words(text: str) -> list[str]:
     except UnreadableText:
         return []
     return [s.value for s in parsed.slots if s.value != PLACEHOLDER] + [u for u in parsed.usernames if u]
+
+
+def loose_words(text: str) -> list[str]:
+    """Whatever might be a password in a string the registry cannot read: every span between the userinfo's ':'
+    and an '@', and the value of every secret-named option, however the string is broken. For withholding text
+    that quotes them, never for storing: over-reaching here only withholds a message."""
+    words: list[str] = []
+    scheme = re.match(r"[^:/]*(?::[^:/]*)*://", text)
+    rest = text[scheme.end() :] if scheme else ""
+    colon = rest.find(":")
+    if colon >= 0:
+        words += [rest[colon + 1 : at] for at in range(colon + 1, len(rest)) if rest[at] in "@\uff20"]
+    for match in re.finditer(r"(?P<key>[A-Za-z_][A-Za-z0-9_ .\-]*)\s*=\s*(?P<value>[^&;\s]+)", text):
+        if is_secret_name(match["key"]):
+            words += [match["value"], match["value"].strip("'\"{}")]
+    return [word for word in words if word and word != PLACEHOLDER]
 
 
 # -- configuration documents (003's sourceConfig, metadata, 000's connection settings) -----------------------------

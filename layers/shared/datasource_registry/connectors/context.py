@@ -20,7 +20,13 @@ from datasource_registry.connectors.errors import (
 from datasource_registry.connectors.network import NetworkPolicy, PinnedAddress, open_socket, resolve_pinned
 from datasource_registry.connectors.result import Stage
 from datasource_registry.connectors.target import ConnectionTarget
-from datasource_registry.secret_parts import UnreadableText, connection_string_words, document_words, parse
+from datasource_registry.secret_parts import (
+    UnreadableText,
+    connection_string_words,
+    document_words,
+    loose_words,
+    parse,
+)
 
 # Maps a driver exception to a stable code; returning None falls back to the generic mapping.
 Classifier = Callable[[BaseException], ErrorCode | None]
@@ -81,12 +87,10 @@ class Context:
             users = _user_names(target.connection_string)
             names.extend(users)
             words = connection_string_words(target.connection_string)
-            # A string the registry cannot read is withheld whole wherever a library quotes it.
-            secrets.extend(
-                [w for w in words if w not in users]
-                if _readable(target.connection_string)
-                else [target.connection_string]
-            )
+            secrets.extend(w for w in words if w not in users)
+            if not _readable(target.connection_string):
+                # A string the registry cannot read is withheld wherever a library quotes it, or a part of it.
+                secrets.extend([target.connection_string, *loose_words(target.connection_string)])
         if target.ssh_username:
             names.append(target.ssh_username)
         secrets.extend(document_words(target.source_config))
