@@ -9,12 +9,19 @@ records included), the bus and the queues too.
 from __future__ import annotations
 
 import json
+import os
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from datasource_registry import migrate
+from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
+from datasource_registry.domain.ids import new_data_source_id
+from datasource_registry.domain.model import DataSource, DataSourceSpec
+from datasource_registry.domain.service import MIGRATION_SUBJECT
 from datasource_registry.secret_parts import PLACEHOLDER
 from devserver.scheduler import LocalScheduler
 from devserver.template import physical_name
@@ -327,3 +334,63 @@ def test_a_viewer_gets_403_before_its_body_is_read_or_a_key_replayed(client_for)
     assert replay.status_code == 403 and "idempotent-replayed" not in replay.headers
     assert invalid.status_code == 403 and public_invalid.status_code == 403
     assert viewer.post("/api/public/v1/data-sources/filter", json={"resourceNames": ["*"]}).status_code == 200
+
+
+def test_records_written_before_the_split_never_show_their_secrets_and_are_moved(local_api, client_for, tenant):
+    # Given records an earlier version wrote: passwords inside the connection string and sourceConfig, as typed
+    api = client_for("editor")
+    org = {"x-org": tenant}
+    repository = DynamoDbDataSourceRepository(local_api.aws.client("dynamodb"), os.environ["TABLE_NAME"])
+    now = datetime.now(UTC)
+
+    def legacy(n: int) -> DataSource:
+        spec = DataSourceSpec.model_validate(
+            {
+                "name": f"Legacy {n}",
+                "type": "postgresql",
+                "connectionString": pg_string(marked(n, "old")),
+                "sourceConfig": {"token": marked(n, "tok"), "region": "eu-west-1"},
+            }
+        )
+        source = DataSource(
+            id=new_data_source_id(),
+            tenant_id=tenant,
+            key=f"legacy-{n}",
+            spec=spec,
+            created_at=now,
+            updated_at=now,
+            created_by="an earlier version",
+        )
+        repository.add(source)
+        return source
+
+    first, second = legacy(1), legacy(2)
+    redacted = f"postgresql://postgres:{PLACEHOLDER}@{PG}/test?sslmode=disable"
+
+    # When they are read in every dialect, Then the secrets show as placeholders (the scans see every answer)
+    for source in (first, second):
+        canonical = api.get(f"/api/v1/data-sources/{source.id}").json()
+        assert canonical["connectionString"] == redacted
+        assert canonical["sourceConfig"] == {"token": PLACEHOLDER, "region": "eu-west-1"}
+        assert api.get(f"/api/public/v1/data-sources/{source.id}").json()["data"]["uri"] == redacted
+        foundation = api.get("/api/data/data_source", params={"identifier": source.id}, headers=org).json()
+        assert foundation["connection"]["token"] == PLACEHOLDER
+    api.get("/api/v1/data-sources")
+    api.post("/api/public/v1/data-sources/filter", json={"resourceNames": ["Legacy*"]})
+
+    # When the first is written, Then its secrets move to Secrets Manager and the connection still works
+    assert api.put("/api/v1/data-sources", json={"key": "legacy-1", "description": "touched"}).status_code == 200
+    stored = records(local_api.aws, tenant)[first.id]
+    assert stored["spec"]["connection_string"] == redacted and stored["spec"]["source_config"]["token"] == PLACEHOLDER
+    values = secret_values(local_api.aws, stored["secret_arn"], stored["secret_version"])
+    assert values == {"password": marked(1, "old"), "sourceConfig.token": marked(1, "tok")}
+    assert api.post(f"/api/v1/data-sources/{first.id}/test-connection").json()["success"] is True
+
+    # When the one-off migration runs, Then the second moves too, and a second run finds nothing to move
+    migrate.move_secrets()
+    stored = records(local_api.aws, tenant)[second.id]
+    assert stored["spec"]["connection_string"] == redacted and stored["updated_by"] == MIGRATION_SUBJECT
+    assert secret_values(local_api.aws, stored["secret_arn"], stored["secret_version"])["password"] == marked(2, "old")
+    assert migrate.move_secrets()["moved"] == 0
+    for text in every_item(local_api.aws):
+        scan(text, "a DynamoDB item")

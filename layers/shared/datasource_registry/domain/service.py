@@ -33,11 +33,12 @@ from datasource_registry.domain.rules import (
     spec_from_changes,
 )
 from datasource_registry.domain.search import Wildcard
-from datasource_registry.domain.types import DataSourceType
+from datasource_registry.domain.types import DataSourceType, Role
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 100
+MIGRATION_SUBJECT = "registry:migration"  # updatedBy of the writes the one-off migrations make
 # A write that did not ask for a rowVersion re-reads and re-applies its changes when another write won the race.
 MERGE_ATTEMPTS = 5
 
@@ -318,6 +319,21 @@ class DataSourceService:
                     raise NotFound(f"Data source {reference!r} was not found.") from None
                 raise VersionConflict(latest) from None
             raise
+
+    def move_secrets_out(self, tenant_id: str, data_source_id: str) -> bool:
+        """Move the secrets a record written before strings were split still keeps inside its connection string
+        or documents into its secret (the one-off migration; any later write does the same). True if it moved any.
+
+        Raises ValidationFailed for a record whose strings cannot be split (answers show it as a placeholder).
+        """
+        current = self._repository.get(tenant_id, data_source_id)
+        if current is None:
+            return False
+        spec, found = secrets_out(current.spec)
+        if not found and spec == current.spec:
+            return False
+        self.update(Principal(MIGRATION_SUBJECT, tenant_id, Role.ADMIN), data_source_id, {})
+        return True
 
     def apply_system_update(
         self, tenant_id: str, data_source_id: str, mutate: Callable[[DataSource], dict[str, Any]]
