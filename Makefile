@@ -11,7 +11,7 @@ ROLE ?= editor
 FUNCTION ?=
 EVENT ?=
 
-.PHONY: setup serve test lint format typecheck token invoke openapi bench sam-validate sam-build clean
+.PHONY: setup serve test lint format typecheck token invoke openapi bench sam-validate sam-build clean migrate-secrets
 
 setup: $(STAMP)
 
@@ -43,6 +43,11 @@ typecheck: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# One-off: move secrets that records written before 0.2 keep inside connection strings to Secrets Manager.
+# Needs the functions' environment (TABLE_NAME, SECRET_PREFIX, AWS credentials; AWS_ENDPOINT_URL for a local stack).
+migrate-secrets: $(STAMP)
+	$(PY) -m datasource_registry.migrate move-secrets
 
 bench: $(STAMP)
 	$(PY) -m bench

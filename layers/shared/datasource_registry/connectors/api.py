@@ -8,7 +8,7 @@ from importlib import import_module
 
 from datasource_registry.connectors.connstring import MYSQL_SCHEMES, POSTGRES_SCHEMES, scheme_of
 from datasource_registry.connectors.context import Context
-from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+from datasource_registry.connectors.errors import WITHHELD, ConnectorError, ErrorCode
 from datasource_registry.connectors.network import NetworkPolicy
 from datasource_registry.connectors.result import ConnectionTestResult, Stage
 from datasource_registry.connectors.schema import DiscoveredSchema
@@ -88,10 +88,18 @@ def test_connection(
         duration_ms=(time.perf_counter() - started) * 1000,
         error_code=code.value if code else None,
         error=message,
-        server_version=ctx.scrub(ctx.server_version) if ctx.server_version else None,
+        server_version=_shown(ctx, ctx.server_version),
         ssh_host_key_fingerprint=ctx.ssh_host_key_fingerprint,
-        details={k: ctx.scrub(v) if isinstance(v, str) else v for k, v in ctx.details.items()},
+        details={k: _shown(ctx, v) if isinstance(v, str) else v for k, v in ctx.details.items()},
     )
+
+
+def _shown(ctx: Context, value: str | None) -> str | None:
+    """A value the server reported, unless it holds a credential (then it is simply not shown)."""
+    if not value:
+        return None
+    scrubbed = ctx.scrub(value)
+    return None if scrubbed == WITHHELD else scrubbed
 
 
 def _failed_stage_name(code: ErrorCode) -> str:
