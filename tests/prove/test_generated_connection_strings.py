@@ -7,6 +7,7 @@ The prove conftest scans every response and log line for the marker; stored item
 from __future__ import annotations
 
 import json
+import os
 from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
@@ -53,7 +54,7 @@ def connection_strings(draw: st.DrawFn) -> str:
 
 
 @settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("DS_STRING_EXAMPLES", "60")),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

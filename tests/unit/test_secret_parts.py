@@ -50,6 +50,12 @@ def test_a_url_password_and_secret_option_go_out_and_come_back_exactly(password,
 
 @settings(max_examples=300, derandomize=True, deadline=None)
 @given(password=passwords.filter(lambda s: "\x00" not in s), separator=st.sampled_from([" ", ";"]))
+def test_a_blank_after_equals_ends_a_value_so_the_next_pair_is_never_read_as_a_user_name():
+    split = split_connection_string("host=h user= password=p4ss dbname=d")
+
+    assert split.values == {"password": "p4ss"} and "p4ss" not in split.text
+
+
 def test_a_keyword_password_goes_out_and_comes_back_exactly(password, separator):
     quoted = (
         "'" + password.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -120,6 +126,8 @@ def test_documents_move_secret_named_values_and_url_passwords_by_path():
         "postgresql://u@b\u00fccher.de/db",
         "plain words",
         "host=h password='open",
+        "Server=h;User ID= Password=p#w;",  # ADO reads this as the user "Password=p#w": shown, so refused
+        "postgresql://u@h/db?application_name=x&user=pwd%3Dp#w",
     ],
 )
 def test_strings_that_cannot_be_split_safely_are_refused_with_a_reason_that_quotes_nothing(text):

@@ -127,6 +127,10 @@ def _parse_url(text: str) -> Parsed:
         _check_host(host)
     for match in _URL_PARAMETER.finditer(text, end):
         option = unquote(match["key"])
+        if not is_secret_name(option) and any(
+            is_secret_name(m["key"]) for m in _EMBEDDED_PAIR.finditer(unquote(match["value"]))
+        ):
+            raise UnreadableText("an option's value holds what looks like a secret's key=value pair: encode '='")
         if _normal(option) in _USER_NAMES:
             users.append(unquote(match["value"]))
         if is_secret_name(option) and match["value"]:
@@ -168,7 +172,9 @@ def _check_host(hostport: str) -> None:
 
 
 _ADO_KEY = re.compile(r"\s*(?P<key>[^=;]*?)\s*=\s*")
-_LIBPQ_KEY = re.compile(r"\s*(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*")
+# No blanks after '=' (libpq would skip them and read `user= password=x` as the user "password=x").
+_LIBPQ_KEY = re.compile(r"\s*(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*=")
+_EMBEDDED_PAIR = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_ .\-]*?)\s*=")
 
 
 def _parse_keywords(text: str) -> Parsed:
@@ -187,6 +193,10 @@ def _parse_keywords(text: str) -> Parsed:
             raise UnreadableText("key=value pairs must be separated by ';' or spaces, each with a name before '='")
         value_start = key.end()
         value, value_end = (_ado_value if ado else _libpq_value)(text, value_start)
+        if not is_secret_name(key["key"]) and any(
+            is_secret_name(m["key"].split()[-1]) for m in _EMBEDDED_PAIR.finditer(value) if m["key"].split()
+        ):
+            raise UnreadableText("a value holds what looks like a secret's key=value pair: quote the values")
         if _normal(key["key"]) in _USER_NAMES:
             users.append(value)
         if is_secret_name(key["key"]) and value:
