@@ -212,6 +212,41 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         )
     ),
     # -- Public v1 (002) ---------------------------------------------------------------------------------------
+    # -- RiverGen (001) -----------------------------------------------------------------------------------
+    ("POST", "/rivergen/api/v1/data-sources"): Sample(
+        lambda source, n: Call("POST", "/rivergen/api/v1/data-sources", json=create_body(n)), targets_source=False
+    ),
+    ("GET", "/rivergen/api/v1/data-sources"): Sample(
+        lambda source, n: Call("GET", "/rivergen/api/v1/data-sources", params={"limit": "100"}), targets_source=False
+    ),
+    ("GET", "/rivergen/api/v1/data-sources/{id}"): Sample(
+        lambda source, n: Call("GET", f"/rivergen/api/v1/data-sources/{source['id']}")
+    ),
+    ("PUT", "/rivergen/api/v1/data-sources/{id}"): Sample(
+        lambda source, n: Call(
+            "PUT",
+            f"/rivergen/api/v1/data-sources/{source['id']}",
+            json={
+                "description": f"changed {n}",
+                "port": 5433,
+                "credentials": marked_credentials(f"new-{n}"),
+                "row_version": source["rowVersion"],
+            },
+        )
+    ),
+    ("DELETE", "/rivergen/api/v1/data-sources/{id}"): Sample(
+        lambda source, n: Call(
+            "DELETE",
+            f"/rivergen/api/v1/data-sources/{source['id']}",
+            headers={"if-match": f'"{source["rowVersion"]}"'},
+        )
+    ),
+    ("POST", "/rivergen/api/v1/data-sources/{id}/test-connection"): Sample(
+        lambda source, n: Call("POST", f"/rivergen/api/v1/data-sources/{source['id']}/test-connection")
+    ),
+    ("POST", "/rivergen/api/v1/data-sources/{id}/discover-schema"): Sample(
+        lambda source, n: Call("POST", f"/rivergen/api/v1/data-sources/{source['id']}/discover-schema")
+    ),
     ("POST", "/api/public/v1/data-sources"): Sample(
         lambda source, n: Call(
             "POST",

@@ -110,7 +110,10 @@ def view(source: DataSource) -> dict[str, Any]:
     values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
     values["state"] = health_of(source)
     values["credentials"] = CredentialsView(configured=source.credential_names)
-    return DataSourceView.model_construct(**values).model_dump(mode="json", by_alias=True)
+    data: dict[str, Any] = DataSourceView.model_construct(**values).model_dump(mode="json", by_alias=True)
+    # 003: the schedule is `{}` until one is set, and shows only the members that are.
+    data["schedule"] = {name: value for name, value in data["schedule"].items() if value is not None}
+    return data
 
 
 class PaginationView(BaseModel):
@@ -172,6 +175,14 @@ def update_request(body: Any) -> tuple[str, dict[str, Any], CredentialChanges, A
     key = body.get("key")
     if not isinstance(key, str) or not re.fullmatch(KEY_PATTERN, key):
         raise ValidationFailed([FieldError("key", "is required: the key of the data source to update")])
+    changes, credentials, row_version = change_request(body)
+    return key, changes, credentials, row_version
+
+
+def change_request(body: Any) -> tuple[dict[str, Any], CredentialChanges, Any]:
+    """The changes a body asks for: (field changes, credential changes, rowVersion as given); unknown fields: 400."""
+    if not isinstance(body, dict):
+        raise ValidationFailed([FieldError("body", "must be a JSON object")])
     changes, unknown = {}, []
     for name, value in body.items():
         if name in _UPDATE_CONTROL or name == "storage_file_id":
@@ -183,7 +194,6 @@ def update_request(body: Any) -> tuple[str, dict[str, Any], CredentialChanges, A
     if unknown:
         raise ValidationFailed(unknown)
     return (
-        key,
         changes,
         credential_changes(body.get("credentials"), "credentials" in body),
         body.get("rowVersion", body.get("row_version")),
