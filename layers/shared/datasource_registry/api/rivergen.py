@@ -198,7 +198,12 @@ def create_body(body: Any) -> Any:
 
 
 def update_body(body: Any) -> Any:
-    """001's update body: the fields to change (snake_case), `credentials` as on create; only given fields change."""
+    """001's update body: the fields to change (snake_case), `credentials` as on create; only given fields change.
+
+    The path names the source; a `key` in the body (the canonical API's way to name it) is refused, not ignored.
+    """
+    if isinstance(body, dict) and "key" in body:
+        raise ValidationFailed([FieldError("key", "is not a field of a 001 update: the path names the data source")])
     return change_request(body)
 
 
