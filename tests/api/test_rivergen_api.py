@@ -236,3 +236,30 @@ def test_a_schedule_shows_only_what_is_set(api):
     created = api.post("/api/v1/data-sources", json={"key": "s", "name": "S", "schedule": {"cron": "0 2 * * *"}})
 
     assert created.json()["schedule"] == {"cron": "0 2 * * *"}
+
+
+def test_warehouse_and_role_are_configuration_shown_where_the_seeds_show_them(api, tenant):
+    # Given 001's credentials object carrying Snowflake's warehouse and role beside a password
+    body = {
+        "name": "Warehouse",
+        "type": "snowflake",
+        "connection_string": "snowflake://acct/db",
+        "credentials": {"username": "svc", "password": "pw-secret", "warehouse": "COMPUTE_WH", "role": "ANALYST"},
+    }
+    created = api.post("/api/v1/data-sources", json=body).json()
+
+    # Then they read back as the source's own fields (canonical, and 002's plain fields); the password does not
+    assert (created["warehouse"], created["role"]) == ("COMPUTE_WH", "ANALYST")
+    assert created["credentials"]["configured"] == ["password", "username"]
+    public = api.get(f"/api/public/v1/data-sources/{created['id']}").json()["data"]
+    assert (public["warehouse"], public["role"]) == ("COMPUTE_WH", "ANALYST")
+    # And 001's update through credentials, or 002's PATCH, changes them like any field
+    api.put("/api/v1/data-sources", json={"key": created["key"], "credentials": {"role": "LOADER"}}).raise_for_status()
+    api.patch(f"/api/public/v1/data-sources/{created['id']}", json={"warehouse": "BIG_WH"}).raise_for_status()
+    after = api.get(f"/api/v1/data-sources/{created['id']}").json()
+    assert (after["warehouse"], after["role"], after["credentials"]["configured"]) == (
+        "BIG_WH",
+        "LOADER",
+        ["password", "username"],
+    )
+    assert "pw-secret" not in json.dumps([created, public, after])
