@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 from datasource_registry import runtime
 from devserver.template import Route, load
 
-# Every credential field carries this, so a leak anywhere is found by a plain substring scan.
+# Every credential field carries this, so a leak anywhere is found by a plain substring scan (001's `warehouse` and
+# `role` are configuration, shown on the source: they are not marked).
 MARKER = "SeCrEt-MaRkEr-7f3a9c"
 CREDENTIAL_FIELDS = [
     "username",
@@ -25,8 +26,6 @@ CREDENTIAL_FIELDS = [
     "oauthToken",
     "sshPrivateKey",
     "sshPassphrase",
-    "warehouse",
-    "role",
     "accessKeyId",
     "secretAccessKey",
     "azureSharedKey",
@@ -212,6 +211,41 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         )
     ),
     # -- Public v1 (002) ---------------------------------------------------------------------------------------
+    # -- RiverGen (001) -----------------------------------------------------------------------------------
+    ("POST", "/rivergen/api/v1/data-sources"): Sample(
+        lambda source, n: Call("POST", "/rivergen/api/v1/data-sources", json=create_body(n)), targets_source=False
+    ),
+    ("GET", "/rivergen/api/v1/data-sources"): Sample(
+        lambda source, n: Call("GET", "/rivergen/api/v1/data-sources", params={"limit": "100"}), targets_source=False
+    ),
+    ("GET", "/rivergen/api/v1/data-sources/{id}"): Sample(
+        lambda source, n: Call("GET", f"/rivergen/api/v1/data-sources/{source['id']}")
+    ),
+    ("PUT", "/rivergen/api/v1/data-sources/{id}"): Sample(
+        lambda source, n: Call(
+            "PUT",
+            f"/rivergen/api/v1/data-sources/{source['id']}",
+            json={
+                "description": f"changed {n}",
+                "port": 5433,
+                "credentials": marked_credentials(f"new-{n}"),
+                "row_version": source["rowVersion"],
+            },
+        )
+    ),
+    ("DELETE", "/rivergen/api/v1/data-sources/{id}"): Sample(
+        lambda source, n: Call(
+            "DELETE",
+            f"/rivergen/api/v1/data-sources/{source['id']}",
+            headers={"if-match": f'"{source["rowVersion"]}"'},
+        )
+    ),
+    ("POST", "/rivergen/api/v1/data-sources/{id}/test-connection"): Sample(
+        lambda source, n: Call("POST", f"/rivergen/api/v1/data-sources/{source['id']}/test-connection")
+    ),
+    ("POST", "/rivergen/api/v1/data-sources/{id}/discover-schema"): Sample(
+        lambda source, n: Call("POST", f"/rivergen/api/v1/data-sources/{source['id']}/discover-schema")
+    ),
     ("POST", "/api/public/v1/data-sources"): Sample(
         lambda source, n: Call(
             "POST",

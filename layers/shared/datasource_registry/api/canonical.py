@@ -15,7 +15,14 @@ from pydantic.alias_generators import to_camel
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, ValidationFailed
 from datasource_registry.domain.ids import looks_like_id
-from datasource_registry.domain.model import KEY_PATTERN, Credentials, DataSource, DataSourceSpec, Health
+from datasource_registry.domain.model import (
+    CONFIGURATION_IN_CREDENTIALS,
+    KEY_PATTERN,
+    Credentials,
+    DataSource,
+    DataSourceSpec,
+    Health,
+)
 from datasource_registry.domain.ports import Page
 from datasource_registry.domain.rules import field_errors, health_of
 from datasource_registry.domain.service import CredentialChanges
@@ -41,15 +48,21 @@ class CreateDataSourceRequest(DataSourceSpec):
     ]
 
     def spec(self) -> DataSourceSpec:
-        return DataSourceSpec.model_construct(
-            _fields_set=self.model_fields_set & set(DataSourceSpec.model_fields),
-            **{name: getattr(self, name) for name in DataSourceSpec.model_fields},
-        )
+        values = {name: getattr(self, name) for name in DataSourceSpec.model_fields}
+        fields_set = self.model_fields_set & set(DataSourceSpec.model_fields)
+        # 001 files warehouse and role under credentials: they are configuration, stored and shown on the source.
+        for name in CONFIGURATION_IN_CREDENTIALS:
+            given = getattr(self.credentials, name, None) if self.credentials is not None else None
+            if given is not None and values[name] is None:
+                values[name] = given
+                fields_set = fields_set | {name}
+        return DataSourceSpec.model_construct(_fields_set=fields_set, **values)
 
     def credential_values(self) -> dict[str, str]:
         if self.credentials is None:
             return {}
-        return {k: v for k, v in self.credentials.model_dump(exclude_none=True).items() if isinstance(v, str)}
+        values = self.credentials.model_dump(exclude_none=True, exclude=set(CONFIGURATION_IN_CREDENTIALS))
+        return {k: v for k, v in values.items() if isinstance(v, str)}
 
 
 class CredentialsView(BaseModel):
@@ -110,7 +123,10 @@ def view(source: DataSource) -> dict[str, Any]:
     values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
     values["state"] = health_of(source)
     values["credentials"] = CredentialsView(configured=source.credential_names)
-    return DataSourceView.model_construct(**values).model_dump(mode="json", by_alias=True)
+    data: dict[str, Any] = DataSourceView.model_construct(**values).model_dump(mode="json", by_alias=True)
+    # 003: the schedule is `{}` until one is set, and shows only the members that are.
+    data["schedule"] = {name: value for name, value in data["schedule"].items() if value is not None}
+    return data
 
 
 class PaginationView(BaseModel):
@@ -172,7 +188,16 @@ def update_request(body: Any) -> tuple[str, dict[str, Any], CredentialChanges, A
     key = body.get("key")
     if not isinstance(key, str) or not re.fullmatch(KEY_PATTERN, key):
         raise ValidationFailed([FieldError("key", "is required: the key of the data source to update")])
-    changes, unknown = {}, []
+    changes, credentials, row_version = change_request(body)
+    return key, changes, credentials, row_version
+
+
+def change_request(body: Any) -> tuple[dict[str, Any], CredentialChanges, Any]:
+    """The changes a body asks for: (field changes, credential changes, rowVersion as given); unknown fields: 400."""
+    if not isinstance(body, dict):
+        raise ValidationFailed([FieldError("body", "must be a JSON object")])
+    changes: dict[str, Any] = {}
+    unknown = []
     for name, value in body.items():
         if name in _UPDATE_CONTROL or name == "storage_file_id":
             continue
@@ -182,12 +207,14 @@ def update_request(body: Any) -> tuple[str, dict[str, Any], CredentialChanges, A
             unknown.append(FieldError(name, "is not a field of a data source"))
     if unknown:
         raise ValidationFailed(unknown)
-    return (
-        key,
-        changes,
-        credential_changes(body.get("credentials"), "credentials" in body),
-        body.get("rowVersion", body.get("row_version")),
-    )
+    credentials = credential_changes(body.get("credentials"), "credentials" in body)
+    moved = {name: credentials.values[name] for name in CONFIGURATION_IN_CREDENTIALS if name in credentials.values}
+    if moved:  # 001's warehouse and role: configuration, changed on the source itself
+        changes = {**moved, **changes}
+        credentials = CredentialChanges(
+            values={k: v for k, v in credentials.values.items() if k not in moved}, clear=credentials.clear
+        )
+    return changes, credentials, body.get("rowVersion", body.get("row_version"))
 
 
 def credential_changes(raw: Any, given: bool) -> CredentialChanges:

@@ -179,12 +179,18 @@ class Doc:
 
 
 def endpoint(
-    *, doc: Doc, body: bool = False, render: Callable[[Any], Any] = lambda value: value, reads_only: bool = False
+    *,
+    doc: Doc,
+    body: bool = False,
+    render: Callable[[Any], Any] = lambda value: value,
+    reads_only: bool = False,
+    error_shape: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Callable[[Callable[[Request], Response]], LambdaHandler]:
     """Wrap a handler function: Powertools decorators, parsing, auth, and one place that maps errors to HTTP.
 
     Every method but GET changes data (a `reads_only` POST such as 002's filter does not): the caller's role is
     checked before the body is read or an Idempotency-Key replayed, so a viewer learns nothing from a write.
+    `error_shape` adds a dialect's own error members to the problem JSON (001's `success`, `message`, `error.code`).
     """
 
     def decorate(function: Callable[[Request], Response]) -> LambdaHandler:
@@ -193,6 +199,8 @@ def endpoint(
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             response = _invoke(function, event, context, body, render, reads_only)
+            if error_shape is not None and response.headers.get("content-type") == "application/problem+json":
+                response = Response(response.status, error_shape(response.status, response.body), response.headers)
             # Disabled metrics are never flushed, so Powertools would pile values up and serialize them at 100.
             if is_metrics_disabled():
                 metrics.clear_metrics()

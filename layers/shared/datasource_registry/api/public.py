@@ -50,11 +50,11 @@ class DataSourceFields(BaseModel):
     note: Annotated[str | None, Field(default=None, max_length=4000)]
     description: Annotated[str | None, Field(default=None, max_length=4000)]
     affinity_id: Annotated[str | None, Field(default=None, max_length=255)]
-    role: Annotated[str | None, Field(default=None, description="Role (kept with the credentials, as 001's).")]
+    role: Annotated[str | None, Field(default=None, max_length=255, description="Snowflake role.")]
     host: Annotated[str | None, Field(default=None, description="Host name or IP.")]
     port: Annotated[StrictStr | StrictInt | None, Field(default=None, description='TCP port, e.g. "5432".')]
     database_name: str | None = None
-    warehouse: Annotated[str | None, Field(default=None, description="Warehouse (kept with the credentials).")]
+    warehouse: Annotated[str | None, Field(default=None, max_length=255, description="Snowflake warehouse.")]
     available_for_migration: bool | None = None
     available_for_writing: bool | None = None
     available_for_data_mastering: bool | None = None
@@ -102,6 +102,8 @@ class DataSourceView(BaseModel):
     port: str | None
     database_name: str | None
     region: str | None
+    warehouse: str | None
+    role: str | None
     include_patterns: list[str]
     exclude_patterns: list[str]
     incremental: bool
@@ -133,6 +135,8 @@ _SPEC = {
     "uri": "connection_string",
     "path": "file_path",
     "secret_manager_key": "secret_manager_key",
+    "warehouse": "warehouse",  # configuration, not secrets (002 lists them as plain fields)
+    "role": "role",
 }
 # 002 field -> credential name (001's DataSourceCredentials, shared with the canonical API).
 _CREDENTIALS = {
@@ -141,8 +145,6 @@ _CREDENTIALS = {
     "access_id": "access_key_id",
     "secret_key": "secret_access_key",
     "azure_shared_key": "azure_shared_key",
-    "warehouse": "warehouse",
-    "role": "role",
 }
 _SECRET_BEARING = {"password", "secret_key", "azure_shared_key"}
 _PROFILE = [
@@ -226,6 +228,8 @@ def view(source: DataSource) -> dict[str, Any]:
         port=str(spec.port) if spec.port is not None else None,
         database_name=spec.database_name,
         region=spec.region,
+        warehouse=spec.warehouse,
+        role=spec.role,
         include_patterns=spec.include_patterns,
         exclude_patterns=spec.exclude_patterns,
         incremental=spec.sync_mode is not SyncMode.FULL_REFRESH,

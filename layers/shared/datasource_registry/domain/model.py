@@ -190,6 +190,25 @@ class DataSourceSpec(BaseModel):
         Field(default_factory=list, max_length=200, description="Globs on `schema.table` to skip (002)."),
     ]
     region: Annotated[str | None, Field(default=None, max_length=64, description="Cloud region (002).")]
+    warehouse: Annotated[
+        str | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=255,
+            description="Snowflake warehouse. Configuration, not a secret: 001 files it under `credentials`, "
+            "where it is still accepted; it is stored and shown here.",
+        ),
+    ]
+    role: Annotated[
+        str | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=255,
+            description="Snowflake role. Configuration, not a secret (accepted under `credentials` too).",
+        ),
+    ]
     secret_refs: Annotated[
         dict[str, str],
         Field(default_factory=dict, description="Connection setting -> credential name (000's `env_key`)."),
@@ -218,7 +237,9 @@ class DataSourceSpec(BaseModel):
     def _trim_name(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("name", "description", "host", "database_name", "schema_name", "ssh_host", "ssh_username")
+    @field_validator(
+        "name", "description", "host", "database_name", "schema_name", "ssh_host", "ssh_username", "warehouse", "role"
+    )
     @classmethod
     def _no_control_characters(cls, value: str | None) -> str | None:
         return None if value is None else reject_control_characters(value, "the value")
@@ -272,8 +293,13 @@ class DataSourceSpec(BaseModel):
         return _check_json_document(value, "the object")
 
 
+# Fields of 001's credentials object that are configuration, not secrets: stored on the data source and shown.
+CONFIGURATION_IN_CREDENTIALS = ("warehouse", "role")
+
+
 class Credentials(BaseModel):
-    """001's DataSourceCredentials plus the secret-bearing fields of 002. Write-only: never returned."""
+    """001's DataSourceCredentials plus the secret-bearing fields of 002. Write-only: never returned (but for the
+    configuration 001 files here, CONFIGURATION_IN_CREDENTIALS, which moves to the data source's own fields)."""
 
     model_config = API_CONFIG
 
@@ -283,8 +309,9 @@ class Credentials(BaseModel):
     oauth_token: str | None = None
     ssh_private_key: Annotated[str | None, Field(default=None, max_length=16384)]
     ssh_passphrase: str | None = None
-    warehouse: str | None = None
-    role: str | None = None
+    # Configuration 001 files here; accepted for 001's clients and moved to the data source's own fields.
+    warehouse: Annotated[str | None, Field(default=None, min_length=1, max_length=255)]
+    role: Annotated[str | None, Field(default=None, min_length=1, max_length=255)]
     access_key_id: str | None = None
     secret_access_key: str | None = None
     azure_shared_key: str | None = None

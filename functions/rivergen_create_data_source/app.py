@@ -1,0 +1,34 @@
+"""POST /rivergen/api/v1/data-sources (001): create; 201 with `{"success": true, "data": {...}, "message"}`."""
+
+from datasource_registry.api.canonical import CreateDataSourceRequest
+from datasource_registry.api.http import Doc, Request, Response, endpoint
+from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
+from datasource_registry.api.rivergen import Envelope, ErrorEnvelope, create_body, envelope, error_body, view
+from datasource_registry.runtime import services
+
+
+@endpoint(
+    doc=Doc(
+        summary="Create a data source (RiverGen)",
+        request=CreateDataSourceRequest,
+        responses={201: Envelope, 400: ErrorEnvelope},
+        headers=(IDEMPOTENCY_HEADER,),
+    ),
+    body=True,
+    render=view,
+    error_shape=error_body,
+)
+def lambda_handler(request: Request) -> Response:
+    payload = create_body(request.body)
+
+    def create() -> Response:
+        source = services().data_sources.create(
+            request.principal, payload.spec(), payload.key, payload.credential_values()
+        )
+        return Response(
+            201,
+            envelope(view(source), "Data source created successfully"),
+            {"location": f"/rivergen/api/v1/data-sources/{source.id}"},
+        )
+
+    return idempotent(request, "rivergen.create_data_source", services().idempotency_store, create)

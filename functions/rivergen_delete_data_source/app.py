@@ -1,0 +1,19 @@
+"""DELETE /rivergen/api/v1/data-sources/{id} (001): remove a source; its secret goes with a recovery window."""
+
+from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
+from datasource_registry.api.rivergen import Envelope, envelope, error_body, view
+from datasource_registry.runtime import services
+
+
+@endpoint(
+    doc=Doc(
+        summary="Delete a data source (RiverGen)",
+        responses={200: Envelope},
+        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409 CONFLICT."),),
+    ),
+    render=view,
+    error_shape=error_body,
+)
+def lambda_handler(request: Request) -> Response:
+    services().data_sources.delete(request.principal, request.path_param("id"), request.expected_version())
+    return Response(200, envelope(None, "Data source deleted successfully"))

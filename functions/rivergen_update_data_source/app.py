@@ -1,0 +1,25 @@
+"""PUT /rivergen/api/v1/data-sources/{id} (001): change the given fields (snake_case); If-Match guards it."""
+
+from datasource_registry.api.canonical import UpdateDataSourceRequest
+from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint, etag
+from datasource_registry.api.rivergen import Envelope, envelope, error_body, update_body, view
+from datasource_registry.runtime import services
+
+
+@endpoint(
+    doc=Doc(
+        summary="Update a data source (RiverGen)",
+        request=UpdateDataSourceRequest,
+        responses={200: Envelope},
+        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409 CONFLICT."),),
+    ),
+    body=True,
+    render=view,
+    error_shape=error_body,
+)
+def lambda_handler(request: Request) -> Response:
+    changes, credentials, row_version = update_body(request.body)
+    source = services().data_sources.update(
+        request.principal, request.path_param("id"), changes, credentials, request.expected_version(row_version)
+    )
+    return Response(200, envelope(view(source), "Data source updated successfully"), {"etag": etag(source.row_version)})
