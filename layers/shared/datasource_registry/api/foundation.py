@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from datasource_registry.api.http import QueryParam, Request
 from datasource_registry.domain.errors import FieldError, Forbidden, ValidationFailed
-from datasource_registry.domain.model import DataSource, DataSourceSpec, Health, reject_control_characters
+from datasource_registry.domain.model import DataSource, DataSourceSpec, Health
 from datasource_registry.domain.rules import CREDENTIAL_NAME, field_errors, health_of, unreferenced_credentials
 from datasource_registry.domain.service import CredentialChanges
 from datasource_registry.domain.systems import DataSystem
@@ -249,10 +250,12 @@ def secret_changes(source: DataSource, body: Any) -> CredentialChanges:
         raise ValidationFailed([FieldError("body", "must be a JSON object of env_key -> secret value")])
     errors = unreferenced_credentials(source.spec, list(body))
     for name, value in body.items():
-        if not isinstance(value, str) or not value or len(value.encode()) > MAX_SECRET_BYTES:
+        if not isinstance(value, str) or not value or len(value.encode("utf-8", "surrogatepass")) > MAX_SECRET_BYTES:
             errors.append(FieldError(name, f"must be a non-empty string of at most {MAX_SECRET_BYTES} bytes"))
-        else:
-            reject_control_characters(value.replace("\n", "").replace("\r", ""), "a secret")
+        elif any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in value.replace("\r\n", "").replace("\n", "")):
+            # Multi-line values (PEM keys) keep their line breaks; NUL, other controls and lone surrogates cannot
+            # be stored or passed to a driver intact.
+            errors.append(FieldError(name, "must not contain NUL, control characters or lone surrogates"))
     if errors:
         raise ValidationFailed(errors)
     return CredentialChanges(values=dict(body))

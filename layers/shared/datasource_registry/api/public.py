@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -172,7 +173,8 @@ def parse(model: type[M], body: Any, prefix: str = "") -> M:
 
 
 def _port(value: str | int | None) -> int | str | None:
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: str.isdigit() and int() also take fullwidth, Arabic-Indic and superscript digits, which no driver reads.
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,5}", value.strip()):
         return int(value.strip())
     return value
 
@@ -225,6 +227,14 @@ def _redacted(uri: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
+def _shown_uri(uri: str | None) -> str | None:
+    """A stored URI this view cannot parse (written before URIs were checked at write) is left out, not a 500."""
+    try:
+        return _redacted(uri)
+    except ValueError:
+        return None
+
+
 def view(source: DataSource) -> dict[str, Any]:
     spec = source.spec
     data = DataSourceView(
@@ -239,7 +249,7 @@ def view(source: DataSource) -> dict[str, Any]:
         include_patterns=spec.include_patterns,
         exclude_patterns=spec.exclude_patterns,
         incremental=spec.sync_mode is not SyncMode.FULL_REFRESH,
-        uri=_redacted(spec.connection_string),
+        uri=_shown_uri(spec.connection_string),
         path=spec.file_path,
         secret_manager_key=spec.secret_manager_key,
         state=health_of(source),

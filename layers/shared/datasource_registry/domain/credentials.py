@@ -17,3 +17,14 @@ def credentials_in_force(secrets: SecretStore, source: DataSource) -> dict[str, 
     if source.secret_arn and source.secret_version:
         values.update(secrets.read(SecretRef(source.secret_arn, source.secret_version)))
     return values
+
+
+def registry_credentials(secrets: SecretStore, source: DataSource) -> dict[str, str]:
+    """Only the values in the registry's own secret: what a credential write starts from.
+
+    The user's own secret (secretManagerKey) is never copied into the registry's, and one that is missing or
+    unreadable does not stand in the way of writing the registry's.
+    """
+    if source.secret_arn and source.secret_version:
+        return secrets.read(SecretRef(source.secret_arn, source.secret_version))
+    return {}
