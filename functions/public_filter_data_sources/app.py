@@ -21,6 +21,7 @@ from datasource_registry.runtime import services
         ),
     ),
     body=True,
+    reads_only=True,
 )
 def lambda_handler(request: Request) -> Response:
     skip = request.int_query("skip", default=0, low=0, high=10_000_000)

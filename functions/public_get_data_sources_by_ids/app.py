@@ -8,6 +8,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(summary="Get data sources by IDs (Public v1)", request=ByIdsRequest, responses={200: Envelope}),
     body=True,
+    reads_only=True,
 )
 def lambda_handler(request: Request) -> Response:
     ids = parse(ByIdsRequest, request.body).ids

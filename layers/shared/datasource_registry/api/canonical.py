@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, ValidationFailed
 from datasource_registry.domain.ids import looks_like_id
 from datasource_registry.domain.model import KEY_PATTERN, Credentials, DataSource, DataSourceSpec, Health
@@ -105,6 +106,7 @@ _SYSTEM_FIELDS = [
 
 def view(source: DataSource) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(source.spec, name) for name in DataSourceSpec.model_fields}
+    values.update(shown_texts(source))
     values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
     values["state"] = health_of(source)
     values["credentials"] = CredentialsView(configured=source.credential_names)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from datasource_registry.api.http import QueryParam, Request
+from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, Forbidden, ValidationFailed
 from datasource_registry.domain.model import DataSource, DataSourceSpec, Health
 from datasource_registry.domain.rules import CREDENTIAL_NAME, field_errors, health_of, unreferenced_credentials
@@ -266,8 +267,9 @@ def _timestamp(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def connection_view(spec: DataSourceSpec) -> dict[str, Any] | None:
+def connection_view(source: DataSource) -> dict[str, Any] | None:
     """The connection as 000 writes it, rebuilt from the data source so edits in any dialect show."""
+    spec = source.spec
     if spec.type is None:
         return None
     view: dict[str, Any] = {}
@@ -281,7 +283,7 @@ def connection_view(spec: DataSourceSpec) -> dict[str, Any] | None:
         view.update({name: value for name, value in fields.items() if value is not None})
     if spec.region:
         view["region"] = spec.region
-    view.update(spec.source_config)
+    view.update(shown_texts(source)["source_config"])
     view.update({setting: {"env_key": name} for setting, name in spec.secret_refs.items()})
     return view
 
@@ -311,7 +313,7 @@ def view(source: DataSource) -> dict[str, Any]:
         "links": {"parents": list(source.system_ids), "children": []},
         "compute_identifier": None,
         "secrets": list(source.credential_names),
-        "connection": connection_view(source.spec),
+        "connection": connection_view(source),
     }
 
 

@@ -206,16 +206,20 @@ class Doc:
 
 
 def endpoint(
-    *, doc: Doc, body: bool = False, render: Callable[[Any], Any] = lambda value: value
+    *, doc: Doc, body: bool = False, render: Callable[[Any], Any] = lambda value: value, reads_only: bool = False
 ) -> Callable[[Callable[[Request], Response]], LambdaHandler]:
-    """Wrap a handler function: Powertools decorators, parsing, auth, and one place that maps errors to HTTP."""
+    """Wrap a handler function: Powertools decorators, parsing, auth, and one place that maps errors to HTTP.
+
+    Every method but GET changes data (a `reads_only` POST such as 002's filter does not): the caller's role is
+    checked before the body is read or an Idempotency-Key replayed, so a viewer learns nothing from a write.
+    """
 
     def decorate(function: Callable[[Request], Response]) -> LambdaHandler:
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
         @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            response = _invoke(function, event, context, body, render)
+            response = _invoke(function, event, context, body, render, reads_only)
             # Disabled metrics are never flushed, so Powertools would pile values up and serialize them at 100.
             if is_metrics_disabled():
                 metrics.clear_metrics()
@@ -228,16 +232,30 @@ def endpoint(
     return decorate
 
 
+def where(error: BaseException) -> list[str]:
+    """An exception's frames as `file:line function`, without its message or locals."""
+    import traceback
+
+    return [
+        f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_tb(error.__traceback__)
+    ]
+
+
 def _invoke(
     function: Callable[[Request], Response],
     event: Mapping[str, Any],
     context: LambdaContext | None,
     body: bool,
     render: Callable[[Any], Any],
+    reads_only: bool = False,
 ) -> Response:
     try:
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         principal = principal_from(event)
+        method = str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET").upper()
+        if method != "GET" and not reads_only:
+            principal.require_write()
         path = dict(event.get("pathParameters") or {})
         query = dict(event.get("queryStringParameters") or {})
         _check_parameters(path, "path")
@@ -257,6 +275,8 @@ def _invoke(
             DependencyUnavailable("A dependency is unavailable; retry later."), render
         )
         return Response(status, payload, {"content-type": "application/problem+json", "retry-after": "1"})
-    except Exception:
-        logger.exception("unhandled error")
+    except Exception as error:
+        # The text of an unexpected exception may quote input (urllib quotes a whole netloc, password and all):
+        # the log says what and where, never the message.
+        logger.error("unhandled error", extra={"error_type": type(error).__name__, "trace": where(error)})
         return Response(500, problems.INTERNAL_ERROR, {"content-type": "application/problem+json"})

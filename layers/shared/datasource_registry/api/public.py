@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from datasource_registry.api import problems
+from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import DomainError, FieldError, ValidationFailed
 from datasource_registry.domain.model import SECRET_MANAGER_KEY_PATTERN, DataSource, DataSourceSpec, Health
 from datasource_registry.domain.rules import field_errors, health_of
@@ -173,7 +173,8 @@ def parse(model: type[M], body: Any, prefix: str = "") -> M:
 
 
 def _port(value: str | int | None) -> int | str | None:
-    # ASCII digits only: str.isdigit() and int() also take fullwidth, Arabic-Indic and superscript digits, which no driver reads.
+    # ASCII digits only: str.isdigit() and int() also take fullwidth, Arabic-Indic and superscript digits,
+    # which no driver reads (and int() refuses some of them: a 500).
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,5}", value.strip()):
         return int(value.strip())
     return value
@@ -217,24 +218,6 @@ def create_spec(request: CreateDataSource, prefix: str = "") -> tuple[DataSource
     return spec, values, {PROFILE: {k: v for k, v in profile[PROFILE].items() if v is not None}}
 
 
-def _redacted(uri: str | None) -> str | None:
-    if not uri:
-        return uri
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
-def _shown_uri(uri: str | None) -> str | None:
-    """A stored URI this view cannot parse (written before URIs were checked at write) is left out, not a 500."""
-    try:
-        return _redacted(uri)
-    except ValueError:
-        return None
-
-
 def view(source: DataSource) -> dict[str, Any]:
     spec = source.spec
     data = DataSourceView(
@@ -249,7 +232,7 @@ def view(source: DataSource) -> dict[str, Any]:
         include_patterns=spec.include_patterns,
         exclude_patterns=spec.exclude_patterns,
         incremental=spec.sync_mode is not SyncMode.FULL_REFRESH,
-        uri=_shown_uri(spec.connection_string),
+        uri=shown_texts(source)["connection_string"],
         path=spec.file_path,
         secret_manager_key=spec.secret_manager_key,
         state=health_of(source),

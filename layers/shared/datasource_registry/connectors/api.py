@@ -90,7 +90,7 @@ def test_connection(
         error=message,
         server_version=ctx.scrub(ctx.server_version) if ctx.server_version else None,
         ssh_host_key_fingerprint=ctx.ssh_host_key_fingerprint,
-        details=ctx.details,
+        details={k: ctx.scrub(v) if isinstance(v, str) else v for k, v in ctx.details.items()},
     )
 
 

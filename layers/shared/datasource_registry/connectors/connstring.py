@@ -19,6 +19,8 @@ POSTGRES_OPTIONS = {
     "connect_timeout": None,
     "channel_binding": {"disable", "prefer", "require"},
     "target_session_attrs": {"any", "read-write", "read-only", "primary", "standby", "prefer-standby"},
+    "password": None,  # libpq's own spelling of the password; the registry keeps it as the `password` credential
+    "user": None,
 }
 # No local_infile, read_default_file, unix_socket, init_command, plugin paths.
 MYSQL_OPTIONS = {
@@ -26,6 +28,8 @@ MYSQL_OPTIONS = {
     "ssl_mode": {"DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"},
     "charset": {"utf8mb4", "utf8", "latin1", "ascii"},
     "connect_timeout": None,
+    "password": None,
+    "user": None,
 }
 REDIS_OPTIONS: dict[str, set[str] | None] = {"db": None}
 
@@ -54,16 +58,23 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
             "connection string must be a URL starting with one of "
             + ", ".join(sorted(s + "://" for s in allowed_schemes)),
         )
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        # urllib's message quotes the netloc, user name and password included: never pass it on.
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string cannot be parsed as a URL") from None
     netloc = parts.netloc.rsplit("@", 1)[-1]
+    written_port = netloc.rpartition("]")[2].partition(":")[2]
+    if written_port and not (written_port.isascii() and written_port.isdigit()):
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string has an invalid port")
     if "," in netloc:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name exactly one host")
     if parts.fragment:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must not have a #fragment")
     try:
         host, port = parts.hostname, parts.port
-    except ValueError as exc:
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string has an invalid port") from exc
+    except ValueError:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string has an invalid port") from None
     if not host:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name a host (no Unix sockets)")
     host = unquote(host)
@@ -79,11 +90,13 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         values = allowed[key]
         if values is not None and value not in values:
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key}={value!r} is not allowed")
-        if key in {"connect_timeout", "db"} and not value.isdigit():
+        if key in {"connect_timeout", "db"} and not (value.isascii() and value.isdigit()):
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key} must be a whole number")
         if key in options:
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection option {key!r} is given twice")
         options[key] = value
+    query_password = options.pop("password", None)
+    query_user = options.pop("user", None)
     path = unquote(parts.path.lstrip("/"))
     if "/" in path:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string path must be just the database name")
@@ -92,7 +105,7 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         host=host,
         port=port,
         database=path or None,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
+        username=unquote(parts.username) if parts.username else query_user or None,
+        password=unquote(parts.password) if parts.password is not None else query_password or None,
         options=options,
     )

@@ -10,10 +10,17 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from datasource_registry.connectors.errors import NOT_SECRET, ConnectorError, ErrorCode, Scrubber
+from datasource_registry.connectors.errors import (
+    NOT_SECRET,
+    USER_NAME_CREDENTIALS,
+    ConnectorError,
+    ErrorCode,
+    Scrubber,
+)
 from datasource_registry.connectors.network import NetworkPolicy, PinnedAddress, open_socket, resolve_pinned
 from datasource_registry.connectors.result import Stage
 from datasource_registry.connectors.target import ConnectionTarget
+from datasource_registry.secret_parts import UnreadableText, connection_string_words, document_words, parse
 
 # Maps a driver exception to a stable code; returning None falls back to the generic mapping.
 Classifier = Callable[[BaseException], ErrorCode | None]
@@ -66,7 +73,23 @@ class Context:
         overall = now + deadline_seconds if deadline_seconds is not None else None
         if whole_call_is_connect:
             overall = now + connect_budget
-        secrets = [v for k, v in credentials.items() if isinstance(v, str) and k not in NOT_SECRET]
+        values = {k: v for k, v in credentials.items() if isinstance(v, str) and k not in NOT_SECRET}
+        names = [v for k, v in values.items() if k in USER_NAME_CREDENTIALS]
+        secrets = [v for k, v in values.items() if k not in USER_NAME_CREDENTIALS]
+        # What the strings and documents themselves hold (an unsaved test sends them whole): secrets and user names.
+        if target.connection_string:
+            users = _user_names(target.connection_string)
+            names.extend(users)
+            words = connection_string_words(target.connection_string)
+            # A string the registry cannot read is withheld whole wherever a library quotes it.
+            secrets.extend(
+                [w for w in words if w not in users]
+                if _readable(target.connection_string)
+                else [target.connection_string]
+            )
+        if target.ssh_username:
+            names.append(target.ssh_username)
+        secrets.extend(document_words(target.source_config))
         return cls(
             target=target,
             credentials=credentials,
@@ -74,7 +97,7 @@ class Context:
             aws_endpoint_url=aws_endpoint_url,
             connect_deadline=now + connect_budget,
             overall_deadline=overall,
-            scrub=Scrubber(secrets),
+            scrub=Scrubber(secrets, names),
         )
 
     def connect_timeout(self) -> float:
@@ -131,6 +154,21 @@ class Context:
                 sock = ssl.create_default_context().wrap_socket(sock, server_hostname=tls_server_name)
                 self.resources.callback(sock.close)
         return sock
+
+
+def _readable(text: str) -> bool:
+    try:
+        parse(text)
+    except UnreadableText:
+        return False
+    return True
+
+
+def _user_names(text: str) -> list[str]:
+    try:
+        return [name for name in parse(text).usernames if name]
+    except UnreadableText:
+        return []
 
 
 def _describe(exc: BaseException) -> str:

@@ -26,16 +26,22 @@ def _url(ctx: Context) -> tuple[str, str, int, str]:
         if not target.host:
             raise ConnectorError(ErrorCode.INVALID_CONFIG, "source_config.url or host is required")
         url = f"https://{target.host}:{target.port or 443}/"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "the URL cannot be parsed") from None
     if parts.scheme not in {"http", "https"}:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "only http:// and https:// URLs are allowed")
     if parts.username is not None or parts.password is not None:
         ctx.scrub.add(parts.password)
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "put credentials in api_key or oauth_token, not in the URL")
+    written_port = parts.netloc.rpartition("]")[2].rpartition("@")[2].partition(":")[2]
     try:
+        if written_port and not (written_port.isascii() and written_port.isdigit()):
+            raise ValueError("not ASCII digits")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "the URL has an invalid port") from exc
+    except ValueError:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "the URL has an invalid port") from None
     if not parts.hostname:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "the URL has no host")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

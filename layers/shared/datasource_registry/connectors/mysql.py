@@ -114,10 +114,11 @@ def test(ctx: Context) -> None:
     with ctx.stage("metadata", _classify):
         _limit_statements(ctx, conn)
         with conn.cursor() as cur:
-            cur.execute("SELECT VERSION(), DATABASE(), CURRENT_USER()")
+            # The login name is not shown back: a test result is read by viewers too.
+            cur.execute("SELECT VERSION(), DATABASE()")
             row = cur.fetchone()
         assert row is not None
-        ctx.server_version, ctx.details["database"], ctx.details["user"] = row
+        ctx.server_version, ctx.details["database"] = row
 
 
 def discover(ctx: Context) -> DiscoveredSchema:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets as random_tokens
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from datasource_registry.connectors.errors import ConnectorError
 from datasource_registry.connectors.result import ConnectionTestResult, Stage
 from datasource_registry.connectors.schema import DiscoveredSchema, SchemaDiff, diff_schemas
 from datasource_registry.connectors.target import ConnectionTarget
+from datasource_registry.domain.credentials import in_memory
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
 from datasource_registry.domain.model import DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
@@ -31,8 +32,10 @@ MAX_TABLE_PAGE = 1000
 REFRESH_SECONDS = 120.0
 
 
-def target_of(spec: DataSourceSpec) -> ConnectionTarget:
-    """The connection-relevant part of a spec, as the connector library takes it."""
+def target_of(spec: DataSourceSpec, credentials: Mapping[str, str]) -> ConnectionTarget:
+    """The connection-relevant part of a spec, as the connector library takes it: the connection string and
+    source config put back together with their secrets, in memory only."""
+    spec = in_memory(spec, credentials)
     return ConnectionTarget(
         type=spec.type.value if spec.type else "other",
         host=spec.host,
@@ -100,7 +103,9 @@ class SchemaService:
                 False, [Stage("authenticate", False, 0.0, str(refused))], 0.0, code, str(refused)
             )
             return result, self.record_test(source, result)
-        result = self._connectors.test(target_of(source.spec), credentials, self._budget(source, deadline_seconds))
+        result = self._connectors.test(
+            target_of(source.spec, credentials), credentials, self._budget(source, deadline_seconds)
+        )
         return result, self.record_test(source, result)
 
     def _credentials(self, source: DataSource) -> dict[str, str]:
@@ -114,7 +119,9 @@ class SchemaService:
         errors = configuration_errors(spec)
         if errors:
             raise ValidationFailed(errors)
-        return self._connectors.test(target_of(spec), credentials, min(spec.connection_timeout, deadline_seconds))
+        return self._connectors.test(
+            target_of(spec, credentials), credentials, min(spec.connection_timeout, deadline_seconds)
+        )
 
     def record_test(self, tested: DataSource, result: ConnectionTestResult) -> DataSource:
         now = self._clock()
@@ -161,7 +168,7 @@ class SchemaService:
     def _discover_with(self, source: DataSource, credentials: dict[str, str], deadline_seconds: float) -> Discovery:
         try:
             schema = self._connectors.discover(
-                target_of(source.spec), credentials, self._budget(source, deadline_seconds)
+                target_of(source.spec, credentials), credentials, self._budget(source, deadline_seconds)
             )
         except ConnectorError as failure:
             raise DiscoveryFailed(failure.code.value, failure.message) from None
@@ -218,7 +225,7 @@ class SchemaService:
         """Test, then discover and store: every failure is an outcome (already free of secrets), never raised."""
         resolved = credentials_for(source, credentials)
         budget = self._budget(source, REFRESH_SECONDS)
-        tested = self._connectors.test(target_of(source.spec), resolved, budget)
+        tested = self._connectors.test(target_of(source.spec, resolved), resolved, budget)
         if not tested.success:
             return RefreshOutcome(ok=False, error_code=tested.error_code, error=tested.error, healthy=False)
         try:

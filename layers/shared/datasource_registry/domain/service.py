@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from datasource_registry.domain.credentials import credentials_in_force, registry_credentials
+from datasource_registry.domain.credentials import credentials_in_force, registry_credentials, secrets_out
 from datasource_registry.domain.errors import AlreadyExists, FieldError, NotFound, ValidationFailed, VersionConflict
 from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
 from datasource_registry.domain.model import KEY_PATTERN, DataSource, DataSourceSpec
@@ -157,9 +157,12 @@ class DataSourceService:
     ) -> DataSource:
         principal.require_write()
         self._check(spec)
+        # Secrets typed into the connection string or a document go to the secret like any credential; a value
+        # given in `credentials` wins over the same one in the string.
+        spec, found = secrets_out(spec)
         now = self._clock()
         source_id = new_data_source_id(int(now.timestamp() * 1000))
-        values = {name: value for name, value in credentials.items() if value is not None}
+        values = {name: value for name, value in {**found, **credentials}.items() if value is not None}
         ref = self._secrets.create(principal.tenant_id, source_id, values) if values else None
         source = DataSource(
             id=source_id,
@@ -227,8 +230,13 @@ class DataSourceService:
             except ValidationError as exc:
                 raise ValidationFailed(field_errors(exc)) from None
             self._check(spec)
-            updated, undo_secret = self._with_credentials(current, credentials)
-            reset_test = connection_changed(current.spec, spec) or not credentials.empty
+            # Secrets in the strings move to the secret (a record written before this rule moves them now too);
+            # a placeholder sent back keeps the value in force.
+            spec, found = secrets_out(spec)
+            updated, undo_secret = self._with_credentials(
+                current, CredentialChanges(values={**found, **credentials.values}, clear=credentials.clear)
+            )
+            reset_test = connection_changed(current.spec, spec) or updated.secret_version != current.secret_version
             updated = updated.model_copy(
                 update={
                     "spec": spec,
@@ -349,6 +357,8 @@ class DataSourceService:
     def _discard_secret(self, arn: str) -> None:
         try:
             self._secrets.delete_now(arn)
-        except Exception:
+        except Exception as error:
             # The secret is tagged with its tenant and data source id, so an operator can find it; never its value.
-            log.exception("could not remove an unreferenced secret", extra={"secret_arn": arn})
+            log.error(
+                "could not remove an unreferenced secret", extra={"secret_arn": arn, "error_type": type(error).__name__}
+            )
