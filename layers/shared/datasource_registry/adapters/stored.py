@@ -114,28 +114,29 @@ class StoredDataSource(BaseModel):
     refresh_failures: int = 0
     refresh_started_at: datetime | None = None
 
+    # Held by the item as index attributes (authoritative there), not in the document; read back from them.
+    next_refresh_at: datetime | None = None
+    refresh_claim: str | None = None
+
     @classmethod
     def of(cls, source: DataSource) -> StoredDataSource:
         values = {name: getattr(source, name) for name in cls.model_fields if name != "spec"}
         return cls.model_validate({**values, "spec": source.spec.model_dump(mode="json")})
 
-    def to_domain(self, *, data_source_id: str, tenant_id: str, row_version: int, **attributes: Any) -> DataSource:
+    def to_domain(self, *, data_source_id: str, tenant_id: str, row_version: int) -> DataSource:
+        # Constructed, not validated: the domain model's rules (and their fill-ins) belong to writes.
         values = {name: getattr(self, name) for name in type(self).model_fields if name != "spec"}
-        return DataSource.model_validate(
-            {
-                **values,
-                "spec": self.spec.to_domain(),
-                "id": data_source_id,
-                "tenant_id": tenant_id,
-                "row_version": row_version,
-                **attributes,
-            }
+        return DataSource.model_construct(
+            **values, spec=self.spec.to_domain(), id=data_source_id, tenant_id=tenant_id, row_version=row_version
         )
+
+
+ATTRIBUTES = {"next_refresh_at", "refresh_claim"}
 
 
 def document_of(source: DataSource) -> str:
     """The stored JSON of a source; ValidationFailed naming the largest field when DynamoDB could not hold it."""
-    document = StoredDataSource.of(source).model_dump_json()
+    document = StoredDataSource.of(source).model_dump_json(exclude=ATTRIBUTES)
     size = len(document.encode("utf-8"))
     if size > MAX_DOCUMENT_BYTES:
         raise ValidationFailed(
@@ -145,8 +146,11 @@ def document_of(source: DataSource) -> str:
     return document
 
 
-def source_of(document: str, **identity: Any) -> DataSource:
-    return StoredDataSource.model_validate_json(document).to_domain(**identity)
+def source_of(document: str, *, data_source_id: str, tenant_id: str, row_version: int, **attributes: Any) -> DataSource:
+    """The domain's data source from a stored document plus the item's own attributes (ATTRIBUTES)."""
+    values = {**json.loads(document), **{name: attributes.get(name) for name in ATTRIBUTES}}
+    stored = StoredDataSource.model_validate(values)
+    return stored.to_domain(data_source_id=data_source_id, tenant_id=tenant_id, row_version=row_version)
 
 
 def _largest_field(source: DataSource) -> str:
