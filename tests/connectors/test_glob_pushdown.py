@@ -157,7 +157,9 @@ def test_mariadb_pushdown_selects_what_the_matcher_selects(mariadb_connection):
                 for name in names:
                     quoted = name.replace("`", "``")
                     cur.execute(f"CREATE TABLE `{database}`.`{quoted}` (id int)")
-                _check(lambda f: mysql.discover_with(mariadb_connection, database, f), database, names, include, exclude)
+                _check(
+                    lambda f: mysql.discover_with(mariadb_connection, database, f), database, names, include, exclude
+                )
             finally:
                 cur.execute(f"DROP DATABASE `{database}`")
 

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from datasource_registry.api.http import QueryParam, Request
 from datasource_registry.domain.credentials import shown_texts
@@ -148,12 +148,29 @@ class DataSystemView(BaseModel):
     links: LinksView
 
 
+class FoundationDataSourceList(RootModel[list[FoundationDataSourceView]]):
+    """000's list answer: a bare array (the next page's cursor travels in the x-next-cursor header)."""
+
+
+class DataSystemList(RootModel[list[DataSystemView]]):
+    """000's list of data systems: a bare array."""
+
+
 class Deleted(BaseModel):
     identifier: str
     deleted: bool
 
 
 # -- parsing -------------------------------------------------------------------------------------------------
+BASE_PATH = "/api/data/"  # every 000 route is under it, and every one requires x-org
+X_ORG = QueryParam(
+    "x-org",
+    "Your organisation (000): it must name the tenant of the bearer token, else 403.",
+    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9_.:-]+$"},
+    required=True,
+)
+
+
 def require_org(request: Request) -> None:
     """000's x-org header must name the caller's organisation, i.e. the tenant of the verified token."""
     if request.headers.get("x-org") != request.principal.tenant_id:
