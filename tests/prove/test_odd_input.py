@@ -163,6 +163,10 @@ def test_lone_surrogates_anywhere_in_a_body_are_a_400_in_every_dialect(api, tena
         ("/api/public/v1/data-sources", {"name": "x", "note": "a\ud800"}),
         ("/api/data/data_source", {"entity": {"name": "x", "description": "a\udfff"}}),
         ("/api/v1/data-sources", {"name": "x", "metadata": {"k\ud800": 1}}),
+        ("/api/v1/data-sources", {"name": "x", "metadata": {"k": ["a\udc00"]}}),
+        ("/api/v1/data-sources", {"name": "x", "sourceConfig": {"bucket": "b\ud800"}}),
+        ("/api/public/v1/data-sources/filter", {"resourceNames": ["a\ud800*"]}),
+        ("/api/public/v1/data-sources/by-ids", {"ids": ["ds_\ud800"]}),
     ):
         response = api.post(
             path, content=json.dumps(body).encode(), headers={"x-org": tenant, "content-type": "application/json"}
