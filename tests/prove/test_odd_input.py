@@ -351,3 +351,33 @@ def test_a_stored_uri_no_view_can_parse_degrades_that_field_only(local_api, api,
     assert api.get(f"/api/public/v1/data-sources/{target['id']}").status_code == 200
     assert api.get("/api/v1/data-sources").status_code == 200
     assert api.get("/api/data/data_source/list", headers={"x-org": tenant}).status_code == 200
+
+
+# -- hosts a URL parser refuses ---------------------------------------------------------------------------------
+HOST_CHARS = st.sampled_from([*"ab.9-:[]%", "\uff20", "\uff0f", "\uff1a", "\u2100", "\u00e9", "\u0131"])
+
+
+def test_a_host_is_refused_at_write_or_shown_by_every_view(local_api, api, tenant):
+    counter = iter(range(10_000))
+
+    @EXAMPLES
+    @given(host=st.text(HOST_CHARS, min_size=1, max_size=12))
+    def check(host: str) -> None:
+        n = next(counter)
+        body = {"name": f"h{n}", "type": "postgresql", "host": host, "port": 5432, "databaseName": "d"}
+        created = api.post("/api/v1/data-sources", json=body)
+        COUNTS["odd inputs"] += 1
+        if created.status_code == 400:
+            assert any(e["field"] == "host" for e in created.json()["errors"]), created.text[:300]
+            return
+        assert created.status_code == 201, created.text[:300]
+        source = created.json()["id"]
+        for url, headers in (
+            (f"/api/v1/data-sources/{source}", {}),
+            (f"/api/public/v1/data-sources/{source}", {}),
+            (f"/api/data/data_source?identifier={source}", {"x-org": tenant}),
+        ):
+            assert api.get(url, headers=headers).status_code == 200
+
+    check()
+    assert_consistent(local_api.aws, tenant)

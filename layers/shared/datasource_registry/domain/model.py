@@ -276,11 +276,12 @@ class DataSourceSpec(BaseModel):
     @field_validator("host", "ssh_host")
     @classmethod
     def _host_shape(cls, value: str | None) -> str | None:
-        if value is not None and (re.search(r"[\s/@?#\[\]\\]", value) or "://" in value):
+        if value is not None and (re.search(r"[\s/@?#\\]", value) or "://" in value):
             raise ValueError("must be a host name or IP address, without scheme, path or credentials")
         if value is not None:
             try:  # as the connectors and views will put it in a URL
-                urlsplit("//" + (f"[{value}]" if ":" in value else value))
+                bracketed = value.startswith("[") or ":" not in value
+                urlsplit("//" + (value if bracketed else f"[{value}]")).port  # noqa: B018  # parses the netloc
             except ValueError as exc:
                 raise ValueError(f"is not a host a URL can carry: {exc}") from None
         return value
