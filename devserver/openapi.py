@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_snake
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from datasource_registry.api.foundation import BASE_PATH as FOUNDATION_BASE
+from datasource_registry.api.foundation import X_ORG
 from datasource_registry.api.http import MAX_BODY_BYTES, MAX_PARAMETER_LENGTH, Doc
 from devserver.lambdas import Invoker
 from devserver.template import Route, Template, load
@@ -57,8 +59,9 @@ class Problem(BaseModel):
 
 def problem_statuses(route: Route, doc: Doc) -> list[int]:
     statuses = {400, 401, 403, 503, *doc.problems}
-    if "{" in route.path or route.method in _WRITES - {"POST"}:
-        statuses.add(404)
+    names_one = "{" in route.path or any(q.name in {"identifier", "child_identifier"} for q in doc.query)
+    if names_one or route.method in _WRITES - {"POST"}:
+        statuses.add(404)  # a path id or 000's ?identifier= that names nothing of the caller's
     if route.method in _WRITES:
         statuses.add(409)
     if doc.request is not None:
@@ -117,7 +120,8 @@ def operation(route: Route, doc: Doc, refs: Mapping[Any, dict[str, Any]]) -> dic
         for name in re.findall(r"\{([A-Za-z0-9_]+)\}", route.path)
     ]
     parameters += [_parameter("query", q.name, q.description, q.schema, q.required) for q in doc.query]
-    parameters += [_parameter("header", h.name, h.description, h.schema, h.required) for h in doc.headers]
+    headers = [*doc.headers, *([X_ORG] if route.path.startswith(FOUNDATION_BASE) else [])]
+    parameters += [_parameter("header", h.name, h.description, h.schema, h.required) for h in headers]
     responses: dict[str, Any] = {}
     for status, model in sorted(doc.responses.items()):
         answer: dict[str, Any] = {"description": doc.summary if model else "Done; no content."}

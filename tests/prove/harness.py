@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from datasource_registry import runtime
+from datasource_registry.domain.names import name_identity
 from devserver.template import Route, load
 
 # Every credential field carries this, so a leak anywhere is found by a plain substring scan (001's `warehouse` and
@@ -388,7 +389,7 @@ def assert_consistent(aws: Any, tenant: str) -> None:
             secret_values(aws, record["secret_arn"], record["secret_version"])  # its pinned version is readable
     assert live <= referenced, f"secrets without a record: {sorted(live - referenced)}"
     by_key = {record["key"]: record for record in stored.values()}
-    by_name = {record["spec"]["name"].casefold(): record for record in stored.values()}
+    by_name = {name_identity(record["spec"]["name"]): record for record in stored.values()}
     for item in items:
         sort_key = item["sk"]["S"]
         if sort_key.startswith("KEY#"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from datetime import UTC, datetime
@@ -10,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from datasource_registry.adapters.stored import document_of, source_of
 from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.model import DataSource
+from datasource_registry.domain.names import name_identity
 from datasource_registry.domain.ports import DuplicateIdentity, Page, StaleVersion
 from datasource_registry.domain.refresh import due_shard
 
@@ -40,7 +41,7 @@ def tenant_pk(tenant_id: str) -> str:
 
 
 def name_marker(name: str) -> str:
-    return f"NAME#{name.casefold()}"
+    return f"NAME#{name_identity(name)}"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -58,7 +59,7 @@ class DynamoDbDataSourceRepository:
 
     # -- mapping -----------------------------------------------------------------------------------------
     def to_item(self, source: DataSource) -> dict[str, Any]:
-        document = source.model_dump_json(exclude={"id", "tenant_id", "row_version", *SCHEDULE_STATE})
+        document = document_of(source)  # the stored model (adapters/stored.py); next_refresh_at/claim are attributes
         item: dict[str, Any] = {
             "pk": _s(tenant_pk(source.tenant_id)),
             "sk": _s(RECORD + source.id),
@@ -74,10 +75,8 @@ class DynamoDbDataSourceRepository:
 
     @staticmethod
     def from_item(item: dict[str, Any]) -> DataSource:
-        document = json.loads(item["doc"]["S"])
-        document.update(id=item["id"]["S"], tenant_id=item["tenantId"]["S"], row_version=int(item["rowVersion"]["N"]))
-        document.update(schedule_state(item))
-        return DataSource.model_validate(document)
+        identity = {"data_source_id": item["id"]["S"], "tenant_id": item["tenantId"]["S"]}
+        return source_of(item["doc"]["S"], **identity, row_version=int(item["rowVersion"]["N"]), **schedule_state(item))
 
     def _key(self, tenant_id: str, sort_key: str) -> dict[str, Any]:
         return {"pk": _s(tenant_pk(tenant_id)), "sk": _s(sort_key)}

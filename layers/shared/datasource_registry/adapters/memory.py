@@ -7,6 +7,7 @@ import itertools
 import threading
 
 from datasource_registry.domain.model import DataSource
+from datasource_registry.domain.names import name_identity
 from datasource_registry.domain.ports import DuplicateIdentity, Page, SecretRef, StaleVersion
 
 
@@ -22,11 +23,11 @@ class InMemoryDataSourceRepository:
             tenant = source.tenant_id
             if (tenant, source.key) in self.keys:
                 raise DuplicateIdentity("key")
-            if (tenant, source.spec.name.casefold()) in self.names:
+            if (tenant, name_identity(source.spec.name)) in self.names:
                 raise DuplicateIdentity("name")
             self.records[(tenant, source.id)] = copy.deepcopy(source)
             self.keys[(tenant, source.key)] = source.id
-            self.names[(tenant, source.spec.name.casefold())] = source.id
+            self.names[(tenant, name_identity(source.spec.name))] = source.id
 
     def get(self, tenant_id: str, data_source_id: str) -> DataSource | None:
         found = self.records.get((tenant_id, data_source_id))
@@ -46,7 +47,7 @@ class InMemoryDataSourceRepository:
             stored = self.records.get((previous.tenant_id, previous.id))
             if stored is None or stored.row_version != previous.row_version:
                 raise StaleVersion(previous.id)
-            old_name, new_name = previous.spec.name.casefold(), updated.spec.name.casefold()
+            old_name, new_name = name_identity(previous.spec.name), name_identity(updated.spec.name)
             if old_name != new_name:
                 if (updated.tenant_id, new_name) in self.names:
                     raise DuplicateIdentity("name")
@@ -61,13 +62,17 @@ class InMemoryDataSourceRepository:
                 raise StaleVersion(source.id)
             del self.records[(source.tenant_id, source.id)]
             del self.keys[(source.tenant_id, stored.key)]
-            del self.names[(source.tenant_id, stored.spec.name.casefold())]
+            del self.names[(source.tenant_id, name_identity(stored.spec.name))]
 
     def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:
         return [copy.deepcopy(self.records[(tenant_id, i)]) for i in data_source_ids if (tenant_id, i) in self.records]
 
     def names_starting_with(self, tenant_id: str, prefix: str) -> list[tuple[str, str]]:
-        return sorted((name, i) for (t, name), i in self.names.items() if t == tenant_id and name.startswith(prefix))
+        return sorted(
+            (name, i)
+            for (t, name), i in self.names.items()
+            if t == tenant_id and name.startswith(name_identity(prefix))
+        )
 
     def ids_of_type(self, tenant_id: str, type_name: str) -> list[str]:
         return sorted(i for (t, i), s in self.records.items() if t == tenant_id and s.spec.type == type_name)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from datasource_registry.api.http import QueryParam, Request
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, Forbidden, ValidationFailed
-from datasource_registry.domain.model import DataSource, DataSourceSpec, Health, reject_control_characters
+from datasource_registry.domain.model import DataSource, DataSourceSpec, Health
 from datasource_registry.domain.rules import CREDENTIAL_NAME, field_errors, health_of, unreferenced_credentials
 from datasource_registry.domain.service import CredentialChanges
 from datasource_registry.domain.systems import DataSystem
@@ -147,12 +148,29 @@ class DataSystemView(BaseModel):
     links: LinksView
 
 
+class FoundationDataSourceList(RootModel[list[FoundationDataSourceView]]):
+    """000's list answer: a bare array (the next page's cursor travels in the x-next-cursor header)."""
+
+
+class DataSystemList(RootModel[list[DataSystemView]]):
+    """000's list of data systems: a bare array."""
+
+
 class Deleted(BaseModel):
     identifier: str
     deleted: bool
 
 
 # -- parsing -------------------------------------------------------------------------------------------------
+BASE_PATH = "/api/data/"  # every 000 route is under it, and every one requires x-org
+X_ORG = QueryParam(
+    "x-org",
+    "Your organisation (000): it must name the tenant of the bearer token, else 403.",
+    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9_.:-]+$"},
+    required=True,
+)
+
+
 def require_org(request: Request) -> None:
     """000's x-org header must name the caller's organisation, i.e. the tenant of the verified token."""
     if request.headers.get("x-org") != request.principal.tenant_id:
@@ -250,10 +268,12 @@ def secret_changes(source: DataSource, body: Any) -> CredentialChanges:
         raise ValidationFailed([FieldError("body", "must be a JSON object of env_key -> secret value")])
     errors = unreferenced_credentials(source.spec, list(body))
     for name, value in body.items():
-        if not isinstance(value, str) or not value or len(value.encode()) > MAX_SECRET_BYTES:
+        if not isinstance(value, str) or not value or len(value.encode("utf-8", "surrogatepass")) > MAX_SECRET_BYTES:
             errors.append(FieldError(name, f"must be a non-empty string of at most {MAX_SECRET_BYTES} bytes"))
-        else:
-            reject_control_characters(value.replace("\n", "").replace("\r", ""), "a secret")
+        elif any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in value.replace("\r\n", "").replace("\n", "")):
+            # Multi-line values (PEM keys) keep their line breaks; NUL, other controls and lone surrogates cannot
+            # be stored or passed to a driver intact.
+            errors.append(FieldError(name, "must not contain NUL, control characters or lone surrogates"))
     if errors:
         raise ValidationFailed(errors)
     return CredentialChanges(values=dict(body))

@@ -152,10 +152,37 @@ def _json_body(event: Mapping[str, Any], headers: Mapping[str, str]) -> Any:
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The body may be at most {MAX_BODY_BYTES} bytes.")
     try:
-        return json.loads(data)
+        document = json.loads(data)
     except (ValueError, RecursionError) as exc:
         reason = "is nested too deeply" if isinstance(exc, RecursionError) else f"is not valid JSON: {exc}"
         raise ValidationFailed([FieldError("body", reason)], "The body is not valid JSON.") from None
+    where = _unencodable(document, "")
+    if where is not None:
+        # JSON may spell a lone surrogate (\ud800); no store, log or AWS call can encode it as UTF-8.
+        raise ValidationFailed([FieldError(where or "body", "must not contain a lone surrogate (\\ud800-\\udfff)")])
+    return document
+
+
+def _unencodable(node: Any, path: str) -> str | None:
+    """The path of the first string (or object key) holding a lone surrogate, else None."""
+    stack: list[tuple[Any, str]] = [(node, path)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return where
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{where}.{key}" if where else str(key)
+                if _SURROGATE.search(key):
+                    return where or "body"
+                stack.append((item, child))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{index}]") for index, item in enumerate(value))
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -174,7 +175,9 @@ def parse(model: type[M], body: Any, prefix: str = "") -> M:
 
 
 def _port(value: str | int | None) -> int | str | None:
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: str.isdigit() and int() also take fullwidth, Arabic-Indic and superscript digits,
+    # which no driver reads (and int() refuses some of them: a 500).
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,5}", value.strip()):
         return int(value.strip())
     return value
 

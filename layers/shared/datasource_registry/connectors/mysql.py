@@ -196,11 +196,12 @@ def _filters(schema: str | None, names: NameFilter) -> tuple[str, list[Any]]:
     else:
         clauses.append("t.TABLE_SCHEMA NOT IN (" + ", ".join(["%s"] * len(SYSTEM_SCHEMAS)) + ")")
         params.extend(SYSTEM_SCHEMAS)
-    # Pushed-down filters narrow the catalog scan; NameFilter re-checks exactly (REGEXP may ignore case).
-    if (include := names.include_regex()) is not None:
+    # Pushed-down filters select exactly what NameFilter does (its regexes carry PCRE's flags for case and
+    # newlines); NameFilter still re-checks, so a catalog that reads a regex differently can only cost time.
+    if (include := names.include_regex("mariadb")) is not None:
         clauses.append("CONCAT(t.TABLE_SCHEMA, '.', t.TABLE_NAME) REGEXP %s")
         params.append(include)
-    if (exclude := names.exclude_regex()) is not None:
-        clauses.append("NOT (CONCAT(t.TABLE_SCHEMA, '.', t.TABLE_NAME) REGEXP BINARY %s)")
+    if (exclude := names.exclude_regex("mariadb")) is not None:
+        clauses.append("NOT (CONCAT(t.TABLE_SCHEMA, '.', t.TABLE_NAME) REGEXP %s)")
         params.append(exclude)
     return " AND ".join(clauses), params

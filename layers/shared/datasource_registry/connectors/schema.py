@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+from datasource_registry.domain import globs
 
 FORMAT_VERSION = 1
 
@@ -198,51 +200,42 @@ def diff_schemas(old: DiscoveredSchema, new: DiscoveredSchema) -> SchemaDiff:
 
 @dataclass(frozen=True)
 class NameFilter:
-    """include/exclude fnmatch globs on "schema.table" (case-sensitive); no include pattern means all."""
+    """include/exclude globs on "schema.table" (the one dialect of domain/globs.py); no include pattern means all."""
 
     include: Sequence[str] = ()
     exclude: Sequence[str] = ()
+    _include: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    _exclude: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "_include", globs.compile_any(self.include))
+            object.__setattr__(self, "_exclude", globs.compile_any(self.exclude))
+        except ValueError as exc:  # only a record written before patterns were checked at write can get here
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"an include/exclude pattern {exc}") from None
 
     def __call__(self, qualified_name: str) -> bool:
-        if self.include and not any(fnmatch.fnmatchcase(qualified_name, p) for p in self.include):
+        if self._include is not None and self._include.fullmatch(qualified_name) is None:
             return False
-        return not any(fnmatch.fnmatchcase(qualified_name, p) for p in self.exclude)
+        return self._exclude is None or self._exclude.fullmatch(qualified_name) is None
 
     def apply(self, tables: Iterable[Table]) -> list[Table]:
         return [t for t in tables if self(t.qualified_name)]
 
-    def include_regex(self) -> str | None:
-        """A POSIX regex equivalent to the include globs, for pushing the filter down to a catalog query."""
-        return _globs_to_regex(self.include) if self.include else None
+    def include_regex(self, engine: globs.Engine = "postgres") -> str | None:
+        """A regex equivalent to the include globs, for pushing the filter down to a catalog query."""
+        return _pushed_down(self.include, engine)
 
-    def exclude_regex(self) -> str | None:
-        return _globs_to_regex(self.exclude) if self.exclude else None
-
-
-def _globs_to_regex(patterns: Sequence[str]) -> str:
-    return "^(" + "|".join(_glob_to_regex(p) for p in patterns) + ")$"
+    def exclude_regex(self, engine: globs.Engine = "postgres") -> str | None:
+        return _pushed_down(self.exclude, engine)
 
 
-def _glob_to_regex(pattern: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        i += 1
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "[":
-            end = pattern.find("]", i + 1 if i < len(pattern) and pattern[i] in "!]" else i)
-            if end == -1:
-                out.append(r"\[")
-                continue
-            body = pattern[i:end].replace("\\", r"\\")
-            i = end + 1
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body + "]")
-        else:
-            out.append(re.escape(ch) if not ch.isalnum() and ch != "_" else ch)
-    return "".join(out)
+# Past this, a catalog's regex engine may refuse the expression as too complex; the filter then runs here only.
+MAX_PUSHED_DOWN_REGEX = 8000
+
+
+def _pushed_down(patterns: Sequence[str], engine: globs.Engine) -> str | None:
+    if not patterns:
+        return None
+    regex = globs.any_of_regex(patterns, engine)
+    return regex if len(regex) <= MAX_PUSHED_DOWN_REGEX else None

@@ -32,6 +32,17 @@ def credentials_in_force(secrets: SecretStore, source: DataSource) -> dict[str, 
     return values
 
 
+def registry_credentials(secrets: SecretStore, source: DataSource) -> dict[str, str]:
+    """Only the values in the registry's own secret: what a credential write starts from.
+
+    The user's own secret (secretManagerKey) is never copied into the registry's, and one that is missing or
+    unreadable does not stand in the way of writing the registry's.
+    """
+    if source.secret_arn and source.secret_version:
+        return secrets.read(SecretRef(source.secret_arn, source.secret_version))
+    return {}
+
+
 def secrets_out(spec: DataSourceSpec) -> tuple[DataSourceSpec, dict[str, str]]:
     """The spec as stored (secrets in its connection string and documents replaced by PLACEHOLDER) and the
     credential values they held. Raises ValidationFailed, naming the field, for text that cannot be split safely."""

@@ -36,8 +36,12 @@ def new_data_source_id(now_ms: int | None = None) -> str:
     return ID_PREFIX + "".join(reversed(chars))
 
 
+_ID = re.compile(ID_PREFIX + "[" + _CROCKFORD + "]{26}")
+
+
 def looks_like_id(reference: str) -> bool:
-    return reference.startswith(ID_PREFIX) and len(reference) == len(ID_PREFIX) + 26
+    """Only what new_data_source_id makes: a cursor or path naming anything else is refused before any read."""
+    return _ID.fullmatch(reference) is not None
 
 
 def key_from_name(name: str) -> str:

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,11 +20,14 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from datasource_registry.domain import globs
+from datasource_registry.domain.names import check_name, refused_character
 from datasource_registry.domain.types import DataSourceType, Status, SyncMode
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"
 MAX_DOCUMENT_BYTES = 16 * 1024
 MAX_NESTING = 8
+MAX_SECRET_REFS = 100
 # A Secrets Manager secret name (letters, digits, /_+=.@-) or its ARN.
 SECRET_MANAGER_KEY_PATTERN = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$"  # noqa: S105  # a name pattern, not a secret
 
@@ -40,6 +44,20 @@ API_CONFIG = ConfigDict(
     str_max_length=4096,
     defer_build=True,  # a handler builds only the validators it uses, on first use
 )
+
+
+def check_connection_string(value: str) -> None:
+    """ValueError when the URL parser every view uses refuses it (brackets, NFKC-unsafe host, a port that is not
+    ASCII digits); the connectors apply their own stricter rules when they connect."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"is not a URL the registry can read: {exc}") from None
+    host_port = parts.netloc.rpartition("@")[2].rpartition("]")[2]
+    port = host_port.rpartition(":")[2] if ":" in host_port else ""
+    if not re.fullmatch(r"[0-9]*", port):
+        raise ValueError("has a port that is not ASCII digits")
 
 
 def reject_control_characters(value: str, what: str) -> str:
@@ -244,11 +262,49 @@ class DataSourceSpec(BaseModel):
     def _no_control_characters(cls, value: str | None) -> str | None:
         return None if value is None else reject_control_characters(value, "the value")
 
+    @field_validator("name")
+    @classmethod
+    def _name_identity(cls, value: str) -> str:
+        # Unique under NFKC + casefold (domain/names.py): no invisible characters, and a marker key that fits.
+        return check_name(value)
+
+    @field_validator("host", "ssh_host", "database_name", "schema_name", "ssh_username")
+    @classmethod
+    def _visible(cls, value: str | None) -> str | None:
+        reason = None if value is None else refused_character(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
+    @field_validator("connection_string")
+    @classmethod
+    def _readable_url(cls, value: str | None) -> str | None:
+        # Every view shows it (redacted), so whatever the URL parser refuses is refused here, at write.
+        if value is not None:
+            check_connection_string(value)
+        return value
+
+    @field_validator("secret_refs")
+    @classmethod
+    def _bounded_refs(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_SECRET_REFS:
+            raise ValueError(f"may name at most {MAX_SECRET_REFS} settings")
+        for setting in value:
+            if not 1 <= len(setting) <= 255 or refused_character(setting):
+                raise ValueError("each setting must be 1-255 visible characters")
+        return value
+
     @field_validator("host", "ssh_host")
     @classmethod
     def _host_shape(cls, value: str | None) -> str | None:
-        if value is not None and (re.search(r"[\s/@?#]", value) or "://" in value):
+        if value is not None and (re.search(r"[\s/@?#\\]", value) or "://" in value):
             raise ValueError("must be a host name or IP address, without scheme, path or credentials")
+        if value is not None:
+            try:  # as the connectors and views will put it in a URL
+                bracketed = value.startswith("[") or ":" not in value
+                urlsplit("//" + (value if bracketed else f"[{value}]")).port  # noqa: B018  # parses the netloc
+            except ValueError as exc:
+                raise ValueError(f"is not a host a URL can carry: {exc}") from None
         return value
 
     @field_validator("file_path")
@@ -281,10 +337,14 @@ class DataSourceSpec(BaseModel):
     @field_validator("include_patterns", "exclude_patterns")
     @classmethod
     def _patterns(cls, value: list[str]) -> list[str]:
-        for pattern in value:
+        for index, pattern in enumerate(value):
             reject_control_characters(pattern, "a pattern")
             if not 1 <= len(pattern) <= 512:
                 raise ValueError("each pattern must be 1-512 characters")
+            try:
+                globs.check(pattern)
+            except ValueError as exc:
+                raise ValueError(f"pattern [{index}] {pattern!r} {exc}") from None
         return value
 
     @field_validator("metadata", "source_config")

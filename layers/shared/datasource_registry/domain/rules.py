@@ -117,8 +117,17 @@ def connection_changed(before: DataSourceSpec, after: DataSourceSpec) -> bool:
 def spec_from_changes(current: DataSourceSpec, changes: dict[str, Any]) -> DataSourceSpec:
     """Apply `changes` (field name -> new value; only given fields change) and validate the whole result."""
     merged = current.model_dump(mode="json")
-    if "type" in changes and "connector_key" not in changes and current.connector_key == (current.type or ""):
+    followed = current.connector_key == (current.type.value if current.type else "")
+    if "type" in changes and "connector_key" not in changes and followed:
         merged["connector_key"] = ""  # it followed the type before; let it follow the new one
+    if "connector_key" in changes and "type" not in changes:
+        # 003 names the connector by key: a key that is a type brings the type along (s3 -> snowflake); one that
+        # is not (s3 -> kafka) leaves no type behind that only followed the old key.
+        new_key = changes["connector_key"]
+        if new_key in DataSourceType._value2member_map_:
+            merged["type"] = new_key
+        elif followed:
+            merged["type"] = None
     merged.update(changes)
     # Strict JSON validation: `true` is not a port and "5" is not a pool size, as the OpenAPI document says.
     return DataSourceSpec.model_validate_json(json.dumps(merged), strict=True)

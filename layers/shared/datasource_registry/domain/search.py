@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from datasource_registry.domain.errors import FieldError, ValidationFailed
+from datasource_registry.domain.names import name_identity
 
 MAX_PATTERNS = 50
 MAX_PATTERN_LENGTH = 255
@@ -19,7 +20,8 @@ class Wildcard:
 
     @property
     def folded(self) -> str:
-        return self.pattern.casefold()
+        # The form names are unique in (domain/names.py), so a fullwidth 'Source*' finds 'source' as the name markers hold it.
+        return name_identity(self.pattern)
 
     @property
     def seek_prefix(self) -> str:
@@ -28,7 +30,7 @@ class Wildcard:
 
     def matches(self, value: str) -> bool:
         regex = ".*".join(re.escape(part) for part in self.folded.split("*"))
-        return re.fullmatch(regex, value.casefold(), flags=re.DOTALL) is not None
+        return re.fullmatch(regex, name_identity(value), flags=re.DOTALL) is not None
 
 
 def wildcards(values: object, field: str) -> list[Wildcard]:

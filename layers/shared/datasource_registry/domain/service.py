@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from datasource_registry.domain.credentials import credentials_in_force, secrets_out
+from datasource_registry.domain.credentials import credentials_in_force, registry_credentials, secrets_out
 from datasource_registry.domain.errors import AlreadyExists, FieldError, NotFound, ValidationFailed, VersionConflict
 from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
 from datasource_registry.domain.model import KEY_PATTERN, DataSource, DataSourceSpec
@@ -273,7 +273,7 @@ class DataSourceService:
         """The record with its new secret version, and how to undo that secret write if the record fails."""
         if changes.empty:
             return current, None
-        before = self.credentials_of(current)
+        before = registry_credentials(self._secrets, current)
         after = changes.apply(before)
         if after == before:
             return current, None
