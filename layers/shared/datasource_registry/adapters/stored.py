@@ -73,6 +73,8 @@ class StoredSpec(BaseModel):
     include_patterns: list[str] = Field(default_factory=list)
     exclude_patterns: list[str] = Field(default_factory=list)
     region: str | None = None
+    warehouse: str | None = None
+    role: str | None = None
     secret_refs: dict[str, str] = Field(default_factory=dict)
     secret_manager_key: str | None = None
 
