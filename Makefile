@@ -56,7 +56,7 @@ bench: $(STAMP)
 
 $(SAM_VENV)/bin/sam: tools/sam.lock
 	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r tools/sam.lock
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/sam.lock
 	@touch $@
 
 sam-validate: $(SAM_VENV)/bin/sam
