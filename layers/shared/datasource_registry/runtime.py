@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from datasource_registry.domain.service import DataSourceService, utc_now
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 class Settings(BaseModel):
     """The environment a handler runs with (template.yaml's Globals); validated once per container."""
+
+    model_config = ConfigDict(defer_build=True)
 
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=3)]
     secret_prefix: Annotated[str, Field(alias="SECRET_PREFIX", min_length=1)] = "datasource-registry"  # noqa: S105  # a name prefix, not a secret
@@ -67,19 +69,23 @@ class Services:
     clock: Callable[[], datetime] = utc_now  # tests freeze time here; every service reads it on each call
 
     @cached_property
-    def aws(self) -> boto3.Session:
-        """The container's one boto3 Session: every client shares its loaded models, endpoints and credentials."""
-        if self.session is not None:
-            return self.session
-        import boto3
+    def aws(self) -> Callable[..., Any]:
+        """The container's one session's client factory: every client shares its models, endpoints, credentials.
 
-        return boto3.Session()
+        Without an injected boto3 Session it is botocore's own: low-level clients are the same objects either
+        way, and importing boto3 also imports s3transfer, about a third of a cold start's AWS SDK import.
+        """
+        if self.session is not None:
+            return self.session.client
+        import botocore.session
+
+        return botocore.session.get_session().create_client
 
     def client(self, name: str):  # type: ignore[no-untyped-def]  # boto3's client overloads are per service name
         from botocore.config import Config
 
         config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
-        client = self.aws.client(name, config=config)  # type: ignore[call-overload]
+        client = self.aws(name, config=config)
         for hook in CLIENT_HOOKS:
             hook(client)
         return client
