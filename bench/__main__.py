@@ -7,6 +7,7 @@ BENCHES = [
     "bench.size",
     "bench.cold_start",
     "bench.first_request",
+    "bench.warm_list",
     "bench.aws_calls",
     "bench.discovery",
     "bench.sweep",
