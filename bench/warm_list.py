@@ -1,8 +1,8 @@
 """Warm path: a list page of 25, ours beside a minimal plain-boto3 handler, on the same canned AWS responses.
 
-26 data sources are created on the embedded AWS; the Query and GetItem answers our list handler gets are recorded
-(parsed, as botocore hands them over) and then served to both handlers from a `before-call` hook, so neither
-waits on the network and both start from the same parsed items. Ours is the real handler (Powertools decorators,
+26 data sources are created on the embedded AWS; the HTTP answers to the Query and GetItem our list handler makes
+are recorded and then served to both handlers from a `before-send` hook: neither waits on the network, both
+parse the same bytes. Ours is the real handler (Powertools decorators,
 auth, repository, item validation, views); the plain one (bench/plain_lambda/plain_list.py) returns the items as
 JSON. Warm: each handler has served requests before; blocks are interleaved; ratio of medians.
 """
@@ -29,25 +29,38 @@ from tests.conftest import load_event
 GOAL = 1.5
 
 
+class _Raw:
+    """What botocore reads an HTTP body from (urllib3's response, here from memory)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, *_: Any, **__: Any) -> Any:
+        yield self.data
+
+
 class Canned:
-    """Records the parsed answers of DynamoDB calls, then serves them instead of calling out."""
+    """Records DynamoDB's HTTP answers, then serves them instead of sending: both handlers still parse them."""
 
     def __init__(self) -> None:
-        self.answers: dict[str, Any] = {}
+        self.answers: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self.serving = False
 
     def attach(self, client: Any) -> None:
-        client.meta.events.register("after-call.dynamodb", self.record)
-        client.meta.events.register("before-call.dynamodb", self.serve)
+        client.meta.events.register("needs-retry.dynamodb", self.record)
+        client.meta.events.register("before-send.dynamodb", self.serve)
 
-    def record(self, parsed: Any, model: Any, **_: Any) -> None:
-        if not self.serving:
-            self.answers[model.name] = parsed
+    def record(self, response: Any, operation: Any, **_: Any) -> None:
+        if not self.serving and response is not None:
+            http = response[0]
+            self.answers[operation.name] = (http.status_code, dict(http.headers), http.content)
 
-    def serve(self, model: Any, **_: Any) -> Any:
+    def serve(self, request: Any, **_: Any) -> Any:
         if not self.serving:
             return None
-        return AWSResponse("https://dynamodb", 200, {}, None), self.answers[model.name]
+        target = request.headers["X-Amz-Target"].decode().rsplit(".", 1)[1]
+        status, headers, body = self.answers[target]
+        return AWSResponse(request.url, status, headers, _Raw(body))
 
 
 def main() -> None:
@@ -73,7 +86,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "bench" / "plain_lambda"))
     import plain_list  # its module-level client is the plain handler's, built at import
 
-    plain_list.dynamodb.meta.events.register("before-call.dynamodb", canned.serve)
+    plain_list.dynamodb.meta.events.register("before-send.dynamodb", canned.serve)
     subjects = {
         "ours": lambda: api.invoker.invoke("ListDataSourcesFunction", listing),
         "plain": lambda: plain_list.handler(listing, None),
