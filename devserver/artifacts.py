@@ -465,9 +465,15 @@ def check(build: Path = BUILD) -> int:
             problems += run_scenario(invoker, by_code_dir)
             time.sleep(0.2)  # the last segments are in flight on loopback
             print(f"  X-Ray segments sent by the functions: {invoker.xray.segments}")
-            active = [f for f in functions.values() if f.tracing == "Active"]
-            if active and invoker.xray.segments == 0:
-                problems.append("tracing is Active in the template, yet no function sent a segment")
+            sdk_on = [
+                f
+                for f in functions.values()
+                if f.tracing == "Active"
+                and lambda_environment(f, refs, aws.endpoint_url, build=build).get("POWERTOOLS_TRACE_DISABLED", "false")
+                not in {"1", "true", "yes", "on"}
+            ]
+            if sdk_on and invoker.xray.segments == 0:
+                problems.append("tracing is Active with the X-Ray SDK on, yet no function sent a segment")
         finally:
             invoker.stop()
             aws.stop()
