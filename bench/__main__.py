@@ -3,7 +3,15 @@
 import runpy
 import sys
 
-BENCHES = ["bench.cold_start", "bench.aws_calls", "bench.discovery", "bench.sweep"]
+BENCHES = [
+    "bench.size",
+    "bench.cold_start",
+    "bench.first_request",
+    "bench.warm_list",
+    "bench.aws_calls",
+    "bench.discovery",
+    "bench.sweep",
+]
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or BENCHES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -54,6 +55,13 @@ class LocalApi:
         # moto accepts any keys; locally, AWS sources may use the embedded AWS's placeholder credentials.
         env["ALLOW_FUNCTION_ROLE_FOR_AWS"] = os.environ.get("DS_LOCAL_LEND_ROLE", "true")
         os.environ.update(env)
+        built = os.environ.get("DS_BUILT")
+        if built:  # make serve-built: the functions and layers sam build made, each in a Lambda-like process
+            from devserver.artifacts import BuiltInvoker
+
+            local = {name: env[name] for name in ("ALLOWED_CIDRS", "ALLOW_FUNCTION_ROLE_FOR_AWS")}
+            invoker: Any = BuiltInvoker(template.functions(), refs, aws.endpoint_url, local, Path(built), sys.stderr)
+            return cls(aws, template, invoker, template.routes())
         return cls(aws, template, Invoker(template.functions()), template.routes())
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -226,7 +234,8 @@ class LocalServer:
 def serve(port: int) -> None:
     api = LocalApi.start()
     server = LocalServer(api, port).start()
-    print(f"datasource registry on {server.url} (AWS at {api.aws.endpoint_url})", flush=True)
+    mode = f", functions from {os.environ['DS_BUILT']} in Lambda-like workers" if os.environ.get("DS_BUILT") else ""
+    print(f"datasource registry on {server.url} (AWS at {api.aws.endpoint_url}{mode})", flush=True)
     print(f"  token: make token TENANT=t_local ROLE=editor   routes: {len(api.routes)}", flush=True)
     from devserver.scheduler import start_local_scheduler
 

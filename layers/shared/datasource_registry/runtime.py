@@ -7,15 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from datasource_registry.domain.service import DataSourceService, utc_now
 
 if TYPE_CHECKING:
     import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
     from datasource_registry.domain.ports import SchemaRefresher
     from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 class Settings(BaseModel):
     """The environment a handler runs with (template.yaml's Globals); validated once per container."""
+
+    model_config = ConfigDict(defer_build=True)
 
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=3)]
     secret_prefix: Annotated[str, Field(alias="SECRET_PREFIX", min_length=1)] = "datasource-registry"  # noqa: S105  # a name prefix, not a secret
@@ -40,6 +43,19 @@ class Settings(BaseModel):
         return cls.model_validate(dict(os.environ))
 
 
+class _OnFirstUse:
+    """Stands for a client and builds it on the first attribute looked up (a method call, `.exceptions`)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._build()
+        return getattr(self._client, name)
+
+
 # Called with every AWS client built here; tests register botocore event handlers through it (fault injection).
 CLIENT_HOOKS: list[Callable[[Any], None]] = []
 
@@ -52,12 +68,24 @@ class Services:
     session: boto3.Session | None = None
     clock: Callable[[], datetime] = utc_now  # tests freeze time here; every service reads it on each call
 
+    @cached_property
+    def aws(self) -> Callable[..., Any]:
+        """The container's one session's client factory: every client shares its models, endpoints, credentials.
+
+        Without an injected boto3 Session it is botocore's own: low-level clients are the same objects either
+        way, and importing boto3 also imports s3transfer, about a third of a cold start's AWS SDK import.
+        """
+        if self.session is not None:
+            return self.session.client
+        import botocore.session
+
+        return botocore.session.get_session().create_client
+
     def client(self, name: str):  # type: ignore[no-untyped-def]  # boto3's client overloads are per service name
-        import boto3
         from botocore.config import Config
 
         config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
-        client = (self.session or boto3.Session()).client(name, config=config)  # type: ignore[call-overload]
+        client = self.aws(name, config=config)
         for hook in CLIENT_HOOKS:
             hook(client)
         return client
@@ -70,6 +98,11 @@ class Services:
     def secretsmanager(self):  # type: ignore[no-untyped-def]
         return self.client("secretsmanager")
 
+    @property
+    def lazy_secretsmanager(self) -> SecretsManagerClient:
+        """The Secrets Manager client, built on its first call: reads that never touch a secret never build it."""
+        return cast("SecretsManagerClient", _OnFirstUse(lambda: self.secretsmanager))
+
     @cached_property
     def data_sources(self) -> DataSourceService:
         from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
@@ -78,7 +111,7 @@ class Services:
         service = DataSourceService(
             DynamoDbDataSourceRepository(self.dynamodb, self.settings.table_name),
             SecretsManagerSecretStore(
-                self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
+                self.lazy_secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
             ),
             clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound: a clock swapped in later still applies
         )
@@ -156,7 +189,7 @@ class Services:
         return RefreshWorker(
             DynamoDbDataSourceRepository(self.dynamodb, self.settings.table_name),
             SecretsManagerSecretStore(
-                self.secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
+                self.lazy_secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
             ),
             self.schema_refresher,
             EventBridgePublisher(self.events, self.settings.event_bus_name),

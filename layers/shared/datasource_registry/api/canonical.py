@@ -66,7 +66,7 @@ class CreateDataSourceRequest(DataSourceSpec):
 
 
 class CredentialsView(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
     configured: Annotated[
         list[str], Field(description="Names of the credentials that are set; values are never returned.")
     ]
@@ -130,7 +130,7 @@ def view(source: DataSource) -> dict[str, Any]:
 
 
 class PaginationView(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
     total: int
     limit: int
     has_more: bool
@@ -138,6 +138,7 @@ class PaginationView(BaseModel):
 
 
 class DataSourcePage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     data: list[DataSourceView]
     pagination: PaginationView
 
@@ -246,7 +247,7 @@ def reference_is_valid(reference: str) -> bool:
 class UpdateDataSourceRequest(BaseModel):
     """PUT body (for the OpenAPI document): `key` plus any fields of a data source; only given fields change."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     key: Annotated[str, Field(pattern=KEY_PATTERN, description="Key of the data source to update.")]
     row_version: Annotated[
         int | None, Field(default=None, alias="rowVersion", description="Expected rowVersion; stale -> 409.")

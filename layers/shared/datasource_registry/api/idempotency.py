@@ -6,16 +6,11 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-
 from datasource_registry.api.http import QueryParam, Request, Response
 from datasource_registry.domain.errors import FieldError, IdempotencyKeyReused, RequestInProgress, ValidationFailed
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
@@ -35,6 +30,8 @@ def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
 
 
 def _config(request: Request) -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
     # The record key is a hash of [tenant, key]: two tenants using the same key never meet; the body is validated.
     config = IdempotencyConfig(
         event_key_jmespath="[tenant, key]",
@@ -65,6 +62,12 @@ def idempotent(
         return create()
     if not _KEY.match(key):
         raise ValidationFailed([FieldError("Idempotency-Key", "must be 1-255 visible ASCII characters")])
+    # Imported only when a request carries the header: the utility costs a create's cold start otherwise.
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
 
     def run(request_record: dict[str, Any]) -> dict[str, Any]:
         response = create()

@@ -380,6 +380,7 @@ class Credentials(BaseModel):
 class Health(BaseModel):
     """000's health `state` of a data source, derived from its configuration, secrets and last test."""
 
+    model_config = ConfigDict(defer_build=True)
     code: str
     reason: str
     healthy: bool
