@@ -377,6 +377,11 @@ SCENARIO = (
     Step("test_connection", 200),  # the sample's host does not resolve: a failed test is still a 200 answer
     Step("test_unsaved_connection", 200),  # the local PostgreSQL, through psycopg from the connectors layer
     Step("discover_schema", 422),  # the sample's host does not resolve: the discovery fails cleanly
+    Step("rivergen_get_data_source", 200),  # 001's dialect names the canonical sample by its key
+    Step("rivergen_list_data_sources", 200),
+    Step("rivergen_update_data_source", 200),
+    Step("rivergen_test_connection", 200),
+    Step("rivergen_discover_schema", 422),
     Step("get_schema", 404),
     Step("get_schema_diff", 404),
     Step("public_create_data_sources", 200, capture=("public", "data.id")),
@@ -399,6 +404,8 @@ SCENARIO = (
     Step("foundation_delete_data_system", 200, ids=((SYS, "system"),)),
     Step("foundation_delete_data_source", 200, ids=((DS, "source"),)),
     Step("delete_data_source", 204),
+    Step("rivergen_create_data_source", 201),  # the same sample in 001's form, once the canonical one is gone
+    Step("rivergen_delete_data_source", 200),
 )
 
 
