@@ -16,7 +16,7 @@ FUNCTION ?=
 EVENT ?=
 
 .PHONY: setup serve serve-built test lint format typecheck token invoke openapi bench sam-validate sam-build \
-	artifact-check lambda-runtime lock clean migrate-secrets
+	artifact-check lambda-runtime lock clean migrate-secrets migrate-names
 
 setup: $(STAMP)
 
@@ -55,6 +55,10 @@ test: $(STAMP) lint typecheck
 # Needs the functions' environment (TABLE_NAME, SECRET_PREFIX, AWS credentials; AWS_ENDPOINT_URL for a local stack).
 migrate-secrets: $(STAMP)
 	$(PY) -m datasource_registry.migrate move-secrets
+
+# One-off: rewrite name markers written before names were unique under NFKC + casefold (same environment).
+migrate-names: $(STAMP)
+	$(PY) -m datasource_registry.migrate normalize-names
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -27,7 +27,7 @@ from devserver.scheduler import LocalScheduler
 from devserver.template import physical_name
 from tests.conftest import port_open, require
 from tests.prove.conftest import scan
-from tests.prove.harness import MARKER, records, secret_values
+from tests.prove.harness import MARKER, records, secret_values, table_items
 
 # Secrets with the characters that break naive handling: quotes, '@', '%', ':', '/', '\', non-ASCII.
 ODD = ["plain", "q'uo\"te", "at@sign", "per%cent", "co:lon", "sl/ash", "back\\slash", "ünï☃de"]
@@ -394,3 +394,46 @@ def test_records_written_before_the_split_never_show_their_secrets_and_are_moved
     assert migrate.move_secrets()["moved"] == 0
     for text in every_item(local_api.aws):
         scan(text, "a DynamoDB item")
+
+
+def test_name_markers_written_before_nfkc_are_rewritten_and_clashes_reported(local_api, client_for, tenant, capfd):
+    # Given sources whose markers an earlier version wrote in plain casefold: a fullwidth name, and a pair that
+    # were two names then and are one name now
+    api = client_for("editor")
+    dynamodb, table = local_api.aws.client("dynamodb"), os.environ["TABLE_NAME"]
+    wide = api.post("/api/v1/data-sources", json={"key": "wide", "name": "\uff33ource"}).json()
+    plain = api.post("/api/v1/data-sources", json={"key": "plain", "name": "Other"}).json()
+    twin = api.post("/api/v1/data-sources", json={"key": "twin", "name": "Twin"}).json()
+    pk = {"S": f"T#{tenant}"}
+
+    def rewrite_marker(source: dict, old_name: str) -> None:
+        dynamodb.delete_item(TableName=table, Key={"pk": pk, "sk": {"S": f"NAME#{old_name}"}})
+        dynamodb.put_item(TableName=table, Item={"pk": pk, "sk": {"S": f"NAME#{old_name}"}, "id": {"S": source["id"]}})
+
+    dynamodb.delete_item(TableName=table, Key={"pk": pk, "sk": {"S": "NAME#source"}})
+    dynamodb.put_item(TableName=table, Item={"pk": pk, "sk": {"S": "NAME#\uff53ource"}, "id": {"S": wide["id"]}})
+    # the twin's record now says "Other" too (fullwidth): two records, one name, as an earlier version allowed
+    key = {"pk": pk, "sk": {"S": f"DS#{twin['id']}"}}
+    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    document = json.loads(item["doc"]["S"])
+    document["spec"]["name"] = "\uff2fther"
+    dynamodb.put_item(TableName=table, Item={**item, "doc": {"S": json.dumps(document)}})
+    rewrite_marker(twin, "twin")
+
+    # When the migration runs
+    counts = migrate.normalize_names()
+
+    # Then the fullwidth name's marker is the NFKC identity, the clash is reported, and a second run is clean
+    markers = {
+        i["sk"]["S"]: i["id"]["S"] for i in table_items(local_api.aws, tenant) if i["sk"]["S"].startswith("NAME#")
+    }
+    assert markers["NAME#source"] == wide["id"] and "NAME#\uff53ource" not in markers
+    assert markers["NAME#other"] == plain["id"]
+    assert counts["rewritten"] >= 1 and counts["clashing"] >= 1
+    assert twin["id"] in capfd.readouterr().err
+    assert migrate.normalize_names()["rewritten"] == 0
+    # And the renamed source can be renamed and deleted without leaving a marker behind
+    assert api.put("/api/v1/data-sources", json={"key": "wide", "name": "Renamed"}).status_code == 200
+    assert api.delete("/api/v1/data-sources", params={"key": "wide"}).status_code == 204
+    left = {i["sk"]["S"] for i in table_items(local_api.aws, tenant) if i["sk"]["S"].startswith("NAME#")}
+    assert "NAME#source" not in left and "NAME#renamed" not in left

@@ -1,5 +1,10 @@
 """One-off migrations an operator runs against a deployed registry: `python -m datasource_registry.migrate ...`.
 
+`normalize-names` rewrites the name markers written before names were made unique under NFKC + casefold (they
+hold the plain casefold): a source whose name differs under the two (fullwidth letters, decomposed accents,
+ligatures) would otherwise leave its old marker behind on a rename or delete. Two sources whose names were
+distinct before but are one name now are reported on stderr and left as they are: rename one of them.
+
 `move-secrets` finds every data source (all tenants) whose connection string or configuration documents still hold
 a secret (records written before the registry split them out) and moves it into the source's Secrets Manager secret
 through the ordinary write path. Reads never show such secrets in the meantime, and any later write moves them too.
@@ -50,12 +55,77 @@ def move_secrets() -> dict[str, int]:
     return counts
 
 
+def normalize_names() -> dict[str, int]:
+    """Counts of markers rewritten, already right, and clashing (two sources, one name now; named on stderr)."""
+    from botocore.exceptions import ClientError
+
+    from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository, name_marker
+
+    registry = services()
+    dynamodb, table = registry.dynamodb, registry.settings.table_name
+    repository = DynamoDbDataSourceRepository(dynamodb, table)
+    counts = {"rewritten": 0, "clean": 0, "clashing": 0}
+    for tenant, source_id in data_sources(dynamodb, table):
+        source = repository.get(tenant, source_id)
+        if source is None:
+            continue
+        wanted = name_marker(source.spec.name)
+        pk = f"T#{tenant}"
+        held = [
+            item["sk"]["S"]
+            for page in dynamodb.get_paginator("query").paginate(
+                TableName=table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :name)",
+                FilterExpression="id = :id",
+                ExpressionAttributeValues={":pk": {"S": pk}, ":name": {"S": "NAME#"}, ":id": {"S": source_id}},
+                ConsistentRead=True,
+            )
+            for item in page["Items"]
+        ]
+        stale = [marker for marker in held if marker != wanted]
+        if not stale:
+            counts["clean"] += 1
+            continue
+        writes: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": pk}, "sk": {"S": marker}},
+                    "ConditionExpression": "id = :id",
+                    "ExpressionAttributeValues": {":id": {"S": source_id}},
+                }
+            }
+            for marker in stale
+        ]
+        if wanted not in held:
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": pk}, "sk": {"S": wanted}, "id": {"S": source_id}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        try:
+            dynamodb.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            counts["clashing"] += 1
+            print(f"{tenant}/{source_id}: its name is now another source's name; rename one of them", file=sys.stderr)
+            continue
+        counts["rewritten"] += 1
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m datasource_registry.migrate")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("move-secrets", help="move secrets kept inside connection strings to Secrets Manager")
-    parser.parse_args(argv)
-    print(json.dumps(move_secrets()))
+    commands.add_parser("normalize-names", help="rewrite name markers to the NFKC + casefold identity")
+    args = parser.parse_args(argv)
+    print(json.dumps(move_secrets() if args.command == "move-secrets" else normalize_names()))
     return 0
 
 
