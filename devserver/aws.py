@@ -64,6 +64,58 @@ def _isolate_dynamodb_writes() -> None:
         setattr(DynamoDBBackend, name, isolated)
 
 
+# DynamoDB keeps a TransactWriteItems ClientRequestToken for 10 minutes after the first request that used it.
+IDEMPOTENCY_WINDOW_SECONDS = 600
+
+
+def _honour_transaction_tokens() -> None:
+    """Make moto's TransactWriteItems idempotent per ClientRequestToken, as DynamoDB's is.
+
+    DynamoDB: a repeat of a transaction that succeeded, with the same token and the same parameters within ten
+    minutes, succeeds again without writing anything; the same token with other parameters is refused with
+    IdempotentParameterMismatchException. moto ignores the token, so a retry of a committed transaction (botocore
+    resends it when the response is lost) would be applied twice, or fail its conditions, where AWS answers
+    success. Only successes are remembered: a cancelled transaction wrote nothing and may be sent again.
+    Secrets Manager needs no patch: moto already ignores a CreateSecret/PutSecretValue whose ClientRequestToken
+    names an existing version with the same value, as AWS does.
+    """
+    import json
+    import time
+
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+    if getattr(original, "_tokens", False):
+        return
+    seen: dict[tuple[str, str, str], tuple[float, str]] = {}
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        key = (self.current_account, self.region, token)
+        request = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+        with _WRITE_LOCK:
+            now = time.monotonic()
+            for stale in [k for k, (at, _) in seen.items() if now - at > IDEMPOTENCY_WINDOW_SECONDS]:
+                del seen[stale]
+            if key in seen:
+                if seen[key][1] != request:
+                    raise DynamodbException(
+                        ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                        "The request uses the same client token as a previous, but non-identical request.",
+                    )
+                return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+            result = original(self)
+            seen[key] = (time.monotonic(), request)
+            return result
+
+    transact_write_items._tokens = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 @dataclass
 class EmbeddedAws:
     endpoint_url: str
@@ -82,6 +134,7 @@ class EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         port = port or free_port()
         _isolate_dynamodb_writes()
+        _honour_transaction_tokens()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         endpoint = f"http://127.0.0.1:{port}"

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from datasource_registry.adapters.dynamodb import tenant_pk
+from datasource_registry.adapters.backoff import with_backoff
+from datasource_registry.adapters.dynamodb import tenant_pk, written_by
 from datasource_registry.domain.ports import SnapshotMeta, StaleVersion
 
 if TYPE_CHECKING:
@@ -113,14 +114,32 @@ class DynamoDbSnapshotStore:
         }
         if meta.estimated_rows is not None:
             item["estimatedRows"] = {"N": str(meta.estimated_rows)}
+
+        def commit() -> None:
+            try:
+                # The meta item is the commit point: chunks without it are never read.
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as error:
+                # A repeat of this very write (its response was lost) finds its own writeId: it committed.
+                own = error.response["Error"]["Code"] == "ConditionalCheckFailedException" and written_by(
+                    error.response.get("Item"), meta.write_id
+                )
+                if not own:
+                    raise
+
         try:
-            # The meta item is the commit point: chunks without it are never read.
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            with_backoff(commit, what="DynamoDB")
         except ClientError as error:
             self._write([{"DeleteRequest": {"Key": key}} for key in keys])
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StaleVersion(data_source_id) from None
             raise
+        # Any other failure leaves the outcome unknown: the chunks stay (never read without their meta item).
         return stored
 
     def tables(
