@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from datasource_registry.adapters.backoff import with_backoff
-from datasource_registry.domain.ports import SecretRef, StaleVersion
+from datasource_registry.domain.ports import SecretBeingDeleted, SecretRef, StaleVersion
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -75,9 +75,10 @@ class SecretsManagerSecretStore:
             try:
                 self._client.put_secret_value(SecretId=arn, SecretString=text, ClientRequestToken=token)
             except ClientError as error:
-                if _code(error) == "InvalidRequestException" and self._scheduled_for_deletion(arn):
-                    # A delete of the source is under way: its outcome decides (the caller reads again).
-                    raise StaleVersion(arn) from None
+                if _code(error) == "InvalidRequestException":
+                    # Marked for deletion (maybe restored since): a delete of the source is under way or just lost;
+                    # its outcome decides, so the caller reads again.
+                    raise SecretBeingDeleted(arn) from None
                 raise
             return SecretRef(arn=arn, version=token)
 
@@ -113,7 +114,12 @@ class SecretsManagerSecretStore:
             return False
 
     def read(self, ref: SecretRef) -> dict[str, str]:
-        response = self._client.get_secret_value(SecretId=ref.arn, VersionId=ref.version)
+        try:
+            response = self._client.get_secret_value(SecretId=ref.arn, VersionId=ref.version)
+        except ClientError as error:
+            if _code(error) == "InvalidRequestException":  # marked for deletion, as add_version
+                raise SecretBeingDeleted(ref.arn) from None
+            raise
         values: dict[str, str] = json.loads(response["SecretString"])
         return values
 
@@ -139,12 +145,18 @@ class SecretsManagerSecretStore:
 
     def schedule_deletion(self, arn: str) -> None:
         def attempt() -> None:
-            try:
-                self._client.delete_secret(SecretId=arn, RecoveryWindowInDays=self._recovery_window_days)
-            except ClientError as error:
-                # Already scheduled (by a repeat of this very call, or by a concurrent delete): what we asked for.
-                if _code(error) != "InvalidRequestException" or not self._scheduled_for_deletion(arn):
-                    raise
+            for _ in range(3):
+                try:
+                    self._client.delete_secret(SecretId=arn, RecoveryWindowInDays=self._recovery_window_days)
+                    return
+                except ClientError as error:
+                    if _code(error) != "InvalidRequestException":
+                        raise
+                # Already scheduled (by a repeat of this very call, or by a concurrent delete): what we asked for;
+                # unless a losing delete restored it in between, then schedule it again.
+                if self._scheduled_for_deletion(arn):
+                    return
+            raise SecretBeingDeleted(arn)  # it keeps flipping: the deletes race; the caller reads again
 
         with_backoff(attempt, what="Secrets Manager")
 
