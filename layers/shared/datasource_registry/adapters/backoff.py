@@ -22,6 +22,8 @@ T = TypeVar("T")
 ATTEMPTS = 4
 BASE_SECONDS = 0.05
 CAP_SECONDS = 1.0
+
+
 def pause(attempt: int, base: float = BASE_SECONDS, cap: float = CAP_SECONDS) -> None:
     """Full-jitter exponential backoff before attempt `attempt + 1`."""
     time.sleep(random.uniform(0, min(cap, base * 2**attempt)))  # jitter, not a secret
