@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from datasource_registry.adapters.backoff import with_backoff
+from datasource_registry.adapters.backoff import pause, with_backoff
 from datasource_registry.adapters.dynamodb import tenant_pk, written_by
+from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.ports import SnapshotMeta, StaleVersion
 
 if TYPE_CHECKING:
@@ -168,7 +168,9 @@ class DynamoDbSnapshotStore:
                 pending = unprocessed.get(self._table, {}).get("Keys", [])
                 if not pending:
                     break
-                time.sleep(0.05 * 2**attempt)
+                pause(attempt)  # throttled: the one backoff of the adapters
+            if pending:
+                raise DependencyUnavailable("DynamoDB kept throttling a schema read; retry later.")
         tables: list[dict[str, Any]] = []
         for index, key in zip(wanted, keys, strict=True):
             chunk = json.loads(gzip.decompress(by_sort_key[key["sk"]["S"]]))
@@ -201,6 +203,6 @@ class DynamoDbSnapshotStore:
                 pending = response.get("UnprocessedItems", {}).get(self._table, [])  # type: ignore[assignment]
                 if not pending:
                     break
-                time.sleep(0.05 * 2**attempt)
+                pause(attempt)  # throttled: the one backoff of the adapters
             if pending:
-                raise RuntimeError("DynamoDB kept throttling a batch write")
+                raise DependencyUnavailable("DynamoDB kept throttling a batch write; retry later.")
