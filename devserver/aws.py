@@ -76,8 +76,8 @@ def _honour_transaction_tokens() -> None:
     IdempotentParameterMismatchException. moto ignores the token, so a retry of a committed transaction (botocore
     resends it when the response is lost) would be applied twice, or fail its conditions, where AWS answers
     success. Only successes are remembered: a cancelled transaction wrote nothing and may be sent again.
-    Secrets Manager needs no patch: moto already ignores a CreateSecret/PutSecretValue whose ClientRequestToken
-    names an existing version with the same value, as AWS does.
+    Secrets Manager's tokens need no patch: moto already ignores a CreateSecret/PutSecretValue whose
+    ClientRequestToken names an existing version with the same value, as AWS does.
     """
     import json
     import time
@@ -116,6 +116,31 @@ def _honour_transaction_tokens() -> None:
     DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _refuse_versions_of_deleted_secrets() -> None:
+    """PutSecretValue on a secret marked for deletion is an InvalidRequestException on AWS; moto adds the version.
+
+    A repeat of a put that already landed (same token, same value) is still answered as the first one was.
+    """
+    from moto.secretsmanager.exceptions import InvalidRequestException
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend.put_secret_value
+    if getattr(original, "_refuses_deleted", False):
+        return
+
+    def put_secret_value(self: Any, secret_id: str, *args: Any, **kwargs: Any) -> Any:
+        secret = self.secrets[secret_id] if secret_id in self.secrets else None
+        token = kwargs.get("client_request_token")
+        if secret is not None and secret.is_deleted() and not (token and token in secret.versions):
+            raise InvalidRequestException(
+                "You can't perform this operation on the secret because it was marked for deletion."
+            )
+        return original(self, secret_id, *args, **kwargs)
+
+    put_secret_value._refuses_deleted = True  # type: ignore[attr-defined]
+    SecretsManagerBackend.put_secret_value = put_secret_value  # type: ignore[method-assign]
+
+
 @dataclass
 class EmbeddedAws:
     endpoint_url: str
@@ -135,6 +160,7 @@ class EmbeddedAws:
         port = port or free_port()
         _isolate_dynamodb_writes()
         _honour_transaction_tokens()
+        _refuse_versions_of_deleted_secrets()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         endpoint = f"http://127.0.0.1:{port}"

@@ -173,3 +173,21 @@ def test_the_local_dynamodb_honours_a_transaction_s_client_request_token_as_aws_
         dynamodb.transact_write_items(TransactItems=[put])
     assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
     dynamodb.delete_item(TableName=table, Key=key)
+
+
+def test_the_local_secrets_manager_honours_client_request_tokens_and_refuses_deleted_secrets(local_api, tenant):
+    client = local_api.aws.client("secretsmanager")
+    name, token = f"{os.environ['SECRET_PREFIX']}/{tenant}/probe", str(uuid.uuid4())
+    # Given a secret created under a ClientRequestToken, When the same create is sent again (a lost response)
+    first = client.create_secret(Name=name, SecretString='{"a": "1"}', ClientRequestToken=token)
+    again = client.create_secret(Name=name, SecretString='{"a": "1"}', ClientRequestToken=token)
+    # Then it answers the same secret and version, and the same token with another value is refused
+    assert (again["ARN"], again["VersionId"]) == (first["ARN"], token)
+    with pytest.raises(ClientError):
+        client.put_secret_value(SecretId=first["ARN"], SecretString='{"a": "2"}', ClientRequestToken=token)
+    # And once marked for deletion it takes no new version, as AWS refuses it
+    client.delete_secret(SecretId=first["ARN"], RecoveryWindowInDays=7)
+    with pytest.raises(ClientError) as refused:
+        client.put_secret_value(SecretId=first["ARN"], SecretString='{"a": "3"}', ClientRequestToken=str(uuid.uuid4()))
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+    client.delete_secret(SecretId=first["ARN"], ForceDeleteWithoutRecovery=True)
