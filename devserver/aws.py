@@ -129,7 +129,7 @@ def _refuse_versions_of_deleted_secrets() -> None:
         return
 
     def put_secret_value(self: Any, secret_id: str, *args: Any, **kwargs: Any) -> Any:
-        secret = self.secrets[secret_id] if secret_id in self.secrets else None
+        secret = self.secrets[secret_id] if secret_id in self.secrets else None  # noqa: SIM401  # its [] resolves ARNs
         token = kwargs.get("client_request_token")
         if secret is not None and secret.is_deleted() and not (token and token in secret.versions):
             raise InvalidRequestException(
