@@ -268,3 +268,27 @@ def test_sixteen_concurrent_updates_without_row_version_all_land(service):
         thread.join()
     assert errors == []
     assert service.get(EDITOR, source.id).row_version == source.row_version + 16
+
+
+def test_a_create_whose_every_answer_was_lost_reports_what_is_stored(repo, secrets, service, monkeypatch):
+    from datasource_registry.domain.errors import DependencyUnavailable
+
+    stored_add = repo.add
+
+    def landed_but_unanswered(source):
+        stored_add(source)
+        raise DependencyUnavailable("lost")
+
+    # Given the record write took effect but no answer came back, Then the create is answered as done
+    monkeypatch.setattr(repo, "add", landed_but_unanswered)
+    created = service.create(EDITOR, pg_spec(), None, {"password": "pw"})
+    assert service.get(EDITOR, created.id).secret_arn == created.secret_arn in secrets.current
+
+    def never_landed(source):
+        raise DependencyUnavailable("lost")
+
+    # Given it did not take effect, Then the answer is 503 and the secret is not left behind
+    monkeypatch.setattr(repo, "add", never_landed)
+    with pytest.raises(DependencyUnavailable):
+        service.create(EDITOR, pg_spec("Other"), None, {"password": "pw"})
+    assert len(secrets.current) == 1

@@ -183,6 +183,13 @@ class DataSourceService:
         source.next_refresh_at = scheduled_refresh(source, now)
         try:
             self._add(source, key_was_derived=key is None)
+        except DependencyUnavailable:
+            # The outcome is unknown (every answer was lost): what is stored decides, and a secret is discarded
+            # only when its record surely is not there (an unreadable store keeps it: findable by its tags).
+            if self._repository.get(source.tenant_id, source.id) is None:
+                if ref:
+                    self._discard_secret(ref.arn)
+                raise
         except BaseException:
             if ref:
                 self._discard_secret(ref.arn)
