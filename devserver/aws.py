@@ -64,6 +64,83 @@ def _isolate_dynamodb_writes() -> None:
         setattr(DynamoDBBackend, name, isolated)
 
 
+# DynamoDB keeps a TransactWriteItems ClientRequestToken for 10 minutes after the first request that used it.
+IDEMPOTENCY_WINDOW_SECONDS = 600
+
+
+def _honour_transaction_tokens() -> None:
+    """Make moto's TransactWriteItems idempotent per ClientRequestToken, as DynamoDB's is.
+
+    DynamoDB: a repeat of a transaction that succeeded, with the same token and the same parameters within ten
+    minutes, succeeds again without writing anything; the same token with other parameters is refused with
+    IdempotentParameterMismatchException. moto ignores the token, so a retry of a committed transaction (botocore
+    resends it when the response is lost) would be applied twice, or fail its conditions, where AWS answers
+    success. Only successes are remembered: a cancelled transaction wrote nothing and may be sent again.
+    Secrets Manager's tokens need no patch: moto already ignores a CreateSecret/PutSecretValue whose
+    ClientRequestToken names an existing version with the same value, as AWS does.
+    """
+    import json
+    import time
+
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+    if getattr(original, "_tokens", False):
+        return
+    seen: dict[tuple[str, str, str], tuple[float, str]] = {}
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        key = (self.current_account, self.region, token)
+        request = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+        with _WRITE_LOCK:
+            now = time.monotonic()
+            for stale in [k for k, (at, _) in seen.items() if now - at > IDEMPOTENCY_WINDOW_SECONDS]:
+                del seen[stale]
+            if key in seen:
+                if seen[key][1] != request:
+                    raise DynamodbException(
+                        ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                        "The request uses the same client token as a previous, but non-identical request.",
+                    )
+                return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+            result = original(self)
+            seen[key] = (time.monotonic(), request)
+            return result
+
+    transact_write_items._tokens = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _refuse_versions_of_deleted_secrets() -> None:
+    """PutSecretValue on a secret marked for deletion is an InvalidRequestException on AWS; moto adds the version.
+
+    A repeat of a put that already landed (same token, same value) is still answered as the first one was.
+    """
+    from moto.secretsmanager.exceptions import InvalidRequestException
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend.put_secret_value
+    if getattr(original, "_refuses_deleted", False):
+        return
+
+    def put_secret_value(self: Any, secret_id: str, *args: Any, **kwargs: Any) -> Any:
+        secret = self.secrets[secret_id] if secret_id in self.secrets else None  # noqa: SIM401  # its [] resolves ARNs
+        token = kwargs.get("client_request_token")
+        if secret is not None and secret.is_deleted() and not (token and token in secret.versions):
+            raise InvalidRequestException(
+                "You can't perform this operation on the secret because it was marked for deletion."
+            )
+        return original(self, secret_id, *args, **kwargs)
+
+    put_secret_value._refuses_deleted = True  # type: ignore[attr-defined]
+    SecretsManagerBackend.put_secret_value = put_secret_value  # type: ignore[method-assign]
+
+
 @dataclass
 class EmbeddedAws:
     endpoint_url: str
@@ -82,6 +159,8 @@ class EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         port = port or free_port()
         _isolate_dynamodb_writes()
+        _honour_transaction_tokens()
+        _refuse_versions_of_deleted_secrets()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         endpoint = f"http://127.0.0.1:{port}"

@@ -195,7 +195,15 @@ def test_two_sweeps_that_read_the_same_due_entry_claim_it_once(api, tenant, cloc
 
     assert claims == [True, False]
     after = api.get("/api/v1/data-sources/raced").json()
-    assert after["rowVersion"] == created["rowVersion"] + 1  # the claim is a write: rowVersion guards user updates
+    # The claim is the registry's own write: it is guarded by the internal revision, and the client's rowVersion
+    # (the user's configuration) stays valid
+    assert after["rowVersion"] == created["rowVersion"]
+    assert (
+        api.put(
+            "/api/v1/data-sources", json={"key": "raced", "description": "d", "rowVersion": created["rowVersion"]}
+        ).status_code
+        == 200
+    )
     assert datetime.fromisoformat(after["nextRefreshAt"]) == clock.now + timedelta(minutes=45)
 
 

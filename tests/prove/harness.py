@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError
+from botocore.httpsession import URLLib3Session
 
 from datasource_registry import runtime
 from datasource_registry.domain.names import name_identity
@@ -405,16 +406,26 @@ def assert_consistent(aws: Any, tenant: str) -> None:
 
 # -- faults ------------------------------------------------------------------------------------------------
 class FaultInjector:
-    """Fails the Nth AWS call made by the handlers' clients (botocore `before-call`), or throttles one send."""
+    """Fails the Nth AWS call made by the handlers' clients (botocore `before-call`), or throttles one send.
+
+    Or loses the response of the Nth call after it took effect: the request really reaches AWS, then the
+    connection "closes" before the answer arrives (`before-send` sends it itself and raises botocore's
+    ConnectionClosedError), `losses` sends in a row. botocore's standard retry mode then sends the very same
+    request again, as it would after a network blip; past its attempts, the error reaches our adapters.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: list[str] = []
         self.fail_at: int | None = None
+        self.lose_at: int | None = None
+        self.losses_left = 0
         self.throttles_left = 0
         self.sends = 0
         self.injected = 0
         self._clients: list[Any] = []
+        self._current = threading.local()  # which call this thread's next send belongs to
+        self._http = URLLib3Session()
 
     def _attach(self, client: Any) -> None:
         client.meta.events.register("before-call.*.*", self._before_call, unique_id="prove-fault")
@@ -434,13 +445,15 @@ class FaultInjector:
             client.meta.events.unregister("before-call.*.*", unique_id="prove-fault")
             client.meta.events.unregister("before-send.*.*", unique_id="prove-throttle")
 
-    def arm(self, fail_at: int | None = None, throttles: int = 0) -> None:
+    def arm(self, fail_at: int | None = None, throttles: int = 0, lose_at: int | None = None, losses: int = 0) -> None:
         with self._lock:
             self.calls, self.fail_at, self.throttles_left, self.sends = [], fail_at, throttles, 0
+            self.lose_at, self.losses_left = lose_at, losses
 
     def _before_call(self, model: Any, **kwargs: Any) -> None:
         with self._lock:
             self.calls.append(model.name)
+            self._current.call = len(self.calls)
             if self.fail_at is None or len(self.calls) != self.fail_at:
                 return
             self.injected += 1
@@ -449,6 +462,17 @@ class FaultInjector:
     def _before_send(self, request: Any, **kwargs: Any) -> AWSResponse | None:
         with self._lock:
             self.sends += 1
+            lose = self.lose_at is not None and getattr(self._current, "call", None) == self.lose_at
+            if lose and self.losses_left > 0:
+                self.losses_left -= 1
+                self.injected += 1
+            else:
+                lose = False
+        if lose:
+            delivered = self._http.send(request)  # it reaches AWS and takes effect ...
+            assert delivered.status_code < 500, delivered.content
+            raise ConnectionClosedError(endpoint_url=request.url)  # ... and its answer is lost
+        with self._lock:
             if self.throttles_left <= 0:
                 return None
             self.throttles_left -= 1

@@ -23,6 +23,7 @@ from datasource_registry.domain.refresh_service import (
     RefreshWorker,
     RunStatus,
 )
+from datasource_registry.domain.rules import health_of
 from datasource_registry.domain.service import DataSourceService
 from datasource_registry.domain.types import Role
 
@@ -325,3 +326,43 @@ def test_daylight_saving_a_missing_time_is_skipped_and_a_repeated_time_runs_once
 
     assert stack.get("fall").next_refresh_at == datetime(2026, 11, 2, 6, 30, tzinfo=UTC)  # not 01:30 EST that day
     assert stack.refresher.refreshed("t1") == ["fall"]
+
+
+def test_failure_count_is_consecutive_three_failed_refreshes_then_a_success_is_zero_and_healthy(stack):
+    # Given a source whose refreshes fail three times in a row
+    created = stack.create("A", status="active", schemaRefreshInterval=60)
+    stack.refresher.script(
+        "a", RefreshOutcome(ok=False, error_code="connection_refused", error="connection refused", healthy=False)
+    )
+    for _ in range(3):
+        stack.tick()
+        stack.clock.now = stack.get("a").next_refresh_at
+    assert stack.get("a").failure_count == 3
+    # When the next refresh succeeds
+    stack.refresher.script("a", RefreshOutcome(ok=True))
+    stack.tick()
+    # Then the streak is over: failureCount 0, Healthy, and the client's rowVersion never moved
+    source = stack.get("a")
+    assert (source.failure_count, source.failure_reason) == (0, None)
+    assert health_of(source).healthy is True
+    assert source.row_version == created.row_version
+
+
+def test_the_registry_s_own_writes_leave_the_row_version_a_client_holds_valid(stack):
+    # Given a client that read a source
+    read = stack.create("A", status="active", schemaRefreshInterval=60)
+    # When the registry claims, runs and records refreshes of it meanwhile
+    for _ in range(2):
+        stack.tick()
+        stack.clock.now = stack.get("a").next_refresh_at
+    assert stack.get("a").revision > read.revision
+    # Then the client's write with the rowVersion it read is applied, over the registry's latest fields
+    refreshed = stack.get("a")
+    updated = stack.service.update(EDITOR, "a", {"description": "mine"}, expected_version=read.row_version)
+    assert updated.row_version == read.row_version + 1
+    stored = stack.get("a")
+    assert stored.spec.description == "mine"
+    assert (stored.last_refresh_at, stored.schema_discovered_at) == (
+        refreshed.last_refresh_at,
+        refreshed.schema_discovered_at,
+    )

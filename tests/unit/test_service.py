@@ -222,3 +222,73 @@ def test_ids_made_in_the_same_millisecond_still_sort_by_creation():
     ids = [new_data_source_id(1_800_000_000_000) for _ in range(50)]
 
     assert ids == sorted(ids) and len(set(ids)) == 50
+
+
+def test_a_user_write_that_loses_only_to_a_system_write_is_reapplied_on_the_latest(repo, service, monkeypatch):
+    # Given a source, and a system write (a test result) that lands between the user's read and write
+    source = service.create(EDITOR, pg_spec(), None, {})
+    original_replace = repo.replace
+    raced = []
+
+    def replace_after_a_system_write(previous, updated):
+        if not raced:
+            raced.append(True)
+            service.apply_system_update(source.tenant_id, source.id, lambda current: {"failure_count": 7})
+        original_replace(previous, updated)
+
+    monkeypatch.setattr(repo, "replace", replace_after_a_system_write)
+    # When the user writes with the rowVersion they read
+    updated = service.update(EDITOR, source.id, {"description": "mine"}, expected_version=source.row_version)
+    # Then it is applied (no 409), its rowVersion advanced once, and the system's field is not overwritten
+    final = service.get(EDITOR, source.id)
+    assert updated.row_version == final.row_version == source.row_version + 1
+    assert (final.spec.description, final.failure_count) == ("mine", 7)
+
+
+def test_a_system_write_does_not_advance_the_row_version(service):
+    source = service.create(EDITOR, pg_spec(), None, {})
+    after = service.apply_system_update(source.tenant_id, source.id, lambda current: {"failure_count": 1})
+    assert after is not None and after.row_version == source.row_version and after.revision == source.revision + 1
+
+
+def test_sixteen_concurrent_updates_without_row_version_all_land(service):
+    source = service.create(EDITOR, pg_spec(), None, {})
+    errors: list[Exception] = []
+
+    def write(i: int) -> None:
+        try:
+            service.update(EDITOR, source.id, {"description": f"d{i}"})
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert service.get(EDITOR, source.id).row_version == source.row_version + 16
+
+
+def test_a_create_whose_every_answer_was_lost_reports_what_is_stored(repo, secrets, service, monkeypatch):
+    from datasource_registry.domain.errors import DependencyUnavailable
+
+    stored_add = repo.add
+
+    def landed_but_unanswered(source):
+        stored_add(source)
+        raise DependencyUnavailable("lost")
+
+    # Given the record write took effect but no answer came back, Then the create is answered as done
+    monkeypatch.setattr(repo, "add", landed_but_unanswered)
+    created = service.create(EDITOR, pg_spec(), None, {"password": "pw"})
+    assert service.get(EDITOR, created.id).secret_arn == created.secret_arn in secrets.current
+
+    def never_landed(source):
+        raise DependencyUnavailable("lost")
+
+    # Given it did not take effect, Then the answer is 503 and the secret is not left behind
+    monkeypatch.setattr(repo, "add", never_landed)
+    with pytest.raises(DependencyUnavailable):
+        service.create(EDITOR, pg_spec("Other"), None, {"password": "pw"})
+    assert len(secrets.current) == 1

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import random
-import time
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from datasource_registry.adapters.backoff import pause, transient, with_backoff
 from datasource_registry.adapters.stored import document_of, source_of
 from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.model import DataSource
@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 #   pk = T#<tenant>  sk = KEY#<key>   marker: the key is taken (and points at the id)
 #   pk = T#<tenant>  sk = NAME#<name> marker: the case-folded name is taken
 #   pk = T#<tenant>  sk = COUNT       how many sources the tenant has (pagination.total)
+#
+# Every write of a record is conditional on its `revision` (advanced by every write, the user's and the
+# registry's own) and stamps a fresh `writeId`. `rowVersion` is the user's configuration version, which only the
+# user's writes advance (the domain decides). When a write's response is lost and the write is sent again, a
+# transaction is recognised by its ClientRequestToken; a single conditional write by finding its own writeId on
+# the item (ReturnValuesOnConditionCheckFailure=ALL_OLD), so a write that took effect is never answered as lost.
 RECORD = "DS#"
 TRANSACTION_ATTEMPTS = 6
 BATCH_GET_LIMIT = 100
@@ -52,6 +58,29 @@ def _n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
 
+def new_write_id() -> str:
+    """Names one logical write: its ClientRequestToken (DynamoDB: at most 36 characters) or its item's writeId."""
+    return str(uuid.uuid4())
+
+
+def written_by(item: Any, write_id: str) -> bool:
+    return bool(item) and item.get("writeId", {}).get("S") == write_id
+
+
+def guard(source: DataSource) -> dict[str, Any]:
+    """The condition that the stored record is still the one `source` was read from."""
+    if source.revision:
+        return {
+            "ConditionExpression": "revision = :revision",
+            "ExpressionAttributeValues": {":revision": _n(source.revision)},
+        }
+    # A record written before revisions existed: its rowVersion was advanced by every write.
+    return {
+        "ConditionExpression": "attribute_not_exists(revision) AND rowVersion = :rowVersion",
+        "ExpressionAttributeValues": {":rowVersion": _n(source.row_version)},
+    }
+
+
 class DynamoDbDataSourceRepository:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -59,7 +88,7 @@ class DynamoDbDataSourceRepository:
 
     # -- mapping -----------------------------------------------------------------------------------------
     def to_item(self, source: DataSource) -> dict[str, Any]:
-        document = document_of(source)  # the stored model (adapters/stored.py); next_refresh_at/claim are attributes
+        document = document_of(source)  # adapters/stored.py; schedule state and revision are item attributes
         item: dict[str, Any] = {
             "pk": _s(tenant_pk(source.tenant_id)),
             "sk": _s(RECORD + source.id),
@@ -68,6 +97,7 @@ class DynamoDbDataSourceRepository:
             "key": _s(source.key),
             "name": _s(source.spec.name),
             "rowVersion": _n(source.row_version),
+            "revision": _n(source.revision),
             "doc": _s(document),
         }
         item.update(index_attributes(source))
@@ -76,7 +106,12 @@ class DynamoDbDataSourceRepository:
     @staticmethod
     def from_item(item: dict[str, Any]) -> DataSource:
         identity = {"data_source_id": item["id"]["S"], "tenant_id": item["tenantId"]["S"]}
-        return source_of(item["doc"]["S"], **identity, row_version=int(item["rowVersion"]["N"]), **schedule_state(item))
+        source = source_of(
+            item["doc"]["S"], **identity, row_version=int(item["rowVersion"]["N"]), **schedule_state(item)
+        )
+        # Written by every stored write; an item from before revisions is guarded on rowVersion (see replace).
+        source.revision = int(item["revision"]["N"]) if "revision" in item else 0
+        return source
 
     def _key(self, tenant_id: str, sort_key: str) -> dict[str, Any]:
         return {"pk": _s(tenant_pk(tenant_id)), "sk": _s(sort_key)}
@@ -115,13 +150,16 @@ class DynamoDbDataSourceRepository:
     def add(self, source: DataSource) -> None:
         pk = tenant_pk(source.tenant_id)
         marker = {"pk": _s(pk), "id": _s(source.id)}
-        self._transact(
+        source.revision = 1
+        write_id = new_write_id()
+        self.transact(
             [
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": self.to_item(source),
+                        "Item": {**self.to_item(source), "writeId": _s(write_id)},
                         "ConditionExpression": "attribute_not_exists(pk)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
                 {
@@ -141,27 +179,29 @@ class DynamoDbDataSourceRepository:
                 self._count(pk, +1),
             ],
             failures=[StaleVersion(source.id), DuplicateIdentity("key"), DuplicateIdentity("name"), None],
+            write_id=write_id,
         )
 
-    def replace(self, previous: DataSource, updated: DataSource) -> None:
-        put: TransactWriteItemTypeDef = {
+    def guarded_put(self, previous: DataSource, updated: DataSource, write_id: str) -> TransactWriteItemTypeDef:
+        """`updated` over `previous`, if nothing was written in between; the next revision, stamped `write_id`."""
+        updated.revision = previous.revision + 1
+        return {
             "Put": {
                 "TableName": self._table,
-                "Item": self.to_item(updated),
-                "ConditionExpression": "rowVersion = :expected",
-                "ExpressionAttributeValues": {":expected": _n(previous.row_version)},
+                "Item": {**self.to_item(updated), "writeId": _s(write_id)},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **guard(previous),  # type: ignore[typeddict-item]
             }
         }
+
+    def replace(self, previous: DataSource, updated: DataSource) -> None:
+        write_id = new_write_id()
+        put = self.guarded_put(previous, updated, write_id)
         if name_marker(previous.spec.name) == name_marker(updated.spec.name):
-            try:
-                self._client.put_item(**put["Put"])
-            except ClientError as error:
-                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                    raise StaleVersion(previous.id) from None
-                raise
+            self.put_once(put, StaleVersion(previous.id), write_id)
             return
         pk = tenant_pk(updated.tenant_id)
-        self._transact(
+        self.transact(
             [
                 put,
                 {
@@ -185,18 +225,18 @@ class DynamoDbDataSourceRepository:
                 },
             ],
             failures=[StaleVersion(previous.id), StaleVersion(previous.id), DuplicateIdentity("name")],
+            write_id=write_id,
         )
 
     def remove(self, source: DataSource) -> None:
         pk = tenant_pk(source.tenant_id)
-        self._transact(
+        self.transact(
             [
                 {
                     "Delete": {
                         "TableName": self._table,
                         "Key": self._key(source.tenant_id, RECORD + source.id),
-                        "ConditionExpression": "rowVersion = :expected",
-                        "ExpressionAttributeValues": {":expected": _n(source.row_version)},
+                        **guard(source),  # type: ignore[typeddict-item]
                     }
                 },
                 {
@@ -231,7 +271,7 @@ class DynamoDbDataSourceRepository:
                 request = dict(response.get("UnprocessedKeys") or {})
                 if not request:
                     break
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # throttled: back off before the remainder
+                pause(attempt)  # throttled: back off before the remainder
             else:
                 raise DependencyUnavailable("DynamoDB kept throttling a batch read; retry later.")
         return [found[i] for i in data_source_ids if i in found]
@@ -277,23 +317,66 @@ class DynamoDbDataSourceRepository:
             }
         }
 
-    def _transact(self, items: list[TransactWriteItemTypeDef], failures: list[Exception | None]) -> None:
-        """One all-or-nothing write; a failed condition becomes the domain's exception for that item."""
-        for attempt in range(TRANSACTION_ATTEMPTS):
+    def put_once(self, put: TransactWriteItemTypeDef, stale: Exception, write_id: str) -> None:
+        """One conditional PutItem; a repeat that finds its own writeId on the item is the first one's success."""
+
+        def attempt() -> None:
             try:
-                self._client.transact_write_items(TransactItems=items)
-                return
+                self._client.put_item(**put["Put"])
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                if not written_by(error.response.get("Item"), write_id):
+                    raise stale from None
+
+        with_backoff(attempt, what="DynamoDB")
+
+    def transact(
+        self, items: list[TransactWriteItemTypeDef], failures: list[Exception | None], write_id: str | None = None
+    ) -> None:
+        """One all-or-nothing write; a failed condition becomes the domain's exception for that item.
+
+        The ClientRequestToken stays the same while the request is repeated after a lost response (DynamoDB then
+        answers success without writing again); a transaction cancelled by a conflict wrote nothing and is sent
+        again as a new request. `write_id` is the writeId the first item stamps: if its condition fails because
+        that very write already landed (a token past its ten minutes), the write succeeded.
+        """
+        token = new_write_id() if write_id is None else write_id
+
+        def attempt() -> None:
+            nonlocal token
+            try:
+                self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)
             except ClientError as error:
                 if error.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
-                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
-                for reason, failure in zip(reasons, failures, strict=False):
-                    if reason == "ConditionalCheckFailed" and failure is not None:
+                reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+                codes = [reason.get("Code", "None") for reason in reasons]
+                if (
+                    write_id
+                    and codes
+                    and codes[0] == "ConditionalCheckFailed"
+                    and written_by(reasons[0].get("Item"), write_id)
+                ):
+                    return
+                for code, failure in zip(codes, failures, strict=False):
+                    if code == "ConditionalCheckFailed" and failure is not None:
                         raise failure from None
-                if "TransactionConflict" not in reasons or attempt == TRANSACTION_ATTEMPTS - 1:
+                if "TransactionConflict" not in codes:
                     raise
-                # Another transaction touched the tenant's counter at the same moment: back off and retry.
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                token = new_write_id()
+                raise _Conflict from None
+
+        with_backoff(
+            attempt,
+            what="DynamoDB",
+            retry_if=lambda error: isinstance(error, _Conflict) or transient(error),
+            attempts=TRANSACTION_ATTEMPTS,
+        )
+
+
+class _Conflict(Exception):
+    """Another transaction touched one of the items at the same moment (the tenant's counter, usually)."""
 
 
 def index_attributes(source: DataSource) -> dict[str, Any]:

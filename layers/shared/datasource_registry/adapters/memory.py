@@ -25,6 +25,7 @@ class InMemoryDataSourceRepository:
                 raise DuplicateIdentity("key")
             if (tenant, name_identity(source.spec.name)) in self.names:
                 raise DuplicateIdentity("name")
+            source.revision = 1
             self.records[(tenant, source.id)] = copy.deepcopy(source)
             self.keys[(tenant, source.key)] = source.id
             self.names[(tenant, name_identity(source.spec.name))] = source.id
@@ -45,7 +46,7 @@ class InMemoryDataSourceRepository:
     def replace(self, previous: DataSource, updated: DataSource) -> None:
         with self._lock:
             stored = self.records.get((previous.tenant_id, previous.id))
-            if stored is None or stored.row_version != previous.row_version:
+            if stored is None or stored.revision != previous.revision:
                 raise StaleVersion(previous.id)
             old_name, new_name = name_identity(previous.spec.name), name_identity(updated.spec.name)
             if old_name != new_name:
@@ -53,12 +54,13 @@ class InMemoryDataSourceRepository:
                     raise DuplicateIdentity("name")
                 del self.names[(previous.tenant_id, old_name)]
                 self.names[(updated.tenant_id, new_name)] = updated.id
+            updated.revision = previous.revision + 1
             self.records[(updated.tenant_id, updated.id)] = copy.deepcopy(updated)
 
     def remove(self, source: DataSource) -> None:
         with self._lock:
             stored = self.records.get((source.tenant_id, source.id))
-            if stored is None or stored.row_version != source.row_version:
+            if stored is None or stored.revision != source.revision:
                 raise StaleVersion(source.id)
             del self.records[(source.tenant_id, source.id)]
             del self.keys[(source.tenant_id, stored.key)]

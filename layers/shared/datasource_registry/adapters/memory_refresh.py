@@ -48,7 +48,7 @@ class InMemoryRefreshSchedule:
             if stored is None or stored.next_refresh_at is None or _marker(stored) != due.marker:
                 return False
             self._repository.records[key] = stored.model_copy(
-                update={"next_refresh_at": lease_until, "refresh_claim": token, "row_version": stored.row_version + 1}
+                update={"next_refresh_at": lease_until, "refresh_claim": token, "revision": stored.revision + 1}
             )
             return True
 

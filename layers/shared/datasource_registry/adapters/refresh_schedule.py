@@ -53,7 +53,7 @@ class DynamoDbRefreshSchedule:
             self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": tenant_pk(due.tenant_id)}, "sk": {"S": RECORD + due.data_source_id}},
-                UpdateExpression="SET dueAt = :lease, refreshClaim = :token ADD rowVersion :one",
+                UpdateExpression="SET dueAt = :lease, refreshClaim = :token ADD revision :one",
                 ConditionExpression="dueAt = :seen",
                 ExpressionAttributeValues={
                     ":lease": {"S": due_marker(lease_until, due.tenant_id, due.data_source_id)},
@@ -61,9 +61,12 @@ class DynamoDbRefreshSchedule:
                     ":one": {"N": "1"},
                     ":seen": {"S": due.marker},
                 },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                # A repeat of this very claim (its response was lost) finds its own token: the claim is ours.
+                mine: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
+                return bool(mine.get("refreshClaim", {}).get("S") == token)
             raise
         return True

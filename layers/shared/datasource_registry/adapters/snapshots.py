@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from datasource_registry.adapters.dynamodb import tenant_pk
+from datasource_registry.adapters.backoff import pause, with_backoff
+from datasource_registry.adapters.dynamodb import tenant_pk, written_by
+from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.ports import SnapshotMeta, StaleVersion
 
 if TYPE_CHECKING:
@@ -113,14 +114,32 @@ class DynamoDbSnapshotStore:
         }
         if meta.estimated_rows is not None:
             item["estimatedRows"] = {"N": str(meta.estimated_rows)}
+
+        def commit() -> None:
+            try:
+                # The meta item is the commit point: chunks without it are never read.
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as error:
+                # A repeat of this very write (its response was lost) finds its own writeId: it committed.
+                own = error.response["Error"]["Code"] == "ConditionalCheckFailedException" and written_by(
+                    error.response.get("Item"), meta.write_id
+                )
+                if not own:
+                    raise
+
         try:
-            # The meta item is the commit point: chunks without it are never read.
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            with_backoff(commit, what="DynamoDB")
         except ClientError as error:
             self._write([{"DeleteRequest": {"Key": key}} for key in keys])
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StaleVersion(data_source_id) from None
             raise
+        # Any other failure leaves the outcome unknown: the chunks stay (never read without their meta item).
         return stored
 
     def tables(
@@ -149,7 +168,9 @@ class DynamoDbSnapshotStore:
                 pending = unprocessed.get(self._table, {}).get("Keys", [])
                 if not pending:
                     break
-                time.sleep(0.05 * 2**attempt)
+                pause(attempt)  # throttled: the one backoff of the adapters
+            if pending:
+                raise DependencyUnavailable("DynamoDB kept throttling a schema read; retry later.")
         tables: list[dict[str, Any]] = []
         for index, key in zip(wanted, keys, strict=True):
             chunk = json.loads(gzip.decompress(by_sort_key[key["sk"]["S"]]))
@@ -182,6 +203,6 @@ class DynamoDbSnapshotStore:
                 pending = response.get("UnprocessedItems", {}).get(self._table, [])  # type: ignore[assignment]
                 if not pending:
                     break
-                time.sleep(0.05 * 2**attempt)
+                pause(attempt)  # throttled: the one backoff of the adapters
             if pending:
-                raise RuntimeError("DynamoDB kept throttling a batch write")
+                raise DependencyUnavailable("DynamoDB kept throttling a batch write; retry later.")

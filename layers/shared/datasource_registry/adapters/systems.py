@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository, tenant_pk
+from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository, new_write_id, tenant_pk
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.ports import StaleVersion
 from datasource_registry.domain.systems import DataSystem
@@ -33,6 +31,7 @@ class DynamoDbDataSystemRepository:
             **self._key(system.tenant_id, system.id),
             "rowVersion": {"N": str(system.row_version)},
             "doc": {"S": system.model_dump_json(exclude={"row_version"})},
+            "writeId": {"S": new_write_id()},  # a repeated conditional put recognises its own write by it
         }
 
     @staticmethod
@@ -42,9 +41,16 @@ class DynamoDbDataSystemRepository:
         return DataSystem.model_validate(document)
 
     def add(self, system: DataSystem) -> None:
-        self._client.put_item(
-            TableName=self._table, Item=self._item(system), ConditionExpression="attribute_not_exists(pk)"
-        )
+        item = self._item(system)
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        self._sources.put_once(put, StaleVersion(system.id), item["writeId"]["S"])
 
     def get(self, tenant_id: str, system_id: str) -> DataSystem | None:
         item = self._client.get_item(
@@ -73,32 +79,22 @@ class DynamoDbDataSystemRepository:
                 "Item": item,
                 "ConditionExpression": "rowVersion = :expected",
                 "ExpressionAttributeValues": {":expected": {"N": str(expected)}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
 
     def replace(self, previous: DataSystem, updated: DataSystem) -> None:
-        try:
-            self._client.put_item(**self._guarded_put(self._item(updated), previous.row_version)["Put"])
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise StaleVersion(previous.id) from None
-            raise
+        item = self._item(updated)
+        self._sources.put_once(
+            self._guarded_put(item, previous.row_version), StaleVersion(previous.id), item["writeId"]["S"]
+        )
 
     def remove(self, system: DataSystem) -> None:
-        try:
-            self._client.delete_item(
-                TableName=self._table,
-                Key=self._key(system.tenant_id, system.id),
-                ConditionExpression="rowVersion = :expected",
-                ExpressionAttributeValues={":expected": {"N": str(system.row_version)}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise StaleVersion(system.id) from None
-            raise
+        # A transaction of one, for its ClientRequestToken: a delete sent again after a lost response succeeds.
+        self._sources.transact([self._delete(system)], failures=[StaleVersion(system.id)])
 
-    def remove_unlinking(self, system: DataSystem, sources: list[tuple[DataSource, DataSource]]) -> None:
-        delete: TransactWriteItemTypeDef = {
+    def _delete(self, system: DataSystem) -> TransactWriteItemTypeDef:
+        return {
             "Delete": {
                 "TableName": self._table,
                 "Key": self._key(system.tenant_id, system.id),
@@ -106,23 +102,23 @@ class DynamoDbDataSystemRepository:
                 "ExpressionAttributeValues": {":expected": {"N": str(system.row_version)}},
             }
         }
-        puts = [self._guarded_put(self._sources.to_item(after), before.row_version) for before, after in sources]
-        try:
-            self._client.transact_write_items(TransactItems=[delete, *puts])
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                raise StaleVersion(system.id) from None
-            raise
+
+    def remove_unlinking(self, system: DataSystem, sources: list[tuple[DataSource, DataSource]]) -> None:
+        write_id = new_write_id()
+        puts = [self._sources.guarded_put(before, after, write_id) for before, after in sources]
+        stale = StaleVersion(system.id)
+        self._sources.transact([self._delete(system), *puts], failures=[stale] * (1 + len(puts)))
 
     def save_link(self, system: tuple[DataSystem, DataSystem], source: tuple[DataSource, DataSource]) -> None:
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    self._guarded_put(self._item(system[1]), system[0].row_version),
-                    self._guarded_put(self._sources.to_item(source[1]), source[0].row_version),
-                ]
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                raise StaleVersion(system[0].id) from None  # either side moved; the service re-reads and retries
-            raise
+        item = self._item(system[1])
+        write_id = item["writeId"]["S"]
+        # Either side moved: the service re-reads and retries. A repeat that finds its own writeId succeeded.
+        stale = StaleVersion(system[0].id)
+        self._sources.transact(
+            [
+                self._guarded_put(item, system[0].row_version),
+                self._sources.guarded_put(source[0], source[1], write_id),
+            ],
+            failures=[stale, stale],
+            write_id=write_id,
+        )

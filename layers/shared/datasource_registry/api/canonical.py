@@ -78,7 +78,12 @@ class DataSourceView(DataSourceSpec):
     id: str
     tenant_id: str
     key: str
-    row_version: Annotated[int, Field(description="Incremented by every write; send it back to update safely.")]
+    row_version: Annotated[
+        int,
+        Field(
+            description="The configuration's version: advanced by every user write (not by tests or refreshes); send it back to update safely."
+        ),
+    ]
     state: Annotated[Health, Field(description="Health (000's state): code, reason, healthy.")]
     credentials: CredentialsView
     created_at: datetime

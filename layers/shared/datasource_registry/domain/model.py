@@ -395,7 +395,8 @@ class DataSource(BaseModel):
     tenant_id: str
     key: str
     spec: DataSourceSpec
-    row_version: int = 1
+    row_version: int = 1  # the user's configuration: advanced by the user's writes only (README: rowVersion)
+    revision: int = 0  # every stored write, the registry's own included; conditional writes compare it (internal)
     created_at: datetime
     updated_at: datetime
     created_by: str

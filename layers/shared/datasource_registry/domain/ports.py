@@ -20,6 +20,13 @@ class StaleVersion(Exception):
     """The stored rowVersion is not the one the write expected (or the record is gone)."""
 
 
+class SecretBeingDeleted(StaleVersion, LookupError):
+    """The source's secret is scheduled for deletion: a delete of the source is under way (or just lost a race).
+
+    A writer reads again (the delete's outcome decides); a reader finds the credentials unavailable.
+    """
+
+
 class DuplicateIdentity(Exception):
     """Another data source in the tenant already has this key or name."""
 

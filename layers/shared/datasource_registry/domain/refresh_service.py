@@ -24,7 +24,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from datasource_registry.domain.concurrency import settle
 from datasource_registry.domain.credentials import credentials_in_force
+from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.model import DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
     DataSourceRepository,
@@ -35,7 +37,6 @@ from datasource_registry.domain.ports import (
     RefreshSchedule,
     SchemaRefresher,
     SecretStore,
-    StaleVersion,
 )
 from datasource_registry.domain.refresh import DEFAULT_SHARDS, next_refresh_at
 from datasource_registry.domain.rules import health_of
@@ -50,7 +51,6 @@ LEASE = timedelta(hours=3)
 RUN_TIMEOUT = timedelta(minutes=5)
 # One sweep claims at most this many sources; the rest stay due and are taken by the next tick.
 MAX_CLAIMS_PER_SWEEP = 5000
-WRITE_ATTEMPTS = 5
 SEND_BATCH = 10  # SQS SendMessageBatch takes ten messages
 
 REFRESHER_ERROR = "refresher_error"
@@ -207,8 +207,9 @@ class RefreshWorker:
         return RunResult(status, outcome.error_code or "", published)
 
     def _start(self, request: RefreshRequest) -> DataSource | str:
-        """Mark the claimed run as started (conditional on rowVersion); a reason to skip when it is not ours."""
-        for _ in range(WRITE_ATTEMPTS):
+        """Mark the claimed run as started (a conditional write); a reason to skip when it is not ours."""
+
+        def attempt() -> DataSource | str:
             current = self._repository.get(request.tenant_id, request.data_source_id)
             if current is None:
                 return "the data source no longer exists"
@@ -217,15 +218,11 @@ class RefreshWorker:
             now = self._clock()
             if current.refresh_started_at is not None and now - current.refresh_started_at < self._run_timeout:
                 return "another delivery of this claim is running"
-            started = current.model_copy(
-                update={"refresh_started_at": now, "row_version": current.row_version + 1, "updated_at": now}
-            )
-            try:
-                self._repository.replace(current, started)
-            except StaleVersion:
-                continue  # someone else wrote: read again and decide again
+            started = current.model_copy(update={"refresh_started_at": now})
+            self._repository.replace(current, started)  # StaleVersion: someone else wrote, read again and decide again
             return started
-        raise StaleVersion(request.data_source_id)
+
+        return settle(attempt, exhausted=_kept_changing)
 
     def _publish(self, before: DataSource, outcome: RefreshOutcome, now: datetime) -> tuple[str, ...]:
         """Events go out before the outcome is written: a retry may repeat one (at least once), never lose it."""
@@ -253,7 +250,9 @@ class RefreshWorker:
         return tuple(published)
 
     def _record(self, request: RefreshRequest, outcome: RefreshOutcome, now: datetime) -> None:
-        for _ in range(WRITE_ATTEMPTS):
+        """The outcome onto the latest record; the registry's own write, so rowVersion stays the user's."""
+
+        def attempt() -> None:
             current = self._repository.get(request.tenant_id, request.data_source_id)
             if current is None:
                 return
@@ -264,32 +263,54 @@ class RefreshWorker:
                     next_refresh_at=scheduled_refresh(after, now), refresh_claim=None, refresh_started_at=None
                 )
             # else: the user rescheduled or paused meanwhile; keep their schedule, still record what happened.
-            updated = current.model_copy(update={**update, "row_version": current.row_version + 1, "updated_at": now})
-            try:
-                self._repository.replace(current, updated)
-                return
-            except StaleVersion:
-                continue
-        raise StaleVersion(request.data_source_id)
+            self._repository.replace(current, current.model_copy(update=update))
+
+        settle(attempt, exhausted=_kept_changing)
+
+
+def _kept_changing() -> Exception:
+    return DependencyUnavailable("The data source kept changing during the refresh; the message is retried.")
+
+
+def connection_checked(source: DataSource, now: datetime, *, healthy: bool, reason: str | None) -> dict[str, Any]:
+    """The one outcome rule of a connection check, a user's test or a scheduled refresh alike.
+
+    failureCount counts consecutive failed checks: a success sets it to 0 (and the state to Healthy), a failure
+    adds one and says why.
+    """
+    if healthy:
+        return {
+            "last_tested_at": now,
+            "last_successful_connection_at": now,
+            "last_test_ok": True,
+            "failure_count": 0,
+            "failure_reason": None,
+        }
+    return {
+        "last_tested_at": now,
+        "last_failed_connection_at": now,
+        "last_test_ok": False,
+        "failure_count": source.failure_count + 1,
+        "failure_reason": (reason or "the connection test failed")[:500],
+    }
 
 
 def outcome_updates(source: DataSource, outcome: RefreshOutcome, now: datetime) -> dict[str, Any]:
-    """The fields a refresh outcome sets on the source (the schedule itself is decided by the caller)."""
+    """The fields a refresh outcome sets on the source (the schedule itself is decided by the caller).
+
+    The connection part follows `connection_checked`; `refresh_failures` counts consecutive failed refreshes
+    (it drives the backoff), whatever failed in them.
+    """
     update: dict[str, Any] = {
         "last_refresh_at": now,
         "last_refresh_status": RefreshStatus.SUCCEEDED.value if outcome.ok else RefreshStatus.FAILED.value,
+        "refresh_failures": 0 if outcome.ok else source.refresh_failures + 1,
     }
+    reason = outcome.error or outcome.error_code or "schema refresh failed"
     if outcome.error_code != REFRESHER_ERROR:  # a refresher that raised tested nothing
-        update.update(last_tested_at=now, last_test_ok=outcome.healthy)
-        if outcome.healthy:
-            update["last_successful_connection_at"] = now
+        update.update(connection_checked(source, now, healthy=outcome.healthy, reason=reason))
     if outcome.ok:
-        update.update(refresh_failures=0, failure_reason=None, schema_discovered_at=now)
+        update["schema_discovered_at"] = now
     else:
-        update.update(
-            refresh_failures=source.refresh_failures + 1,
-            failure_count=source.failure_count + 1,
-            failure_reason=outcome.error or outcome.error_code or "schema refresh failed",
-            last_failed_connection_at=now,
-        )
+        update["failure_reason"] = reason[:500]  # why the refresh failed, even when the connection itself is fine
     return update

@@ -23,6 +23,7 @@ from datasource_registry.domain.ports import (
     StaleVersion,
 )
 from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.refresh_service import connection_checked
 from datasource_registry.domain.rules import configuration_errors, connection_changed
 from datasource_registry.domain.service import DataSourceService, utc_now
 
@@ -129,21 +130,8 @@ class SchemaService:
         def outcome(current: DataSource) -> dict[str, Any]:
             if connection_changed(tested.spec, current.spec) or tested.secret_version != current.secret_version:
                 return {}  # the configuration changed while we tested: this result says nothing about it
-            if result.success:
-                return {
-                    "last_tested_at": now,
-                    "last_successful_connection_at": now,
-                    "last_test_ok": True,
-                    "failure_count": 0,
-                    "failure_reason": None,
-                }
-            return {
-                "last_tested_at": now,
-                "last_failed_connection_at": now,
-                "last_test_ok": False,
-                "failure_count": current.failure_count + 1,
-                "failure_reason": f"{result.error_code}: {result.error}"[:500],
-            }
+            reason = None if result.success else f"{result.error_code}: {result.error}"
+            return connection_checked(current, now, healthy=result.success, reason=reason)
 
         updated = self._data_sources.apply_system_update(tested.tenant_id, tested.id, outcome)
         if updated is None:

@@ -13,8 +13,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from datasource_registry.domain.concurrency import settle
 from datasource_registry.domain.credentials import credentials_in_force, registry_credentials, secrets_out
-from datasource_registry.domain.errors import AlreadyExists, FieldError, NotFound, ValidationFailed, VersionConflict
+from datasource_registry.domain.errors import (
+    AlreadyExists,
+    DependencyUnavailable,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    VersionConflict,
+)
 from datasource_registry.domain.ids import key_from_name, looks_like_id, new_data_source_id
 from datasource_registry.domain.model import KEY_PATTERN, DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
@@ -39,8 +47,6 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE = 100
 MIGRATION_SUBJECT = "registry:migration"  # updatedBy of the writes the one-off migrations make
-# A write that did not ask for a rowVersion re-reads and re-applies its changes when another write won the race.
-MERGE_ATTEMPTS = 5
 
 _Undo = Callable[[], None]
 
@@ -181,6 +187,13 @@ class DataSourceService:
         source.next_refresh_at = scheduled_refresh(source, now)
         try:
             self._add(source, key_was_derived=key is None)
+        except DependencyUnavailable:
+            # The outcome is unknown (every answer was lost): what is stored decides, and a secret is discarded
+            # only when its record surely is not there (an unreadable store keeps it: findable by its tags).
+            if self._repository.get(source.tenant_id, source.id) is None:
+                if ref:
+                    self._discard_secret(ref.arn)
+                raise
         except BaseException:
             if ref:
                 self._discard_secret(ref.arn)
@@ -193,11 +206,9 @@ class DataSourceService:
                 self._repository.add(source)
                 return
             except StaleVersion:
-                # A record already holds this brand-new id (only a replayed write could do that): the id is
-                # ours to choose, so take another rather than fail the create.
-                log.warning("a new data source id was already taken; retrying with another")
-                source.id = new_data_source_id()
-                continue
+                # A brand-new id is taken only if ids collide; a repeat of this very write is recognised as success
+                # by the repository, so this is never our own record: refuse rather than guess.
+                raise AlreadyExists(f"A data source with id {source.id!r} already exists.", field="id") from None
             except DuplicateIdentity as clash:
                 if clash.field == "key" and key_was_derived and attempt < 2:
                     # A derived key may collide with another name's slug; a short suffix keeps it readable.
@@ -219,10 +230,13 @@ class DataSourceService:
         """Only the given fields change; a stale expected_version is a conflict, never a lost update.
 
         `extension_changes` (a dialect's namespace -> its fields) merges into the record's extensions; None removes.
+        A write that loses the race to the registry's own write (or, without expected_version, to anyone's) reads
+        again and re-applies its changes on the latest record.
         """
         principal.require_write()
         credentials = credentials or CredentialChanges()
-        for _ in range(MERGE_ATTEMPTS):
+
+        def attempt() -> DataSource:
             current = self.get(principal, reference)
             if expected_version is not None and expected_version != current.row_version:
                 raise VersionConflict(current)
@@ -263,11 +277,9 @@ class DataSourceService:
                     raise AlreadyExists(
                         f"A data source with name {spec.name!r} already exists.", field="name"
                     ) from None
-                if not isinstance(exc, StaleVersion):
-                    raise
-                if expected_version is not None:
-                    raise VersionConflict(self.get(principal, reference)) from None
-        raise VersionConflict(self.get(principal, reference))
+                raise  # StaleVersion: read again; a moved rowVersion is then a conflict if one was expected
+
+        return settle(attempt, exhausted=lambda: VersionConflict(self.get(principal, reference)))
 
     def _with_credentials(self, current: DataSource, changes: CredentialChanges) -> tuple[DataSource, _Undo | None]:
         """The record with its new secret version, and how to undo that secret write if the record fails."""
@@ -290,35 +302,37 @@ class DataSourceService:
 
     def delete(self, principal: Principal, reference: str, expected_version: int | None = None) -> None:
         principal.require_write()
-        current = self.get(principal, reference)
-        if expected_version is not None and expected_version != current.row_version:
-            raise VersionConflict(current)
-        # What the source owns (schema snapshots) goes first: if anything after fails, a retry finishes the job
-        # and nothing is ever left without its source.
-        for cleanup in self._owned_data:
-            cleanup(current)
-        if current.secret_arn:
-            try:
-                self._secrets.schedule_deletion(current.secret_arn)
-            except Exception:
-                # A concurrent delete may have scheduled it first: then this one lost the race (404/409).
-                latest = self._find(principal.tenant_id, reference)
-                if latest is None:
-                    raise NotFound(f"Data source {reference!r} was not found.") from None
-                if latest.row_version != current.row_version:
-                    raise VersionConflict(latest) from None
-                raise
-        try:
-            self._repository.remove(current)
-        except BaseException as exc:
+
+        def attempt() -> None:
+            current = self.get(principal, reference)
+            if expected_version is not None and expected_version != current.row_version:
+                raise VersionConflict(current)
+            # What the source owns (schema snapshots) goes first: if anything after fails, a retry finishes the job
+            # and nothing is ever left without its source.
+            for cleanup in self._owned_data:
+                cleanup(current)
             if current.secret_arn:
-                self._secrets.restore(current.secret_arn)
-            if isinstance(exc, StaleVersion):
-                latest = self._find(principal.tenant_id, reference)
-                if latest is None:
-                    raise NotFound(f"Data source {reference!r} was not found.") from None
-                raise VersionConflict(latest) from None
-            raise
+                self._secrets.schedule_deletion(current.secret_arn)  # a repeat (or a concurrent delete's) is a no-op
+            try:
+                self._repository.remove(current)
+            except BaseException:
+                if self._keep_secret(principal.tenant_id, reference, current.secret_arn):
+                    raise  # the record stays, and so does its secret; StaleVersion reads again and decides again
+                raise NotFound(f"Data source {reference!r} was not found.") from None  # another delete won
+
+        settle(attempt, exhausted=lambda: VersionConflict(self.get(principal, reference)))
+
+    def _keep_secret(self, tenant_id: str, reference: str, arn: str | None) -> bool:
+        """After a failed removal: if the record is still there, take its secret out of deletion; say if it is."""
+        if self._find(tenant_id, reference) is None:
+            return False
+        if arn:
+            self._secrets.restore(arn)
+            if self._find(tenant_id, reference) is None:
+                # Another delete removed the record between our look and the restore: its secret goes with it.
+                self._secrets.schedule_deletion(arn)
+                return False
+        return True
 
     def move_secrets_out(self, tenant_id: str, data_source_id: str) -> bool:
         """Move the secrets a record written before strings were split still keeps inside its connection string
@@ -338,24 +352,23 @@ class DataSourceService:
     def apply_system_update(
         self, tenant_id: str, data_source_id: str, mutate: Callable[[DataSource], dict[str, Any]]
     ) -> DataSource | None:
-        """A write by the registry itself (test results, refresh outcomes): retried until it lands on the latest."""
-        for _ in range(MERGE_ATTEMPTS):
+        """A write by the registry itself (test results, refresh outcomes): retried until it lands on the latest.
+
+        It leaves rowVersion (and updatedAt) alone: they version the user's configuration, which this does not
+        change, so a client holding the record's rowVersion can still write it back.
+        """
+
+        def attempt() -> DataSource | None:
             current = self._repository.get(tenant_id, data_source_id)
             if current is None:
                 return None
-            updated = current.model_copy(
-                update={
-                    **mutate(current),
-                    "row_version": current.row_version + 1,
-                    "updated_at": self._clock(),
-                }
-            )
-            try:
-                self._repository.replace(current, updated)
-                return updated
-            except StaleVersion:
-                continue
-        raise StaleVersion(data_source_id)
+            updated = current.model_copy(update=mutate(current))
+            self._repository.replace(current, updated)
+            return updated
+
+        return settle(
+            attempt, exhausted=lambda: DependencyUnavailable("The data source kept changing; retry the request.")
+        )
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _find(self, tenant_id: str, reference: str) -> DataSource | None:

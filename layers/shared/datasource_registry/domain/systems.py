@@ -9,14 +9,13 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from datasource_registry.domain.concurrency import settle
 from datasource_registry.domain.errors import DependencyUnavailable, NotFound
 from datasource_registry.domain.ids import new_data_source_id
 from datasource_registry.domain.model import DataSource
-from datasource_registry.domain.ports import StaleVersion
 from datasource_registry.domain.principal import Principal
 
 SYSTEM_PREFIX = "sys_"
-MERGE_ATTEMPTS = 5
 
 
 class DataSystem(BaseModel):
@@ -106,10 +105,11 @@ class DataSystemService:
     def delete(self, principal: Principal, system_id: str) -> None:
         """Remove the system and unlink its sources in one write; a failure changes nothing."""
         principal.require_write()
-        for _ in range(MERGE_ATTEMPTS):
+
+        def at_once() -> bool:
             system = self.get(principal, system_id)
             if len(system.child_ids) >= ONE_TRANSACTION:
-                break  # too many children for one DynamoDB transaction: unlink them step by step below
+                return False  # too many children for one DynamoDB transaction: unlink them step by step below
             unlinked: builtins.list[tuple[DataSource, DataSource]] = []
             for child in system.child_ids:
                 try:
@@ -119,37 +119,31 @@ class DataSystemService:
                 if system.id in source.system_ids:
                     after = [s for s in source.system_ids if s != system.id]
                     unlinked.append((source, self._touched(principal, source, after)))
-            try:
-                self._repository.remove_unlinking(system, unlinked)
-                return
-            except StaleVersion:
-                continue  # a link or an edit landed meanwhile: read again
-        for _ in range(MERGE_ATTEMPTS):
+            self._repository.remove_unlinking(system, unlinked)  # StaleVersion: a link or an edit landed, read again
+            return True
+
+        def step_by_step() -> None:
             system = self.get(principal, system_id)
             for child in system.child_ids:
                 try:
                     system = self._relink(principal, system_id, child, linked=False)
                 except NotFound:
                     system = self._drop_child(system, child)
-            try:
-                self._repository.remove(system)
-                return
-            except StaleVersion:
-                continue  # a link landed meanwhile: unlink it too
-        raise DependencyUnavailable("The data system kept changing concurrently; retry.")
+            self._repository.remove(system)  # StaleVersion: a link landed meanwhile, unlink it too
+
+        if not settle(at_once, exhausted=_kept_changing):
+            settle(step_by_step, exhausted=_kept_changing)
 
     def forget_source(self, source: DataSource) -> None:
         """When a data source is deleted, its systems stop listing it (run by the service before the record goes)."""
         for system_id in source.system_ids:
-            for _ in range(MERGE_ATTEMPTS):
+
+            def drop(system_id: str = system_id) -> None:
                 system = self._repository.get(source.tenant_id, system_id)
-                if system is None or source.id not in system.child_ids:
-                    break
-                try:
+                if system is not None and source.id in system.child_ids:
                     self._drop_child(system, source.id)
-                    break
-                except StaleVersion:
-                    continue
+
+            settle(drop, exhausted=_kept_changing)
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _drop_child(self, system: DataSystem, child_id: str) -> DataSystem:
@@ -158,7 +152,7 @@ class DataSystemService:
         return updated
 
     def _relink(self, principal: Principal, system_id: str, source_reference: str, linked: bool) -> DataSystem:
-        for _ in range(MERGE_ATTEMPTS):
+        def attempt() -> DataSystem:
             system = self.get(principal, system_id)
             source = self._find_source(principal, source_reference)
             if (source.id in system.child_ids) == linked and (system.id in source.system_ids) == linked:
@@ -167,12 +161,10 @@ class DataSystemService:
             parents = [s for s in source.system_ids if s != system.id] + ([system.id] if linked else [])
             updated_system = self._next(system, children)
             updated_source = self._touched(principal, source, parents)
-            try:
-                self._repository.save_link((system, updated_system), (source, updated_source))
-                return updated_system
-            except StaleVersion:
-                continue
-        raise DependencyUnavailable("The data system kept changing concurrently; retry.")
+            self._repository.save_link((system, updated_system), (source, updated_source))  # StaleVersion: again
+            return updated_system
+
+        return settle(attempt, exhausted=_kept_changing)
 
     def _touched(self, principal: Principal, source: DataSource, parents: builtins.list[str]) -> DataSource:
         return source.model_copy(
@@ -188,3 +180,7 @@ class DataSystemService:
         return system.model_copy(
             update={"child_ids": children, "row_version": system.row_version + 1, "updated_at": self._clock()}
         )
+
+
+def _kept_changing() -> Exception:
+    return DependencyUnavailable("The data system kept changing concurrently; retry.")

@@ -1,0 +1,64 @@
+"""The two retry helpers: optimistic concurrency in the domain, lost responses in the adapters; each ends in an answer."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, ConnectionClosedError
+
+from datasource_registry.adapters import backoff
+from datasource_registry.adapters.backoff import with_backoff
+from datasource_registry.domain.concurrency import settle
+from datasource_registry.domain.errors import DependencyUnavailable, VersionConflict
+from datasource_registry.domain.ports import StaleVersion
+
+
+def test_settle_reads_again_after_a_lost_race_and_ends_in_the_given_answer():
+    tries = []
+
+    def attempt() -> str:
+        tries.append(1)
+        if len(tries) < 3:
+            raise StaleVersion("x")
+        return "written"
+
+    assert settle(attempt, exhausted=lambda: VersionConflict(None), sleep=lambda _: None) == "written"
+    assert len(tries) == 3
+
+    def always_stale() -> str:
+        raise StaleVersion("x")
+
+    with pytest.raises(VersionConflict):
+        settle(always_stale, exhausted=lambda: VersionConflict(None), attempts=4, sleep=lambda _: None)
+
+
+def test_settle_leaves_other_errors_alone():
+    def broken() -> None:
+        raise KeyError("not a race")
+
+    with pytest.raises(KeyError):
+        settle(broken, exhausted=lambda: VersionConflict(None), sleep=lambda _: None)
+
+
+def test_a_lost_response_is_sent_again_and_a_refusal_is_not(monkeypatch):
+    monkeypatch.setattr(backoff, "pause", lambda attempt: None)
+    sent = []
+
+    def lost_twice() -> str:
+        sent.append(1)
+        if len(sent) <= 2:
+            raise ConnectionClosedError(endpoint_url="http://aws")
+        return "done"
+
+    assert with_backoff(lost_twice, what="AWS") == "done" and len(sent) == 3
+
+    def refused() -> None:
+        raise ClientError({"Error": {"Code": "InternalFailure", "Message": "no"}}, "PutItem")
+
+    with pytest.raises(ClientError):  # botocore already retried it; a 5xx refusal is not a lost response
+        with_backoff(refused, what="AWS")
+
+    def always_lost() -> None:
+        raise ConnectionClosedError(endpoint_url="http://aws")
+
+    with pytest.raises(DependencyUnavailable):
+        with_backoff(always_lost, what="AWS")
