@@ -49,11 +49,18 @@ API_CONFIG = ConfigDict(
 def check_connection_string(value: str) -> None:
     """ValueError when the URL parser every view uses refuses it (brackets, NFKC-unsafe host, a port that is not
     ASCII digits); the connectors apply their own stricter rules when they connect."""
+    from datasource_registry.secret_parts import parse
+
+    parse(value)  # UnreadableText (a ValueError) with a reason that quotes nothing of the string
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
-    except ValueError as exc:
-        raise ValueError(f"is not a URL the registry can read: {exc}") from None
+    except ValueError:
+        # Never urllib's text: it quotes the netloc, password included.
+        raise ValueError(
+            "is not a URL the registry can read: check the host, brackets and port, and percent-encode reserved "
+            "characters in the user name and password"
+        ) from None
     host_port = parts.netloc.rpartition("@")[2].rpartition("]")[2]
     port = host_port.rpartition(":")[2] if ":" in host_port else ""
     if not re.fullmatch(r"[0-9]*", port):
@@ -303,8 +310,8 @@ class DataSourceSpec(BaseModel):
             try:  # as the connectors and views will put it in a URL
                 bracketed = value.startswith("[") or ":" not in value
                 urlsplit("//" + (value if bracketed else f"[{value}]")).port  # noqa: B018  # parses the netloc
-            except ValueError as exc:
-                raise ValueError(f"is not a host a URL can carry: {exc}") from None
+            except ValueError:
+                raise ValueError("is not a host a URL can carry (brackets, port or characters)") from None
         return value
 
     @field_validator("file_path")
