@@ -401,10 +401,6 @@ def index_attributes(source: DataSource) -> dict[str, Any]:
     return attributes
 
 
-# DataSource fields stored as the attributes above (authoritative there), not in `doc`.
-SCHEDULE_STATE = ("next_refresh_at", "refresh_claim")
-
-
 def schedule_state(item: dict[str, Any]) -> dict[str, Any]:
     due = item.get("dueAt")
     claim = item.get("refreshClaim")

@@ -21,8 +21,8 @@ from datasource_registry.connectors.network import NetworkPolicy, PinnedAddress,
 from datasource_registry.connectors.result import Stage
 from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.secret_parts import (
+    PLACEHOLDER,
     UnreadableText,
-    connection_string_words,
     document_words,
     loose_words,
     parse,
@@ -84,13 +84,14 @@ class Context:
         secrets = [v for k, v in values.items() if k not in USER_NAME_CREDENTIALS]
         # What the strings and documents themselves hold (an unsaved test sends them whole): secrets and user names.
         if target.connection_string:
-            users = _user_names(target.connection_string)
-            names.extend(users)
-            words = connection_string_words(target.connection_string)
-            secrets.extend(w for w in words if w not in users)
-            if not _readable(target.connection_string):
+            try:
+                parsed = parse(target.connection_string)
+            except UnreadableText:
                 # A string the registry cannot read is withheld wherever a library quotes it, or a part of it.
                 secrets.extend([target.connection_string, *loose_words(target.connection_string)])
+            else:
+                names.extend(name for name in parsed.usernames if name)
+                secrets.extend(slot.value for slot in parsed.slots if slot.value != PLACEHOLDER)
         if target.ssh_username:
             names.append(target.ssh_username)
         secrets.extend(document_words(target.source_config))
@@ -158,21 +159,6 @@ class Context:
                 sock = ssl.create_default_context().wrap_socket(sock, server_hostname=tls_server_name)
                 self.resources.callback(sock.close)
         return sock
-
-
-def _readable(text: str) -> bool:
-    try:
-        parse(text)
-    except UnreadableText:
-        return False
-    return True
-
-
-def _user_names(text: str) -> list[str]:
-    try:
-        return [name for name in parse(text).usernames if name]
-    except UnreadableText:
-        return []
 
 
 def _describe(exc: BaseException) -> str:
