@@ -181,16 +181,11 @@ class Services:
     @property
     def refresh_worker(self) -> RefreshWorker:
         # Built per use (cheap), so a refresher or clock swapped in by a test or the lead's wiring is picked up.
-        from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
         from datasource_registry.adapters.events import EventBridgePublisher
-        from datasource_registry.adapters.secrets import SecretsManagerSecretStore
         from datasource_registry.domain.refresh_service import RefreshWorker
 
         return RefreshWorker(
-            DynamoDbDataSourceRepository(self.dynamodb, self.settings.table_name),
-            SecretsManagerSecretStore(
-                self.lazy_secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
-            ),
+            self.data_sources,
             self.schema_refresher,
             EventBridgePublisher(self.events, self.settings.event_bus_name),
             clock=self.clock,

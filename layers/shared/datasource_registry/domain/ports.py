@@ -155,11 +155,15 @@ class RefreshOutcome:
     error_code: str | None = None
     error: str | None = None
     healthy: bool = True
+    checked_only: bool = False  # a first connection check: nothing was discovered
 
 
 class SchemaRefresher(Protocol):
     def refresh(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
         """Test the connection, discover the schema and store a snapshot; failures are outcomes, not exceptions."""
+
+    def check(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
+        """Test the connection only (a first check, `checked_only`); failures are outcomes, not exceptions."""
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,7 @@ from datasource_registry.domain.ports import (
     StaleVersion,
 )
 from datasource_registry.domain.principal import Principal
-from datasource_registry.domain.refresh_service import connection_checked
-from datasource_registry.domain.rules import configuration_errors, connection_changed
+from datasource_registry.domain.rules import configuration_errors, connection_changed, connection_checked
 from datasource_registry.domain.service import DataSourceService, utc_now
 
 # Tables per stored chunk are bounded by bytes in the adapter; this bounds one API page.
@@ -59,12 +58,17 @@ def target_of(spec: DataSourceSpec, credentials: Mapping[str, str]) -> Connectio
     )
 
 
+# 000 names settings its own way (an S3 key pair `access_key`/`access_secret`, a database `user`); the connectors
+# read AWS's and libpq's names.
+SETTING_NAMES = {"access_key": "access_key_id", "access_secret": "secret_access_key", "user": "username"}
+
+
 def credentials_for(source: DataSource, values: dict[str, str]) -> dict[str, str]:
     """Credential values under the names connectors read: 000's env_key references resolve to their setting."""
     resolved = dict(values)
     for setting, name in source.spec.secret_refs.items():
         if name in values:
-            resolved.setdefault(setting, values[name])
+            resolved.setdefault(SETTING_NAMES.get(setting, setting), values[name])
     return resolved
 
 
@@ -74,6 +78,11 @@ class Discovery:
     meta: SnapshotMeta
     changed: bool
     diff: SchemaDiff | None
+
+
+def tested_reason(result: ConnectionTestResult) -> str | None:
+    """Why a connection test failed, as every test records it (user's or the registry's own)."""
+    return None if result.success else f"{result.error_code}: {result.error}"
 
 
 class SchemaService:
@@ -130,8 +139,7 @@ class SchemaService:
         def outcome(current: DataSource) -> dict[str, Any]:
             if connection_changed(tested.spec, current.spec) or tested.secret_version != current.secret_version:
                 return {}  # the configuration changed while we tested: this result says nothing about it
-            reason = None if result.success else f"{result.error_code}: {result.error}"
-            return connection_checked(current, now, healthy=result.success, reason=reason)
+            return connection_checked(current, now, healthy=result.success, reason=tested_reason(result))
 
         updated = self._data_sources.apply_system_update(tested.tenant_id, tested.id, outcome)
         if updated is None:
@@ -226,6 +234,20 @@ class SchemaService:
             version=discovery.meta.version,
             diff_summary=discovery.diff.summary() if discovery.diff else None,
             healthy=True,
+        )
+
+    def check(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
+        """The first connection check of a configured source (000: it reaches a healthy state by itself)."""
+        resolved = credentials_for(source, credentials)
+        tested = self._connectors.test(
+            target_of(source.spec, resolved), resolved, self._budget(source, REFRESH_SECONDS)
+        )
+        return RefreshOutcome(
+            ok=tested.success,
+            error_code=tested.error_code,
+            error=tested.error,
+            healthy=tested.success,
+            checked_only=True,
         )
 
     def forget(self, source: DataSource) -> None:
