@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from datasource_registry.domain.jobs import DiscoveryJobs
     from datasource_registry.domain.ports import SchemaRefresher
     from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
     from datasource_registry.domain.schemas import SchemaService
@@ -121,6 +122,10 @@ class Services:
 
         snapshots = DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name)
         service.owns(lambda source: snapshots.delete_all(source.tenant_id, source.id))
+        from datasource_registry.adapters.jobs import DynamoDbJobStore
+
+        jobs = DynamoDbJobStore(self.dynamodb, self.settings.table_name)
+        service.owns(lambda source: jobs.delete_all(source.tenant_id, source.id))
         service.owns(lambda source: self.data_systems.forget_source(source))  # noqa: PLW0108
         return service
 
@@ -176,6 +181,19 @@ class Services:
             DynamoDbRefreshSchedule(self.dynamodb, self.settings.table_name),
             SqsRefreshQueue(self.sqs, self.settings.refresh_queue_url),
             clock=self.clock,
+        )
+
+    @cached_property
+    def discovery_jobs(self) -> DiscoveryJobs:
+        from datasource_registry.adapters.jobs import DynamoDbJobStore, SqsJobQueue
+        from datasource_registry.domain.jobs import DiscoveryJobs
+
+        return DiscoveryJobs(
+            DynamoDbJobStore(self.dynamodb, self.settings.table_name),
+            SqsJobQueue(self.sqs, self.settings.refresh_queue_url),
+            self.schemas,
+            self.data_sources.get,
+            clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound, as for the data sources
         )
 
     @property

@@ -14,6 +14,7 @@ from datasource_registry.connectors.schema import DiscoveredSchema, SchemaDiff, 
 from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.domain.credentials import in_memory
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
+from datasource_registry.domain.jobs import WORKER
 from datasource_registry.domain.model import DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
     ConnectorGateway,
@@ -25,6 +26,7 @@ from datasource_registry.domain.ports import (
 from datasource_registry.domain.principal import Principal
 from datasource_registry.domain.rules import configuration_errors, connection_changed, connection_checked
 from datasource_registry.domain.service import DataSourceService, utc_now
+from datasource_registry.domain.types import Role
 
 # Tables per stored chunk are bounded by bytes in the adapter; this bounds one API page.
 MAX_TABLE_PAGE = 1000
@@ -161,17 +163,56 @@ class SchemaService:
             raise DiscoveryFailed(code, str(refused)) from None
         return self._discover_with(source, credentials, deadline_seconds)
 
-    def _discover_with(self, source: DataSource, credentials: dict[str, str], deadline_seconds: float) -> Discovery:
+    def discover_for_job(
+        self,
+        tenant_id: str,
+        data_source_id: str,
+        deadline_seconds: float,
+        progress: Callable[[int, int | None], None],
+    ) -> dict[str, Any]:
+        """A discovery job's run (domain/jobs.py): the whole `deadline_seconds`, not capped by the connection timeout
+        (which still bounds connecting); the result as the job records it."""
+        source = self._data_sources.get(Principal(WORKER, tenant_id, Role.ADMIN), data_source_id)
         try:
-            schema = self._connectors.discover(
-                target_of(source.spec, credentials), credentials, self._budget(source, deadline_seconds)
-            )
+            credentials = self._credentials(source)
+        except (PermissionError, LookupError) as refused:
+            code = "PERMISSION_DENIED" if isinstance(refused, PermissionError) else "NOT_FOUND"
+            raise DiscoveryFailed(code, str(refused)) from None
+        discovery = self._discover_with(source, credentials, deadline_seconds, progress=progress, capped=False)
+        meta = discovery.meta
+        return {  # the discover-schema answer's fields (api/schemas.DiscoveryView), kept on the job
+            "dataSourceId": source.id,
+            "version": meta.version,
+            "fingerprint": meta.fingerprint,
+            "discoveredAt": meta.discovered_at.isoformat().replace("+00:00", "Z"),
+            "tableCount": meta.table_count,
+            "estimatedRows": meta.estimated_rows,
+            "changed": discovery.changed,
+            "diff": discovery.diff.summary() if discovery.diff else None,
+        }
+
+    def _discover_with(
+        self,
+        source: DataSource,
+        credentials: dict[str, str],
+        deadline_seconds: float,
+        *,
+        progress: Callable[[int, int | None], None] | None = None,
+        capped: bool = True,
+    ) -> Discovery:
+        budget = self._budget(source, deadline_seconds) if capped else max(0.5, deadline_seconds)
+        try:
+            schema = self._connectors.discover(target_of(source.spec, credentials), credentials, budget)
         except ConnectorError as failure:
             raise DiscoveryFailed(failure.code.value, failure.message) from None
+        if progress:
+            progress(0, len(schema.tables))
         now = self._clock()
         latest = self._snapshots.latest(source.tenant_id, source.id)
         fingerprint = schema.fingerprint()
         if latest is not None and latest.fingerprint == fingerprint:
+            if progress:
+                progress(len(schema.tables), len(schema.tables))
             self._stamp(source, now, latest)
             return Discovery(source.id, latest, changed=False, diff=None)
         tables = [table.to_dict() for table in sorted(schema.tables, key=lambda t: (t.schema, t.name))]
@@ -190,6 +231,8 @@ class SchemaService:
         except StaleVersion:
             raise DiscoveryFailed("CONFLICT", "Another discovery of this source finished first; retry.") from None
         diff = diff_schemas(self._load(source, latest), schema) if latest else None
+        if progress:
+            progress(len(tables), len(tables))
         self._stamp(source, now, stored)
         return Discovery(source.id, stored, changed=True, diff=diff)
 
