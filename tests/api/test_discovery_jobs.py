@@ -175,6 +175,9 @@ def test_a_worker_that_dies_is_taken_over_after_its_lease_and_a_vanished_one_rea
                 raise Crash  # the worker process dies mid-run
             return services().schemas.discover_for_job(tenant_id, data_source_id, deadline_seconds, progress)
 
+        def record_discovered(self, tenant_id, data_source_id, result):
+            services().schemas.record_discovered(tenant_id, data_source_id, result)
+
     class Queue:
         def send_job(self, job):
             sent.append(job)
@@ -191,6 +194,7 @@ def test_a_worker_that_dies_is_taken_over_after_its_lease_and_a_vanished_one_rea
     assert jobs.run_queued(tenant, source["id"], job.id) == "succeeded"  # taken over
     finished = jobs.get(editor, source["id"], job.id)
     assert (finished.status, finished.attempts, finished.result["version"]) == (JobStatus.SUCCEEDED, 2, 1)
+    assert api.get(f"{BASE}/{source['id']}").json()["schemaDiscoveredAt"] == finished.result["discoveredAt"]
     assert jobs.run_queued(tenant, source["id"], job.id) == "already succeeded"  # a late duplicate
 
     # A job whose message is lost: it reads failed (ABANDONED) once its lease is over, and frees the source

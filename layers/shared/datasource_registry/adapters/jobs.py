@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets as random_tokens
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -185,6 +186,7 @@ class DynamoDbJobStore:
         return JobPage(jobs, _encode_cursor(jobs[-1].id) if more else None)
 
     def start(self, job: DiscoveryJob, now: datetime, lease_until: datetime) -> DiscoveryJob | None:
+        token = random_tokens.token_hex(8)  # tells this start from any other, should its answer be lost
         if not self._holds_lock(job, lease_until):
             if job.status not in FINISHED:
                 error = {"code": "SUPERSEDED", "message": "a newer discovery of this source took over"}
@@ -196,7 +198,9 @@ class DynamoDbJobStore:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=self._key(job.tenant_id, _job_sk(job.data_source_id, job.id)),
-                UpdateExpression="SET #status = :running, startedAt = :now, leaseUntil = :lease ADD attempts :one",
+                UpdateExpression=(
+                    "SET #status = :running, startedAt = :now, leaseUntil = :lease, runToken = :token ADD attempts :one"
+                ),
                 ConditionExpression="#status = :queued OR (#status = :running AND leaseUntil < :now)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -205,13 +209,18 @@ class DynamoDbJobStore:
                     ":now": {"S": utc_text(now)},
                     ":lease": {"S": utc_text(lease_until)},
                     ":one": {"N": "1"},
+                    ":token": {"S": token},
                 },
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if _failed_condition(error):
-                return None  # another delivery runs it (its lease holds), or it finished
-            raise
+            if not _failed_condition(error):
+                raise
+            seen: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
+            if seen.get("runToken", {}).get("S") == token:
+                return job_from_item(seen)  # a repeat of this very start, whose answer was lost: it is ours
+            return None  # another delivery runs it (its lease holds), or it finished
         return job_from_item(response["Attributes"])
 
     def requeue(self, job: DiscoveryJob, lease_until: datetime) -> DiscoveryJob:

@@ -137,7 +137,11 @@ class Discoverer(Protocol):
     def discover_for_job(
         self, tenant_id: str, data_source_id: str, deadline_seconds: float, progress: Callable[[int, int | None], None]
     ) -> dict[str, Any]:
-        """Discover and store; the result (version, changed, diff summary ...). Raises DiscoveryFailed / NotFound."""
+        """Discover and store the snapshot; the result (version, changed, diff summary ...). Raises DiscoveryFailed
+        or NotFound. The source itself is not stamped yet."""
+
+    def record_discovered(self, tenant_id: str, data_source_id: str, result: dict[str, Any]) -> None:
+        """Stamp the source with the discovery (its schemaDiscoveredAt, recordCount): the run's last write."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,10 @@ class DiscoveryJobs:
         except NotFound:
             error = {"code": "NOT_FOUND", "message": "the data source was deleted"}
             return self._store.finish(job, self._clock(), result=None, error=error)
-        return self._store.finish(job, self._clock(), result=result, error=None)
+        finished = self._store.finish(job, self._clock(), result=result, error=None)
+        # Last: a failure before this point leaves the source as it was (the answer is 503, a retry runs again).
+        self._discoverer.record_discovered(job.tenant_id, job.data_source_id, result)
+        return finished
 
 
 def worker_principal(tenant_id: str) -> Principal:

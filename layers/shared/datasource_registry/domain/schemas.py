@@ -178,7 +178,9 @@ class SchemaService:
         except (PermissionError, LookupError) as refused:
             code = "PERMISSION_DENIED" if isinstance(refused, PermissionError) else "NOT_FOUND"
             raise DiscoveryFailed(code, str(refused)) from None
-        discovery = self._discover_with(source, credentials, deadline_seconds, progress=progress, capped=False)
+        discovery = self._discover_with(
+            source, credentials, deadline_seconds, progress=progress, capped=False, stamp=False
+        )
         meta = discovery.meta
         return {  # the discover-schema answer's fields (api/schemas.DiscoveryView), kept on the job
             "dataSourceId": source.id,
@@ -199,7 +201,10 @@ class SchemaService:
         *,
         progress: Callable[[int, int | None], None] | None = None,
         capped: bool = True,
+        stamp: bool = True,
     ) -> Discovery:
+        """Discover, store a new version only if the schema changed, and (`stamp`) stamp the source; a job stamps
+        the source itself once its own outcome is recorded, so the record's write is the last of the run."""
         budget = self._budget(source, deadline_seconds) if capped else max(0.5, deadline_seconds)
         try:
             schema = self._connectors.discover(target_of(source.spec, credentials), credentials, budget)
@@ -213,7 +218,8 @@ class SchemaService:
         if latest is not None and latest.fingerprint == fingerprint:
             if progress:
                 progress(len(schema.tables), len(schema.tables))
-            self._stamp(source, now, latest)
+            if stamp:
+                self._stamp(source, now, latest)
             return Discovery(source.id, latest, changed=False, diff=None)
         tables = [table.to_dict() for table in sorted(schema.tables, key=lambda t: (t.schema, t.name))]
         rows = [t.estimated_rows for t in schema.tables if t.estimated_rows is not None]
@@ -233,8 +239,15 @@ class SchemaService:
         diff = diff_schemas(self._load(source, latest), schema) if latest else None
         if progress:
             progress(len(tables), len(tables))
-        self._stamp(source, now, stored)
+        if stamp:
+            self._stamp(source, now, stored)
         return Discovery(source.id, stored, changed=True, diff=diff)
+
+    def record_discovered(self, tenant_id: str, data_source_id: str, result: dict[str, Any]) -> None:
+        """Stamp the source with a job's discovery (schemaDiscoveredAt, recordCount), as a direct discovery does."""
+        source = self._data_sources.get(Principal(WORKER, tenant_id, Role.ADMIN), data_source_id)
+        meta = self._meta(source, int(result["version"]))
+        self._stamp(source, datetime.fromisoformat(str(result["discoveredAt"]).replace("Z", "+00:00")), meta)
 
     def _stamp(self, source: DataSource, now: datetime, meta: SnapshotMeta) -> None:
         def stamp(current: DataSource) -> dict[str, Any]:
