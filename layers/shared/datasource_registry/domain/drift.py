@@ -119,7 +119,7 @@ class SqlType:
         return tuple(int(a) for a in self.args) if all(a.isdigit() for a in self.args) else None
 
 
-_SHAPE = re.compile(r"(?P<head>[a-z_][a-z0-9_ ]*?)\s*(?:\((?P<args>.*)\))?\s*(?P<tail>[a-z ]*)", re.DOTALL)
+_SHAPE = re.compile(r"(?P<head>[a-z_][a-z0-9_ ]*?)\s*(?:\((?P<args>.*)\)\s*(?P<tail>[a-z ]*))?", re.DOTALL)
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 _PG_ALIASES = {
@@ -156,14 +156,13 @@ def parse_type(family: Family, text: str) -> SqlType:
     shape = _SHAPE.fullmatch(name)
     if shape is None:
         return SqlType(name, array=array)
-    head, tail = shape["head"].strip(), shape["tail"].strip()
     raw_args = shape["args"]
+    base = f"{shape['head']} {shape['tail'] or ''}".strip()
     unsigned = False
     if family == "mysql":
-        words = tail.split()
+        words = base.split()
         unsigned = "unsigned" in words
-        tail = " ".join(w for w in words if w not in ("unsigned", "zerofill", "signed"))
-    base = f"{head} {tail}".strip()
+        base = " ".join(w for w in words if w not in ("unsigned", "zerofill", "signed"))
     if raw_args is None:
         args: tuple[str, ...] = ()
     elif base in ("enum", "set"):
@@ -180,6 +179,8 @@ def parse_type(family: Family, text: str) -> SqlType:
 def _postgres_canonical(sql: SqlType) -> SqlType:
     if sql.base == "character varying" and not sql.args:
         return SqlType("text", array=sql.array)  # unbounded varchar holds exactly what text holds
+    if sql.base == "numeric" and len(sql.args) == 1:
+        return SqlType("numeric", (sql.args[0], "0"), array=sql.array)
     if sql.base in _PG_TIME and not sql.args:
         return SqlType(sql.base, ("6",), array=sql.array)
     return sql
