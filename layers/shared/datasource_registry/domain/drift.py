@@ -368,6 +368,8 @@ def _order(change: SchemaChange) -> tuple[bool, str, str, str]:
 
 def _paired(removed: Sequence[T], added: Sequence[T], identity: Callable[[T], Hashable]) -> dict[int, int]:
     """Positions of removed -> added items whose identity matches exactly one item on each side."""
+    if not removed or not added:
+        return {}  # the common case, and a catalogue of new tables is not hashed for nothing
     gone = Counter(identity(r) for r in removed)
     came = Counter(identity(a) for a in added)
     position = {identity(a): i for i, a in enumerate(added)}
