@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal, Protocol, TypeVar
 
 Family = Literal["postgres", "mysql", "other"]
@@ -146,6 +147,7 @@ _PG_TIME = ("timestamp without time zone", "timestamp with time zone", "time wit
 _MYSQL_TIME = ("datetime", "timestamp", "time")
 
 
+@lru_cache(maxsize=4096)  # a catalogue repeats a few type names across many thousands of columns
 def parse_type(family: Family, text: str) -> SqlType:
     """The type name as this family spells it canonically (aliases and implied modifiers resolved)."""
     name = " ".join(text.lower().split())
@@ -232,6 +234,7 @@ _PG_GROWING = {"character varying", "bit varying", *_PG_TIME, "interval"}
 _MYSQL_GROWING = {"varchar", "varbinary", "bit", *_MYSQL_TIME}
 
 
+@lru_cache(maxsize=16384)
 def widens(family: Family, before: str, after: str) -> bool:
     """True when every value of type `before` is a value of type `after` with the same meaning (equal types too)."""
     old, new = parse_type(family, before), parse_type(family, after)
@@ -358,7 +361,9 @@ def changes_between(
         if j not in arrived
     ]
     for name in sorted(before.keys() & after.keys()):
-        found += _table_changes(name, before[name], after[name], family)
+        old_t, new_t = before[name], after[name]
+        if old_t.columns != new_t.columns or old_t.primary_key != new_t.primary_key or old_t.kind != new_t.kind:
+            found += _table_changes(name, old_t, new_t, family)
     return sorted(found, key=_order)
 
 
