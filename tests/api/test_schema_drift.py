@@ -102,8 +102,9 @@ def test_the_schema_change_event_carries_counts_first_changes_and_the_diff_path(
     events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
     created = api.post(BASE, json=postgres_source(schema, status="active", schemaRefreshInterval=60)).json()
     try:
-        # When the schedule discovers it, the table is altered, and the schedule fires again
-        scheduler.tick()
+        # When the schedule checks and discovers it, the table is altered, and the schedule fires again
+        scheduler.tick()  # the first connection check
+        scheduler.tick()  # the first refresh: version 1
         alter(schema)
         clock.advance(seconds=61)
         scheduler.tick()

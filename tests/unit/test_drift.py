@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datasource_registry.adapters.memory import InMemoryDataSourceRepository, InMemorySecretStore
-from datasource_registry.adapters.memory_refresh import FakeSchemaRefresher, InMemoryEventPublisher
+from datasource_registry.adapters.memory_refresh import (
+    FakeSchemaRefresher,
+    InMemoryEventPublisher,
+    InMemoryRefreshQueue,
+    InMemoryRefreshSchedule,
+)
 from datasource_registry.connectors.schema import Column, DiscoveredSchema, Table, diff_schemas
 from datasource_registry.domain.drift import (
     NOTICE_CHANGES,
@@ -25,9 +30,10 @@ from datasource_registry.domain.drift import (
     widens,
 )
 from datasource_registry.domain.model import DataSourceSpec
-from datasource_registry.domain.ports import RefreshOutcome, RefreshRequest, SnapshotMeta
+from datasource_registry.domain.ports import RefreshOutcome, SnapshotMeta
 from datasource_registry.domain.principal import Principal
-from datasource_registry.domain.refresh_service import SCHEMA_CHANGED, RefreshWorker
+from datasource_registry.domain.refresh_service import SCHEMA_CHANGED, RefreshSweeper, RefreshWorker
+from datasource_registry.domain.rules import connection_checked
 from datasource_registry.domain.schemas import Discovery, drift_notice
 from datasource_registry.domain.service import DataSourceService
 from datasource_registry.domain.types import Role
@@ -482,14 +488,17 @@ def test_a_notice_holds_the_counts_and_only_the_first_changes() -> None:
 
 
 def test_a_huge_diff_is_published_within_eventbridges_entry_limit() -> None:
-    # Given a source whose scheduled refresh found the huge diff
+    # Given a tested source whose scheduled refresh finds the huge diff
+    now = datetime(2026, 11, 23, tzinfo=UTC)
     repo, secrets = InMemoryDataSourceRepository(), InMemorySecretStore()
-    clock = lambda: datetime(2026, 11, 23, tzinfo=UTC)  # noqa: E731
-    service = DataSourceService(repo, secrets, clock=clock)
+    service = DataSourceService(repo, secrets, clock=lambda: now)
     spec = DataSourceSpec.model_validate(
         {"name": "Big", "type": "postgresql", "host": "db", "port": 5432, "databaseName": "d", "status": "active"}
     )
-    source = service.create(Principal("alice", "t1", Role.EDITOR), spec, None, {"password": "pw-not-in-events"})
+    created = service.create(Principal("alice", "t1", Role.EDITOR), spec, None, {"password": "pw-not-in-events"})
+    service.apply_system_update(
+        "t1", created.id, lambda current: connection_checked(current, now, healthy=True, reason=None)
+    )
     discovery = huge_diff()
     assert discovery.diff is not None
     refresher = FakeSchemaRefresher(
@@ -497,20 +506,20 @@ def test_a_huge_diff_is_published_within_eventbridges_entry_limit() -> None:
             ok=True, changed=True, version=2, diff_summary=discovery.diff.summary(), drift=drift_notice(discovery)
         )
     )
-    events = InMemoryEventPublisher()
-    worker = RefreshWorker(repo, secrets, refresher, events, clock)
-    claimed = repo.get("t1", source.id)
-    assert claimed is not None
-    repo.replace(claimed, claimed.model_copy(update={"refresh_claim": "c1"}))
+    events, queue = InMemoryEventPublisher(), InMemoryRefreshQueue()
 
-    # When the worker runs it
-    worker.run(RefreshRequest("t1", source.id, "c1"))
+    # When the schedule claims it and the worker runs it
+    RefreshSweeper(InMemoryRefreshSchedule(repo, shards=4), queue, lambda: now, shards=4).sweep()
+    worker = RefreshWorker(service, refresher, events, lambda: now)
+    for request in queue.messages:
+        worker.run(request)
 
     # Then the schema-change event is far below 256 KB and carries the counts, a few changes and the diff's path
     kind, detail = events.events[0]
     assert kind == SCHEMA_CHANGED
     assert entry_size(kind, detail) < 96 * 1024 < 256 * 1024
     assert detail["severityCounts"] == {"breaking": 24_000, "nonBreaking": 2_000}
+    assert 0 < len(detail["changes"]) <= NOTICE_CHANGES
     assert detail["diffPath"].endswith("/schema/diff?from=1&to=2")
     assert "pw-not-in-events" not in json.dumps(detail)
 
