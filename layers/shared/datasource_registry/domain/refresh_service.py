@@ -211,7 +211,12 @@ class RefreshWorker:
         if outcome.ok and outcome.changed:
             self._publisher.publish(
                 SCHEMA_CHANGED,
-                {**identity, "version": outcome.version, "diffSummary": outcome.diff_summary or {}},
+                {
+                    **identity,
+                    "version": outcome.version,
+                    "diffSummary": outcome.diff_summary or {},
+                    **(outcome.drift or {}),
+                },
             )
             published.append(SCHEMA_CHANGED)
         old_health = health_of(before)

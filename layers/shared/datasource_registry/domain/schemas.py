@@ -13,6 +13,7 @@ from datasource_registry.connectors.result import ConnectionTestResult, Stage
 from datasource_registry.connectors.schema import DiscoveredSchema, SchemaDiff, diff_schemas
 from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.domain.credentials import in_memory
+from datasource_registry.domain.drift import family_of, notice
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
 from datasource_registry.domain.jobs import WORKER
 from datasource_registry.domain.model import DataSource, DataSourceSpec
@@ -85,6 +86,18 @@ class Discovery:
 def tested_reason(result: ConnectionTestResult) -> str | None:
     """Why a connection test failed, as every test records it (user's or the registry's own)."""
     return None if result.success else f"{result.error_code}: {result.error}"
+
+
+def diff_path(data_source_id: str, old: int, new: int) -> str:
+    return f"/api/v1/data-sources/{data_source_id}/schema/diff?from={old}&to={new}"
+
+
+def drift_notice(discovery: Discovery) -> dict[str, Any] | None:
+    """What a schema-change event says of the changes: counts by severity, the first few, the full diff's path."""
+    if discovery.diff is None:
+        return None
+    version = discovery.meta.version
+    return {**notice(discovery.diff.changes), "diffPath": diff_path(discovery.data_source_id, version - 1, version)}
 
 
 class SchemaService:
@@ -236,7 +249,8 @@ class SchemaService:
             stored = self._snapshots.save(source.tenant_id, source.id, meta, tables)
         except StaleVersion:
             raise DiscoveryFailed("CONFLICT", "Another discovery of this source finished first; retry.") from None
-        diff = diff_schemas(self._load(source, latest), schema) if latest else None
+        family = family_of(source.spec.type.value if source.spec.type else None)
+        diff = diff_schemas(self._load(source, latest), schema, family) if latest else None
         if progress:
             progress(len(tables), len(tables))
         if stamp:
@@ -270,7 +284,8 @@ class SchemaService:
     def diff(self, principal: Principal, reference: str, old: int, new: int) -> tuple[DataSource, SchemaDiff]:
         source = self._data_sources.get(principal, reference)
         before, after = self._meta(source, old), self._meta(source, new)
-        return source, diff_schemas(self._load(source, before), self._load(source, after))
+        family = family_of(source.spec.type.value if source.spec.type else None)
+        return source, diff_schemas(self._load(source, before), self._load(source, after), family)
 
     # -- scheduled refresh (the SchemaRefresher port) -------------------------------------------------------
     def refresh(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
@@ -289,6 +304,7 @@ class SchemaService:
             changed=discovery.changed,
             version=discovery.meta.version,
             diff_summary=discovery.diff.summary() if discovery.diff else None,
+            drift=drift_notice(discovery),
             healthy=True,
         )
 
