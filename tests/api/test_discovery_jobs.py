@@ -182,7 +182,11 @@ def test_a_worker_that_dies_is_taken_over_after_its_lease_and_a_vanished_one_rea
         def send_job(self, job):
             sent.append(job)
 
-    jobs = DiscoveryJobs(store, Queue(), Discoverer(), services().data_sources.get, clock)
+    class Bus:
+        def publish(self, detail_type, detail):
+            pass
+
+    jobs = DiscoveryJobs(store, Queue(), Discoverer(), Bus(), services().data_sources.get, clock)
     editor = Principal("alice", tenant, Role.EDITOR)
     job = jobs.request(editor, source["id"], "req-1", wait_seconds=None).job
 
@@ -207,3 +211,38 @@ def test_a_worker_that_dies_is_taken_over_after_its_lease_and_a_vanished_one_rea
     assert "SUPERSEDED" in str(
         store.start(lost, clock.now, clock.now + RUN_LEASE) or store.get(tenant, source["id"], lost.id)
     )
+
+
+def test_a_job_that_finds_a_changed_schema_announces_it_with_its_drift(api, tenant, local_api, schema):
+    import json
+    import uuid
+
+    import psycopg
+
+    events, sqs = local_api.aws.client("events"), local_api.aws.client("sqs")
+    bus = physical_name("DataSourceEventBus")
+    inbox = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"rule-{uuid.uuid4().hex[:8]}"
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"detail": {"tenantId": [tenant]}}))
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
+    source = pg_source(api, schema)
+    try:
+        first = api.post(f"{BASE}/{source['id']}/discover-schema").json()
+        with psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True) as conn:
+            conn.execute(f'ALTER TABLE "{schema}".items ADD COLUMN note text')
+            conn.execute(f'ALTER TABLE "{schema}".orders DROP COLUMN total')
+        second = api.post(f"{BASE}/{source['id']}/discover-schema")
+        received = [
+            json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+        ]
+    finally:
+        events.remove_targets(Rule=rule, EventBusName=bus, Ids=["inbox"])
+        events.delete_rule(Name=rule, EventBusName=bus)
+
+    changed = [e["detail"] for e in received if e["detail-type"] == "DataSourceSchemaChanged"]
+    assert [c["version"] for c in changed] == [first["version"], 2]
+    latest = changed[-1]
+    assert latest["discoveryJob"] == second.headers["content-location"].rsplit("/", 1)[-1]
+    assert latest["severityCounts"] == {"breaking": 1, "nonBreaking": 1}
+    assert latest["diffPath"].endswith("from=1&to=2") and "job-secret-value" not in json.dumps(received)

@@ -185,6 +185,7 @@ class Services:
 
     @cached_property
     def discovery_jobs(self) -> DiscoveryJobs:
+        from datasource_registry.adapters.events import EventBridgePublisher
         from datasource_registry.adapters.jobs import DynamoDbJobStore, SqsJobQueue
         from datasource_registry.domain.jobs import DiscoveryJobs
 
@@ -192,6 +193,7 @@ class Services:
             DynamoDbJobStore(self.dynamodb, self.settings.table_name),
             SqsJobQueue(self.sqs, self.settings.refresh_queue_url),
             self.schemas,
+            EventBridgePublisher(self.events, self.settings.event_bus_name),
             self.data_sources.get,
             clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound, as for the data sources
         )

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound
 from datasource_registry.domain.ids import new_job_id
+from datasource_registry.domain.ports import EventPublisher
 from datasource_registry.domain.principal import Principal
 from datasource_registry.domain.types import Role
 
@@ -41,6 +42,7 @@ WORKER_SECONDS = 270.0
 # Jobs are kept this long (DynamoDB TTL), then expire; so are the results they point at only by version.
 RETENTION = timedelta(days=30)
 WORKER = "registry:discovery-worker"
+SCHEMA_CHANGED = "DataSourceSchemaChanged"  # the event a scheduled refresh publishes too (refresh_service)
 
 
 class JobStatus(StrEnum):
@@ -133,10 +135,18 @@ class JobQueue(Protocol):
         """Queue the job for the worker (the refresh queue, a message naming the job, no configuration)."""
 
 
+@dataclass(frozen=True)
+class Discovered:
+    """A job's discovery: the result it records, and the drift notice of a changed schema (for the event)."""
+
+    result: dict[str, Any]
+    drift: dict[str, Any] | None = None
+
+
 class Discoverer(Protocol):
     def discover_for_job(
         self, tenant_id: str, data_source_id: str, deadline_seconds: float, progress: Callable[[int, int | None], None]
-    ) -> dict[str, Any]:
+    ) -> Discovered:
         """Discover and store the snapshot; the result (version, changed, diff summary ...). Raises DiscoveryFailed
         or NotFound. The source itself is not stamped yet."""
 
@@ -156,6 +166,7 @@ class DiscoveryJobs:
         store: JobStore,
         queue: JobQueue,
         discoverer: Discoverer,
+        publisher: EventPublisher,
         find_source: Callable[[Principal, str], Any],
         clock: Callable[[], datetime],
         sleep: Callable[[float], None] = time.sleep,
@@ -163,6 +174,7 @@ class DiscoveryJobs:
         self._store = store
         self._queue = queue
         self._discoverer = discoverer
+        self._publisher = publisher
         self._find_source = find_source
         self._clock = clock
         self._sleep = sleep
@@ -253,7 +265,7 @@ class DiscoveryJobs:
         progress = Progress()
         progress.listeners.append(lambda done, total: self._store.progress(job, done, total))
         try:
-            result = self._discoverer.discover_for_job(job.tenant_id, job.data_source_id, seconds, progress)
+            discovered = self._discoverer.discover_for_job(job.tenant_id, job.data_source_id, seconds, progress)
         except DiscoveryFailed as failure:
             if failure.code == "TIMEOUT" and not in_worker:
                 return None
@@ -262,6 +274,20 @@ class DiscoveryJobs:
         except NotFound:
             error = {"code": "NOT_FOUND", "message": "the data source was deleted"}
             return self._store.finish(job, self._clock(), result=None, error=error)
+        result = discovered.result
+        if result.get("changed"):
+            # As a scheduled refresh does, before the outcome is written: a retry may repeat it, never lose it.
+            self._publisher.publish(
+                SCHEMA_CHANGED,
+                {
+                    "tenantId": job.tenant_id,
+                    "dataSourceId": job.data_source_id,
+                    "version": result.get("version"),
+                    "diffSummary": result.get("diff") or {},
+                    "discoveryJob": job.id,
+                    **(discovered.drift or {}),
+                },
+            )
         finished = self._store.finish(job, self._clock(), result=result, error=None)
         # Last: a failure before this point leaves the source as it was (the answer is 503, a retry runs again).
         self._discoverer.record_discovered(job.tenant_id, job.data_source_id, result)

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from datasource_registry.domain.errors import DependencyUnavailable
+from datasource_registry.domain.jobs import SCHEMA_CHANGED
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.ports import (
     EventPublisher,
@@ -51,7 +52,6 @@ MAX_CLAIMS_PER_SWEEP = 5000
 SEND_BATCH = 10  # SQS SendMessageBatch takes ten messages
 
 REFRESHER_ERROR = "refresher_error"
-SCHEMA_CHANGED = "DataSourceSchemaChanged"
 HEALTH_CHANGED = "DataSourceHealthChanged"
 
 

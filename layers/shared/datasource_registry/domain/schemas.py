@@ -15,7 +15,7 @@ from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.domain.credentials import in_memory
 from datasource_registry.domain.drift import family_of, notice
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
-from datasource_registry.domain.jobs import WORKER
+from datasource_registry.domain.jobs import WORKER, Discovered
 from datasource_registry.domain.model import DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
     ConnectorGateway,
@@ -182,7 +182,7 @@ class SchemaService:
         data_source_id: str,
         deadline_seconds: float,
         progress: Callable[[int, int | None], None],
-    ) -> dict[str, Any]:
+    ) -> Discovered:
         """A discovery job's run (domain/jobs.py): the whole `deadline_seconds`, not capped by the connection timeout
         (which still bounds connecting); the result as the job records it."""
         source = self._data_sources.get(Principal(WORKER, tenant_id, Role.ADMIN), data_source_id)
@@ -195,7 +195,7 @@ class SchemaService:
             source, credentials, deadline_seconds, progress=progress, capped=False, stamp=False
         )
         meta = discovery.meta
-        return {  # the discover-schema answer's fields (api/schemas.DiscoveryView), kept on the job
+        result = {  # the discover-schema answer's fields (api/schemas.DiscoveryView), kept on the job
             "dataSourceId": source.id,
             "version": meta.version,
             "fingerprint": meta.fingerprint,
@@ -205,6 +205,7 @@ class SchemaService:
             "changed": discovery.changed,
             "diff": discovery.diff.summary() if discovery.diff else None,
         }
+        return Discovered(result, drift_notice(discovery) if discovery.changed else None)
 
     def _discover_with(
         self,
