@@ -264,6 +264,18 @@ class BuiltInvoker:
         self.xray.socket.close()
 
 
+def built_runner_factory(invoker: BuiltInvoker) -> Any:
+    """Workers of the built runners for the local Invoke endpoint: Lambda's environment minus every credential."""
+    from devserver.runners import without_credentials
+
+    def make(logical_id: str, _function: Function) -> LambdaWorker:
+        function = invoker.built[logical_id]
+        env = lambda_environment(function, invoker.refs, invoker.endpoint_url, invoker.overrides, build=invoker.build)
+        return LambdaWorker(function, without_credentials(env), invoker.log)
+
+    return make
+
+
 # -- the check ------------------------------------------------------------------------------------------------------
 
 # What each layer must import under the emulation (besides every top-level module it ships), with a use of each
