@@ -51,12 +51,14 @@ class RunnerConnectorGateway:
         allowed_cidrs: str,
         aws_endpoint_url: str | None = None,
         lend_function_role: bool = False,
+        read_margin: float = READ_MARGIN_SECONDS,
     ) -> None:
         self._lambda_client = lambda_client
         self._runners = runners
         self._allowed_cidrs = allowed_cidrs
         self._aws_endpoint_url = aws_endpoint_url
         self._lend_function_role = lend_function_role
+        self.read_margin = read_margin
 
     def _borrows_role(self, target: ConnectionTarget, credentials: dict[str, str]) -> bool:
         has_keys = bool(credentials.get("access_key_id") and credentials.get("secret_access_key"))
@@ -100,7 +102,7 @@ class RunnerConnectorGateway:
         payload = request_of(
             operation, target, credentials, deadline_seconds, self._allowed_cidrs, self._aws_endpoint_url
         )
-        client = self._lambda_client(math.ceil(deadline_seconds) + READ_MARGIN_SECONDS)
+        client = self._lambda_client(math.ceil(deadline_seconds) + self.read_margin)
         scrub = scrubber_for(credentials)
         try:
             response = client.invoke(
