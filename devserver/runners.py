@@ -49,6 +49,13 @@ def is_runner(function: Function) -> bool:
     return function.code_uri.name.startswith("runner_")
 
 
+def runner_ids(template: Template | None = None) -> set[str]:
+    """The logical ids of the connector runners (the built template renames code dirs; the source one does not)."""
+    from devserver.template import load
+
+    return {name for name, function in (template or load()).functions().items() if is_runner(function)}
+
+
 def without_credentials(env: dict[str, str]) -> dict[str, str]:
     """A runner's environment: the given one minus every AWS credential and every place to find one."""
     clean = {k: v for k, v in env.items() if k not in CREDENTIAL_VARIABLES and not k.startswith("AWS_ENDPOINT_URL")}
@@ -107,6 +114,7 @@ class RunnerPool:
     every: list[LambdaWorker] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     python: str = PYTHON
+    invocations: int = 0
 
     def add(self, logical_id: str, function: Function) -> str:
         """Adds a function (tests add probes); returns its physical name."""
@@ -118,6 +126,7 @@ class RunnerPool:
         """The runtime's answer ({"result": ...} or {"errorType": ...}); a dead or timed-out worker is dropped."""
         logical_id, function = self.functions[name]
         with self.lock:
+            self.invocations += 1
             idle = self.idle.setdefault(name, [])
             worker = idle.pop() if idle else None
         if worker is None:
@@ -144,6 +153,7 @@ class RunnerPool:
 class _InvokeHandler(BaseHTTPRequestHandler):
     pool: RunnerPool
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave in two writes: without it, delayed ACKs add ~40 ms
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)

@@ -61,7 +61,7 @@ def request_of(
     operation: str,
     target: ConnectionTarget,
     credentials: Mapping[str, str],
-    deadline_seconds: float,
+    deadline_seconds: float | None,
     allowed_cidrs: str,
     aws_endpoint_url: str | None,
 ) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def handle(event: Mapping[str, Any]) -> dict[str, Any]:
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"a runner request's operation is one of {OPERATIONS}")
         target = target_from(event["target"])
         policy = NetworkPolicy.from_string(str(event.get("allowedCidrs") or ""))
-        deadline = float(event["deadlineSeconds"])
+        deadline = None if event.get("deadlineSeconds") is None else float(event["deadlineSeconds"])
         endpoint = event.get("awsEndpointUrl") or None
         if operation == "test":
             result = test_connection(target, credentials, policy, deadline_seconds=deadline, aws_endpoint_url=endpoint)
