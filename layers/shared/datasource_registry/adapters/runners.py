@@ -26,8 +26,11 @@ from datasource_registry.runner import (
     test_result_from,
 )
 
-# Beyond the deadline the runner enforces itself: its start (a cold start imports the drivers) and the answer.
-READ_MARGIN_SECONDS = 15.0
+# The caller's deadline already leaves it time to record the outcome (Request.seconds_left). Out of that deadline
+# the runner gets all but an allowance for its own start (a cold start), and the caller waits the deadline plus a
+# margin for the answer's way back: a runner that overruns costs a TIMEOUT, never the caller its own timeout.
+RUNNER_START_ALLOWANCE = 1.0
+READ_MARGIN_SECONDS = 1.0
 RUNNER_TIMED_OUT = "the connector runner did not answer within the deadline"
 RUNNER_FAILED = "the connector runner failed"
 
@@ -99,10 +102,12 @@ class RunnerConnectorGateway:
         function = self._runners.get(family)
         if not function:
             raise RunnerFailure(ErrorCode.UNSUPPORTED, f"no connector runner is deployed for the {family} family")
+        runner_deadline = max(0.5, deadline_seconds - min(RUNNER_START_ALLOWANCE, deadline_seconds / 4))
         payload = request_of(
-            operation, target, credentials, deadline_seconds, self._allowed_cidrs, self._aws_endpoint_url
+            operation, target, credentials, runner_deadline, self._allowed_cidrs, self._aws_endpoint_url
         )
-        client = self._lambda_client(math.ceil(deadline_seconds) + self.read_margin)
+        # Whole seconds, rounded down: one client per distinct wait, and never a wait past the caller's deadline.
+        client = self._lambda_client(float(max(1, math.floor(deadline_seconds + self.read_margin))))
         scrub = scrubber_for(credentials)
         try:
             response = client.invoke(
