@@ -399,7 +399,7 @@ SCENARIO = (
     Step("list_data_sources", 200),
     Step("update_data_source", 200),
     Step("test_connection", 200),  # the sample's host does not resolve: a failed test is still a 200 answer
-    Step("test_unsaved_connection", 200),  # the local PostgreSQL, through psycopg from the connectors layer
+    Step("test_unsaved_connection", 200),  # the local PostgreSQL, through the sql runner (its psycopg, its layer)
     Step("discover_schema", 422),  # the sample's host does not resolve: the discovery fails cleanly
     Step("rivergen_get_data_source", 200),  # 001's dialect names the canonical sample by its key
     Step("rivergen_list_data_sources", 200),
