@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         if api.runners is not None and physical_name(args.function) in api.runners.pool.functions:
             # A connector runner runs where it always does locally: its own process, without credentials.
             answer = api.runners.pool.invoke(physical_name(args.function), event)
-            result = answer["result"] if "result" in answer else answer  # the handler's answer, or Lambda's error
+            result = answer.get("result", answer)  # the handler's answer, or Lambda's error
         else:
             result = api.invoker.invoke(args.function, event)
         print(json.dumps(result, indent=2))
