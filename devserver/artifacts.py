@@ -459,7 +459,7 @@ def run_scenario(invoker: BuiltInvoker, by_code_dir: dict[str, str], known: dict
         status = result.get("statusCode") if isinstance(result, dict) else None
         failed = "errorType" in answer or (status != step.status)
         if step.event.startswith("runner_"):  # a runner's answer: a result (a failed test is one), never an error
-            failed = failed or not isinstance(result, dict) or "result" not in result
+            failed = failed or not isinstance(result, dict) or not {"result", "resultGzip"} & result.keys()
         shown = answer.get("errorType") or status
         if step.event.startswith("runner_") and isinstance(result, dict):
             outcome = result.get("result") or {}

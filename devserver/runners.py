@@ -25,6 +25,7 @@ from devserver.artifacts import PYTHON, BuiltFunction, LambdaError, LambdaWorker
 from devserver.template import REGION, ROOT, Function, Resolver, Template, physical_name
 
 INVOKE_PATH = "/2015-03-31/functions/"
+RESPONSE_LIMIT = 6 * 1024 * 1024  # Lambda's, for a RequestResponse invocation's answer
 # What a runner's process must never hold: credentials, or a way to find some (files, profiles, metadata).
 CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
@@ -180,6 +181,11 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         answer = self.pool.invoke(name, event)
         if "errorType" in answer:
             error = {"errorType": answer["errorType"], "errorMessage": answer.get("errorMessage") or ""}
+            return self._send(200, error, function_error="Unhandled")
+        result = json.dumps(answer.get("result")).encode()
+        if len(result) > RESPONSE_LIMIT:  # as Lambda answers a function whose result is too large
+            message = f"Response payload size ({len(result)} bytes) exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes)."
+            error = {"errorType": "Function.ResponseSizeTooLarge", "errorMessage": message}
             return self._send(200, error, function_error="Unhandled")
         return self._send(200, answer.get("result"))
 

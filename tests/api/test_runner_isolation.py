@@ -134,3 +134,18 @@ def test_an_unknown_runner_is_a_clear_failure_not_an_exception(local_api):
 
     assert (result.success, result.error_code) == (False, "UNEXPECTED")
     assert result.error == f"{RUNNER_FAILED}: ResourceNotFoundException"
+
+
+def test_a_schema_past_lambdas_6_mb_answer_comes_back_whole_through_a_real_runner(local_api):
+    # 1,000 tables x 200 columns: its JSON is well past what a RequestResponse invocation may return.
+    from datasource_registry.runner import RESPONSE_LIMIT
+
+    target = ConnectionTarget(type="synthetic", source_config={"tables": 1000, "columns": 200})
+    gateway = RunnerConnectorGateway(services().runner_client, {"kv-http": physical_name("RunnerKvHttpFunction")}, "")
+
+    schema = gateway.discover(target, {}, 20)
+
+    import json
+
+    assert len(json.dumps(schema.to_dict())) > RESPONSE_LIMIT
+    assert (len(schema.tables), sum(len(t.columns) for t in schema.tables)) == (1000, 200_000)

@@ -73,7 +73,7 @@ class RunnerPath:
 
     def _invoke(self, operation, target, credentials, policy, deadline_seconds, aws_endpoint_url):  # type: ignore[no-untyped-def]
         from datasource_registry.connectors import ConnectorError
-        from datasource_registry.runner import family_of, request_of
+        from datasource_registry.runner import family_of, request_of, result_of
         from devserver.template import physical_name
 
         if target.type in {"s3", "csv", "json", "parquet", "orc", "dynamodb"} and not credentials:
@@ -89,7 +89,7 @@ class RunnerPath:
         assert "FunctionError" not in response, answer
         if "error" in answer:
             raise ConnectorError(answer["error"]["code"], answer["error"]["message"])
-        return answer["result"]
+        return result_of(answer)
 
     def test_connection(self, target, credentials, policy, *, deadline_seconds=None, aws_endpoint_url=None):  # type: ignore[no-untyped-def]
         from datasource_registry.runner import test_result_from

@@ -3,12 +3,16 @@
 A runner is a Lambda function that holds no permission on the registry: the caller resolves the source and its
 credentials, sends them here with the deadline and the network policy, and records what comes back. Requests and
 answers are plain JSON, so both sides read them without the other's code: `{"result": ...}` or
-`{"error": {"code": ..., "message": ...}}`, the message already scrubbed of the request's secrets.
+`{"error": {"code": ..., "message": ...}}`, the message already scrubbed of the request's secrets. A result past
+1 MiB travels gzip'd (`{"resultGzip": base64}`): Lambda returns at most 6 MB, and a 10,000-table schema is more.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gzip
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +43,9 @@ FAMILIES: dict[str, str] = {
 }
 DEFAULT_FAMILY = "kv-http"
 OPERATIONS = ("test", "discover")
+COMPRESS_ABOVE = 1024 * 1024
+# Lambda's limit on a synchronous invocation's response, less room for the JSON around the base64 text.
+RESPONSE_LIMIT = 6 * 1024 * 1024 - 1024
 
 
 def family_of(source_type: str) -> str:
@@ -128,13 +135,32 @@ def handle(event: Mapping[str, Any]) -> dict[str, Any]:
         endpoint = event.get("awsEndpointUrl") or None
         if operation == "test":
             result = test_connection(target, credentials, policy, deadline_seconds=deadline, aws_endpoint_url=endpoint)
-            return {"result": result.to_dict()}
+            return _answer(result.to_dict())
         schema = discover_schema(target, credentials, policy, deadline_seconds=deadline, aws_endpoint_url=endpoint)
-        return {"result": schema.to_dict()}
+        return _answer(schema.to_dict())
     except ConnectorError as exc:
         return {"error": {"code": exc.code.value, "message": scrub(exc.message)}}
     except Exception as exc:  # a malformed request or a driver bug: an answer with a stable code, never a trace
         return {"error": {"code": ErrorCode.UNEXPECTED.value, "message": scrub(f"{type(exc).__name__}: {exc}")}}
+
+
+def _answer(result: dict[str, Any]) -> dict[str, Any]:
+    text = json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) <= COMPRESS_ABOVE:
+        return {"result": result}
+    packed = base64.b64encode(gzip.compress(text, compresslevel=6)).decode("ascii")
+    if len(packed) > RESPONSE_LIMIT:
+        mb = len(text) / 1024 / 1024
+        message = f"the answer is too large for a runner to return ({mb:.0f} MB); narrow it with includePatterns"
+        return {"error": {"code": ErrorCode.UNEXPECTED.value, "message": message}}
+    return {"resultGzip": packed}
+
+
+def result_of(answer: Mapping[str, Any]) -> Any:
+    """The result of a runner's answer, unpacked when it came gzip'd."""
+    if "resultGzip" in answer:
+        return json.loads(gzip.decompress(base64.b64decode(answer["resultGzip"])))
+    return answer["result"]
 
 
 def schema_from(data: Mapping[str, Any]) -> DiscoveredSchema:

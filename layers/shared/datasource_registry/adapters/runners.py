@@ -21,6 +21,7 @@ from datasource_registry.runner import (
     failed_test,
     family_of,
     request_of,
+    result_of,
     schema_from,
     scrubber_for,
     test_result_from,
@@ -80,7 +81,7 @@ class RunnerConnectorGateway:
         if "error" in answer:  # the runner refused the request itself (a test's own failures are results)
             error = answer["error"]
             return failed_test(ErrorCode(error["code"]), str(error["message"]))
-        return test_result_from(answer["result"])
+        return test_result_from(result_of(answer))
 
     def discover(
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
@@ -93,7 +94,7 @@ class RunnerConnectorGateway:
             raise ConnectorError(failure.code, failure.message) from None
         if "error" in answer:
             raise ConnectorError(ErrorCode(answer["error"]["code"]), str(answer["error"]["message"]))
-        return schema_from(answer["result"])
+        return schema_from(result_of(answer))
 
     def _invoke(
         self, operation: str, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
@@ -125,7 +126,7 @@ class RunnerConnectorGateway:
             answer = json.loads(body)
         except ValueError:
             answer = None
-        if not isinstance(answer, dict) or not ({"result", "error"} & answer.keys()):
+        if not isinstance(answer, dict) or not ({"result", "resultGzip", "error"} & answer.keys()):
             raise RunnerFailure(ErrorCode.UNEXPECTED, f"{RUNNER_FAILED}: its answer is not a runner answer")
         return answer
 
