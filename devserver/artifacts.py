@@ -478,6 +478,26 @@ def run_scenario(invoker: BuiltInvoker, by_code_dir: dict[str, str], known: dict
     return problems
 
 
+def check_runner_environments(workers: list[LambdaWorker]) -> list[str]:
+    """Each runner process's own environment (/proc/<pid>/environ): no AWS credentials, no registry names."""
+    from devserver.runners import CREDENTIAL_VARIABLES
+
+    problems = []
+    for worker in workers:
+        environ = Path(f"/proc/{worker.process.pid}/environ")
+        if not environ.exists() or worker.process.poll() is not None:
+            continue
+        variables = dict(
+            entry.split("=", 1) for entry in environ.read_text(errors="replace").split("\0") if "=" in entry
+        )
+        held = sorted(set(variables) & set(CREDENTIAL_VARIABLES))
+        named = sorted(k for k in ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "SECRET_PREFIX") if variables.get(k))
+        if held or named:
+            problems.append(f"runner {worker.function.logical_id} holds {held + named}")
+    print(f"  runner processes checked for credentials and registry names: {len(workers)}")
+    return problems
+
+
 def put_sample_parquet(s3: Any) -> None:
     """The file events/runner_files.json discovers: a small parquet table, written with the venv's pyarrow."""
     import io
@@ -514,7 +534,7 @@ def check(build: Path = BUILD) -> int:
         # As `make serve`: connection tests may reach loopback, AWS sources may use the placeholder credentials.
         overrides = {"ALLOWED_CIDRS": "127.0.0.0/8", "ALLOW_FUNCTION_ROLE_FOR_AWS": "true"}
         invoker = BuiltInvoker(template.functions(), refs, aws.endpoint_url, overrides, build, log)
-        from devserver.runners import LambdaInvokeServer
+        from devserver.runners import LambdaInvokeServer, runner_ids
 
         # The callers reach the built runners through the local Invoke endpoint, each in a credential-less worker.
         runners = LambdaInvokeServer.for_template(template, built_runner_factory(invoker))
@@ -522,6 +542,9 @@ def check(build: Path = BUILD) -> int:
         try:
             put_sample_parquet(aws.client("s3"))
             problems += run_scenario(invoker, by_code_dir, {"aws": aws.endpoint_url})
+            problems += check_runner_environments(
+                [*runners.pool.every, *(invoker.workers[n] for n in runner_ids(template) if n in invoker.workers)]
+            )
             served = runners.pool.invocations
             print(f"  runner invocations by the callers (through the local Invoke endpoint): {served}")
             if not served:
