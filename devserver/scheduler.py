@@ -23,7 +23,7 @@ from devserver.template import REGION, Template, physical_name
 
 log = logging.getLogger("devserver.scheduler")
 
-DEFAULT_INTERVAL_SECONDS = 60.0
+DEFAULT_INTERVAL_SECONDS = 20.0  # AWS ticks every minute; locally a new source is checked sooner
 MAX_ROUNDS = 1000  # one drain stops after this many receives, so a hot queue cannot hold the tick forever
 
 
@@ -149,7 +149,7 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 
 def start_local_scheduler(api: Any) -> LocalScheduler | None:
-    """`make serve`'s scheduler: every DS_SWEEP_INTERVAL_SECONDS (default 60; 0 turns it off)."""
+    """`make serve`'s scheduler: every DS_SWEEP_INTERVAL_SECONDS (default 20; 0 turns it off)."""
     import os
 
     interval = float(os.environ.get("DS_SWEEP_INTERVAL_SECONDS", DEFAULT_INTERVAL_SECONDS))

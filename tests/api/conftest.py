@@ -42,3 +42,23 @@ def refresher(local_api):
 @pytest.fixture
 def scheduler(local_api) -> LocalScheduler:
     return LocalScheduler(local_api.aws, local_api.template, local_api.invoker)
+
+
+@pytest.fixture
+def background_checks(local_api):
+    """`make serve`'s scheduler thread, ticking every half second with the real refresher, for this test's sources.
+
+    Sources left by earlier tests (other tenants) would all be checked by the first ticks; they are settled first
+    with the fake refresher, through the same sweeper and worker, so the real checks are only this test's.
+    """
+    scheduler = LocalScheduler(local_api.aws, local_api.template, local_api.invoker)
+    services().schema_refresher = FakeSchemaRefresher()
+    try:
+        for _ in range(50):
+            if not scheduler.tick().received:
+                break
+    finally:
+        vars(services()).pop("schema_refresher", None)
+    scheduler.start(interval_seconds=0.5)
+    yield scheduler
+    scheduler.stop()

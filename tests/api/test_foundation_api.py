@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
+from datasource_registry.domain.rules import connection_checked
 from datasource_registry.runtime import services
 from devserver import tokens
+from tests.conftest import port_open, require
 
 SOURCE = "/api/data/data_source"
 SYSTEM = "/api/data/data_system"
@@ -51,16 +56,34 @@ def state(client, identifier):
 
 
 def record_test_outcome(tenant, identifier, ok):
-    """What the connection tester records after a test (the registry's own write, through the one service)."""
-    reason = None if ok else "connection refused"
+    """What a user's connection test records (the registry's own write, through the one service)."""
     services().data_sources.apply_system_update(
-        tenant, identifier, lambda _: {"last_test_ok": ok, "failure_reason": reason}
+        tenant,
+        identifier,
+        lambda current: connection_checked(
+            current, datetime.now(UTC), healthy=ok, reason=None if ok else "connection refused"
+        ),
     )
 
 
-def test_000s_complete_python_example_runs_as_written(server, tenant, org):
-    # Given 000's setup: API_URL at the local server's /api and get_headers() giving a dev token and x-org
+def state_within(client, identifier, deadline_seconds=60.0, until_not="003"):
+    """The state once the background check has recorded one: the first that is not `until_not` (the state it
+    leaves: 003 waits for a first check), or the state at the deadline."""
+    until = time.monotonic() + deadline_seconds
+    while (current := state(client, identifier))["code"] in {until_not, "003"} and time.monotonic() < until:
+        time.sleep(0.2)
+    return current
+
+
+def test_000s_complete_python_example_runs_as_written(server, tenant, org, local_api, background_checks):
+    # Given 000's setup: API_URL at the local server's /api and get_headers() giving a dev token and x-org, an
+    # S3 bucket in the embedded AWS, and the registry's scheduler running as under `make serve`
     API_URL = f"{server.url}/api"  # named as 000 names it
+    bucket = f"orders-{uuid.uuid4().hex[:8]}"
+    local_api.aws.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    s3_url = f"https://s3.eu-west-1.amazonaws.com/{bucket}"
 
     def get_headers():
         return {"Authorization": f"Bearer {tokens.issue(tenant, 'editor')}", "x-org": tenant}
@@ -133,13 +156,13 @@ def test_000s_complete_python_example_runs_as_written(server, tenant, org):
     assert state(org, data_source_id) == {"code": "001", "reason": "Requires configuration.", "healthy": False}
 
     assert link_data_source_to_data_system(system_id, data_source_id)
-    assert configure_s3_data_source(data_source_id, "https://s3.eu-west-1.amazonaws.com/orders")
+    assert configure_s3_data_source(data_source_id, s3_url)
     assert state(org, data_source_id) == {"code": "002", "reason": "Requires secrets.", "healthy": False}
 
     assert set_s3_secrets(data_source_id, "AKIAEXAMPLE", "very-secret-key-value")
-    assert state(org, data_source_id)["code"] == "003"  # configured; healthy once a connection test passes
+    # (configured: the registry now tests the connection itself, in the background, with those keys)
 
-    record_test_outcome(tenant, data_source_id, ok=True)
+    assert state_within(org, data_source_id) == {"code": "100", "reason": "Healthy.", "healthy": True}
     got = requests.get(f"{API_URL}/data/data_source", headers=get_headers(), params={"identifier": data_source_id})
 
     # Then the source is healthy, linked on both sides, lists secret names and never their values
@@ -147,7 +170,9 @@ def test_000s_complete_python_example_runs_as_written(server, tenant, org):
     assert body["entity"]["state"] == {"code": "100", "reason": "Healthy.", "healthy": True}
     assert body["links"] == {"parents": [system_id], "children": []}
     assert body["secrets"] == ["S3_ACCESS_KEY", "S3_SECRET_KEY"]
-    assert body["connection"] == S3_CONNECTION["connection"] | {"url": "https://s3.eu-west-1.amazonaws.com/orders"}
+    assert body["connection"] == S3_CONNECTION["connection"] | {"url": s3_url}
+    recorded = org.get(f"/api/v1/data-sources/{data_source_id}").json()  # recorded like any test
+    assert recorded["lastTestedAt"] is not None and recorded["failureCount"] == 0
     assert "very-secret-key-value" not in got.text and "AKIAEXAMPLE" not in got.text
     system_now = requests.get(f"{API_URL}/data/data_system", headers=get_headers(), params={"identifier": system_id})
     assert system_now.json()["links"]["children"] == [data_source_id]
@@ -167,6 +192,65 @@ def test_000s_complete_python_example_runs_as_written(server, tenant, org):
     assert requests.get(f"{API_URL}/data/data_source/list", headers=get_headers()).json() == []
     gone = requests.get(f"{API_URL}/data/data_system", headers=get_headers(), params={"identifier": system_id})
     assert gone.json()["links"]["children"] == []
+
+
+POSTGRES_CONNECTION = {
+    "connection_type": "database",
+    "engine": "postgresql",
+    "host": "127.0.0.1",
+    "port": 5432,
+    "database": "test",
+    "user": {"env_key": "DB_USER"},
+    "password": {"env_key": "DB_PASSWORD"},
+}
+
+
+def test_000s_flow_ends_healthy_for_a_postgres_database_and_tests_again_when_secrets_change(org, background_checks):
+    require(port_open(5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    # Given 000's steps for a database connection to the local PostgreSQL, with a user that does not exist
+    identifier = org.post(SOURCE, json=create_body("Sales DB")).json()["entity"]["identifier"]
+    assert (
+        org.put(
+            f"{SOURCE}/connection", params={"identifier": identifier}, json={"connection": POSTGRES_CONNECTION}
+        ).status_code
+        == 200
+    )
+    secrets = {"DB_USER": "no_such_role_000", "DB_PASSWORD": "pg-000-secret"}
+    assert org.post(f"{SOURCE}/secret", params={"identifier": identifier}, json=secrets).status_code == 200
+
+    # Then the background check fails and says why (the user named by env_key reached the server)
+    failing = state_within(org, identifier)
+    assert failing["code"] == "500" and failing["healthy"] is False
+    assert "AUTH_FAILED" in failing["reason"] and "pg-000-secret" not in failing["reason"]
+
+    # When the secret is corrected, the registry tests again by itself and the source becomes healthy
+    secrets["DB_USER"] = "postgres"
+    assert org.post(f"{SOURCE}/secret", params={"identifier": identifier}, json=secrets).status_code == 200
+    assert state_within(org, identifier, until_not="500") == {"code": "100", "reason": "Healthy.", "healthy": True}
+    recorded = org.get(f"/api/v1/data-sources/{identifier}").json()
+    assert recorded["failureCount"] == 0 and recorded["lastSuccessfulConnectionAt"] is not None
+
+
+def test_000s_flow_ends_healthy_for_a_synthetic_connection_and_a_new_connection_is_tested_again(org, background_checks):
+    identifier = org.post(SOURCE, json=create_body("Generated")).json()["entity"]["identifier"]
+
+    configured = org.put(
+        f"{SOURCE}/connection",
+        params={"identifier": identifier},
+        json={"connection": {"connection_type": "synthetic", "rows": 1000}},
+    )
+
+    assert configured.status_code == 200
+    assert state_within(org, identifier) == {"code": "100", "reason": "Healthy.", "healthy": True}
+    first = org.get(f"/api/v1/data-sources/{identifier}").json()["lastTestedAt"]
+
+    # When the connection changes (here to a database on a closed port), it is tested again and the state follows
+    closed = {**POSTGRES_CONNECTION, "port": 9, "user": "postgres", "password": {"env_key": "DB_PASSWORD"}}
+    org.put(f"{SOURCE}/connection", params={"identifier": identifier}, json={"connection": closed})
+    org.post(f"{SOURCE}/secret", params={"identifier": identifier}, json={"DB_PASSWORD": "x"})
+    failing = state_within(org, identifier, until_not="100")
+    assert failing["code"] == "500" and "UNREACHABLE" in failing["reason"]
+    assert org.get(f"/api/v1/data-sources/{identifier}").json()["lastTestedAt"] > first
 
 
 def test_create_answers_in_000s_shape(org):

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from datasource_registry.adapters.refresh_schedule import DynamoDbRefreshSchedule
 from datasource_registry.domain.ports import RefreshOutcome
 from datasource_registry.domain.refresh import DEFAULT_SHARDS
+from datasource_registry.domain.rules import connection_checked
+from datasource_registry.runtime import services
 from devserver.template import physical_name
 from tests.conftest import load_event
 
@@ -25,11 +27,21 @@ def sweep(local_api) -> dict:
     return local_api.invoker.invoke(SWEEPER, load_event("sweep_due_refreshes.json"))
 
 
-def create(api, name: str, **fields) -> dict:
+def create(api, name: str, *, tested: bool = True, **fields) -> dict:
+    """A source created over HTTP; `tested` then records a passing connection test on it (as a user's foreground
+    test does, through the registry's one write path), so these refresh tests start past the first check."""
     body = {"name": name, "type": "postgresql", "host": "db.example.com", "port": 5432, "databaseName": "app"}
     response = api.post("/api/v1/data-sources", json={**body, **fields})
     assert response.status_code == 201, response.text
-    return response.json()
+    created = response.json()
+    if tested:
+        checked = services().data_sources.apply_system_update(
+            created["tenantId"],
+            created["id"],
+            lambda current: connection_checked(current, current.updated_at, healthy=True, reason=None),
+        )
+        assert checked is not None
+    return created
 
 
 def test_only_due_active_auto_refreshing_sources_are_refreshed_and_the_api_shows_it(
@@ -116,7 +128,7 @@ def test_a_broken_source_is_recorded_and_backs_off_while_others_refresh(
     assert refresher.refreshed(tenant).count("healthy") == 2
     broken = api.get("/api/v1/data-sources/broken").json()
     assert broken["failureCount"] == 2
-    assert broken["failureReason"] == "connection refused"
+    assert broken["failureReason"] == "connection_refused: connection refused"  # the code, then the message
     assert datetime.fromisoformat(broken["lastFailedConnectionAt"]) == clock.now
     assert broken["lastRefreshStatus"] == "failed"
     assert datetime.fromisoformat(broken["nextRefreshAt"]) == clock.now + timedelta(minutes=2)
@@ -160,14 +172,15 @@ def test_schema_and_health_changes_are_published_to_the_bus(api, tenant, clock, 
     rule = f"rule-{uuid.uuid4().hex[:8]}"
     events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["datasource-registry"]}))
     events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
-    create(api, "Changing", status="active", credentials={"password": "pg-secret-value"})
+    create(api, "Changing", tested=False, status="active", credentials={"password": "pg-secret-value"})
     refresher.script(
         "changing",
         RefreshOutcome(ok=True, changed=True, version=3, diff_summary={"tablesAdded": 1, "columnsChanged": 2}),
     )
 
     try:
-        scheduler.tick()
+        scheduler.tick()  # the first check: the health changes
+        scheduler.tick()  # then the refresh: the schema changes
         received = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
     finally:
         events.remove_targets(Rule=rule, EventBusName=bus, Ids=["inbox"])
@@ -181,7 +194,7 @@ def test_schema_and_health_changes_are_published_to_the_bus(api, tenant, clock, 
     assert by_type["DataSourceSchemaChanged"]["key"] == "changing"
     assert by_type["DataSourceHealthChanged"]["current"]["healthy"] is True
     assert "pg-secret-value" not in json.dumps(mine)
-    assert refresher.calls[-1][2] == {"password": "pg-secret-value"}
+    assert refresher.calls[-1][2] == refresher.checks[-1][2] == {"password": "pg-secret-value"}
 
 
 def test_two_sweeps_that_read_the_same_due_entry_claim_it_once(api, tenant, clock, local_api):

@@ -46,7 +46,10 @@ def test_the_schedule_refreshes_a_postgres_schema_and_publishes_the_change(
         },
     ).json()
     try:
-        # When the schedule fires, the table is altered, and the schedule fires again a minute later
+        # When the schedule fires (the first check, then the refresh the interval asks for), the table is
+        # altered, and the schedule fires again a minute later
+        scheduler.tick()
+        checked = api.get(f"{BASE}/{created['id']}").json()
         scheduler.tick()
         first = api.get(f"{BASE}/{created['id']}").json()
         with psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True) as conn:
@@ -62,7 +65,14 @@ def test_the_schedule_refreshes_a_postgres_schema_and_publishes_the_change(
         events.remove_targets(Rule=rule, EventBusName=bus, Ids=["inbox"])
         events.delete_rule(Name=rule, EventBusName=bus)
 
-    # Then both refreshes succeeded, the second stored version 2, and the diff shows the new column
+    # Then the first tick only tested the connection (healthy, nothing discovered yet)
+    assert checked["state"] == {"code": "100", "reason": "Healthy.", "healthy": True}
+    assert (checked["lastTestedAt"] is not None, checked["schemaDiscoveredAt"], checked["lastRefreshStatus"]) == (
+        True,
+        None,
+        None,
+    )
+    # And both refreshes succeeded, the second stored version 2, and the diff shows the new column
     assert (first["lastRefreshStatus"], first["state"]["healthy"], first["schemaDiscoveredAt"] is not None) == (
         "succeeded",
         True,

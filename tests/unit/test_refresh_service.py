@@ -23,8 +23,8 @@ from datasource_registry.domain.refresh_service import (
     RefreshWorker,
     RunStatus,
 )
-from datasource_registry.domain.rules import health_of
-from datasource_registry.domain.service import DataSourceService
+from datasource_registry.domain.rules import connection_checked, health_of
+from datasource_registry.domain.service import CredentialChanges, DataSourceService
 from datasource_registry.domain.types import Role
 
 EDITOR = Principal("alice", "t1", Role.EDITOR)
@@ -58,13 +58,21 @@ class Stack:
         return RefreshSweeper(self.schedule, self.queue, self.clock, shards=4)
 
     def worker(self) -> RefreshWorker:
-        return RefreshWorker(self.repo, self.secrets, self.refresher, self.events, self.clock)
+        return RefreshWorker(self.service, self.refresher, self.events, self.clock)
 
-    def create(self, name: str, credentials: dict[str, str] | None = None, **fields):
+    def create(self, name: str, credentials: dict[str, str] | None = None, *, tested: bool = True, **fields):
+        """A source as created through the API; `tested` records a passing foreground test right after, as a user's
+        test-connection call does, so the refresh tests start past the first check (its own tests pass False)."""
         spec = DataSourceSpec.model_validate(
             {"name": name, "type": "postgresql", "host": "db", "port": 5432, "databaseName": "d", **fields}
         )
-        return self.service.create(EDITOR, spec, None, credentials or {})
+        source = self.service.create(EDITOR, spec, None, credentials or {})
+        if not tested:
+            return source
+        now = self.clock()
+        return self.service.apply_system_update(
+            source.tenant_id, source.id, lambda current: connection_checked(current, now, healthy=True, reason=None)
+        )
 
     def get(self, key: str):
         return self.service.get(EDITOR, key)
@@ -161,6 +169,7 @@ class FlakyBus(InMemoryEventPublisher):
 
 def test_a_run_that_died_is_taken_over_by_the_redelivery_after_the_run_timeout(stack):
     stack.create("A", status="active")
+    stack.refresher.script("a", RefreshOutcome(ok=True, changed=True, version=2))  # an event to publish
     stack.events = FlakyBus()
     stack.sweeper().sweep()
     (request,) = stack.queue.messages
@@ -184,8 +193,9 @@ def test_a_refresher_that_raises_is_recorded_as_a_failure_and_backs_off_without_
     source = stack.get("a")
     assert result.status is RunStatus.FAILED
     assert source.last_refresh_status == "failed" and source.refresh_failures == 1
-    assert source.failure_reason == "the schema refresh failed unexpectedly (RuntimeError)"
-    assert source.last_test_ok is None  # nothing was tested
+    assert source.failure_reason == "refresher_error: the schema refresh failed unexpectedly (RuntimeError)"
+    # nothing was tested: the connection's record stays as the earlier test left it
+    assert (source.last_test_ok, source.failure_count, source.last_failed_connection_at) == (True, 0, None)
     assert source.next_refresh_at == T0 + timedelta(seconds=60)
 
 
@@ -231,7 +241,7 @@ def test_repeated_failures_back_off_and_a_success_resets(stack):
         stack.clock.now = source.next_refresh_at
 
     assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
-    assert (source.failure_count, source.failure_reason) == (4, "connection refused")
+    assert (source.failure_count, source.failure_reason) == (4, "connection_refused: connection refused")
     assert source.last_failed_connection_at is not None and source.last_refresh_status == "failed"
 
     stack.refresher.script("a", RefreshOutcome(ok=True))
@@ -252,20 +262,22 @@ def test_one_broken_source_does_not_stop_the_others(stack):
 
 
 def test_a_schema_change_and_a_health_change_are_published_without_secrets(stack):
-    stack.create("A", {"password": "s3cret-pw"}, status="active")
+    stack.create("A", {"password": "s3cret-pw"}, tested=False, status="active")
     stack.refresher.script(
         "a", RefreshOutcome(ok=True, changed=True, version=2, diff_summary={"tablesAdded": 1}, healthy=True)
     )
 
-    stack.tick()
+    stack.tick()  # the first check: the health changes (003 -> 100)
+    stack.tick()  # then the refresh the interval asks for: the schema changes
 
     kinds = [kind for kind, _ in stack.events.events]
-    assert kinds == [SCHEMA_CHANGED, HEALTH_CHANGED]
-    changed = stack.events.events[0][1]
+    assert kinds == [HEALTH_CHANGED, SCHEMA_CHANGED]
+    assert stack.events.events[0][1]["current"]["healthy"] is True
+    changed = stack.events.events[1][1]
     assert changed["version"] == 2 and changed["diffSummary"] == {"tablesAdded": 1} and changed["key"] == "a"
-    assert stack.events.events[1][1]["current"]["healthy"] is True
     assert "s3cret-pw" not in repr(stack.events.events)
-    assert stack.refresher.calls[0][2] == {"password": "s3cret-pw"}  # the refresher got the credentials
+    # the checker and the refresher got the credentials
+    assert stack.refresher.checks[0][2] == stack.refresher.calls[0][2] == {"password": "s3cret-pw"}
 
 
 def test_an_unchanged_schema_and_unchanged_health_publish_nothing(stack):
@@ -366,3 +378,121 @@ def test_the_registry_s_own_writes_leave_the_row_version_a_client_holds_valid(st
         refreshed.last_refresh_at,
         refreshed.schema_discovered_at,
     )
+
+
+# -- the first connection check (000: a configured source reaches a healthy state by itself) ------------------
+def test_a_configured_draft_is_checked_in_the_background_and_becomes_healthy_without_a_refresh(stack):
+    draft = stack.create("B", {"password": "pw"}, tested=False)
+    assert health_of(draft).code == "003" and draft.next_refresh_at == T0  # due at once
+
+    (result,) = stack.tick()
+
+    source = stack.get("b")
+    assert result.status is RunStatus.REFRESHED and result.events == (HEALTH_CHANGED,)
+    assert health_of(source).code == "100" and source.last_tested_at == T0 and source.failure_count == 0
+    assert stack.refresher.checks == [("t1", "b", {"password": "pw"})] and stack.refresher.calls == []  # no discovery
+    assert (source.next_refresh_at, source.refresh_claim, source.last_refresh_at) == (None, None, None)  # a draft
+    assert source.row_version == draft.row_version  # the registry's own write
+    assert stack.tick() == []
+
+
+def test_a_failed_first_check_says_why_and_is_not_retried_until_the_connection_changes(stack):
+    stack.create("B", tested=False)
+    stack.refresher.script("b", RefreshOutcome(ok=False, error_code="UNREACHABLE", error="refused", healthy=False))
+
+    stack.tick()
+
+    source = stack.get("b")
+    assert health_of(source).code == "500" and "UNREACHABLE: refused" in health_of(source).reason
+    assert source.failure_count == 1 and source.next_refresh_at is None
+    stack.clock.advance(hours=1)
+    assert stack.tick() == []
+    stack.service.update(EDITOR, "b", {"description": "not a connection setting"})
+    assert stack.tick() == []
+
+    stack.refresher.script("b", RefreshOutcome(ok=True))
+    stack.service.update(EDITOR, "b", {"host": "db2"})  # a new connection: tested again, at once
+    assert stack.get("b").next_refresh_at == stack.clock.now
+    stack.tick()
+    assert health_of(stack.get("b")).code == "100" and len(stack.refresher.checks) == 2
+
+
+def test_new_secrets_are_checked_again_and_missing_secrets_wait(stack):
+    stack.create("B", tested=False, secretRefs={"password": "DB_PASSWORD"})
+    assert health_of(stack.get("b")).code == "002" and stack.get("b").next_refresh_at is None  # nothing to test yet
+
+    stack.service.update(EDITOR, "b", {}, CredentialChanges(values={"DB_PASSWORD": "pw1"}))
+    stack.tick()
+    stack.service.update(EDITOR, "b", {}, CredentialChanges(values={"DB_PASSWORD": "pw2"}))
+    stack.tick()
+
+    assert [creds for _, _, creds in stack.refresher.checks] == [{"DB_PASSWORD": "pw1"}, {"DB_PASSWORD": "pw2"}]
+    assert health_of(stack.get("b")).code == "100"
+
+
+def test_an_active_source_is_checked_first_then_refreshed_by_its_schedule(stack):
+    stack.create("A", tested=False, status="active", schedule={"cron": "0 2 * * *", "timezone": "UTC"})
+
+    stack.tick()
+
+    source = stack.get("a")
+    assert stack.refresher.checks and not stack.refresher.calls
+    assert health_of(source).code == "100" and source.next_refresh_at == datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("status", ["paused", "archived"])
+def test_paused_and_archived_sources_are_left_alone(stack, status):
+    stack.create("B", tested=False, status=status)
+
+    assert stack.get("b").next_refresh_at is None and stack.tick() == []
+
+
+def test_a_foreground_test_ends_the_wait_and_a_claim_made_before_it_is_skipped(stack):
+    source = stack.create("B", tested=False)
+    stack.sweeper().sweep()
+    (request,) = stack.queue.messages
+    stack.service.apply_system_update(  # a user's test lands first (record_test writes through this path)
+        "t1", source.id, lambda current: connection_checked(current, T0, healthy=True, reason=None)
+    )
+
+    result = stack.worker().run(request)
+
+    assert result.status is RunStatus.SKIPPED and "tested meanwhile" in result.reason
+    after = stack.get("b")
+    assert (after.refresh_claim, after.next_refresh_at) == (None, None) and stack.refresher.checks == []
+
+
+def test_a_user_test_without_a_claim_in_flight_clears_the_due_time(stack):
+    source = stack.create("B", tested=False)
+    stack.service.apply_system_update(
+        "t1", source.id, lambda current: connection_checked(current, T0, healthy=False, reason="X: no")
+    )
+
+    assert stack.get("b").next_refresh_at is None and stack.tick() == []
+
+
+def test_a_check_of_a_connection_changed_meanwhile_is_not_recorded_as_its_health(stack):
+    stack.create("B", tested=False)
+
+    def change_host_during_the_check(source):
+        stack.service.update(EDITOR, "b", {"host": "elsewhere"})
+        return RefreshOutcome(ok=True)
+
+    stack.refresher.script("b", change_host_during_the_check)
+    stack.tick()
+
+    source = stack.get("b")
+    assert source.spec.host == "elsewhere" and health_of(source).code == "003"  # still awaiting its own check
+    assert source.next_refresh_at == T0
+
+
+def test_a_check_that_tested_nothing_backs_off(stack):
+    stack.create("B", tested=False)
+    stack.refresher.script("b", lambda source: (_ for _ in ()).throw(RuntimeError("boom")))
+    stack.refresher.check = stack.refresher.refresh  # the checker raises the same way
+
+    stack.tick()
+
+    source = stack.get("b")
+    assert health_of(source).code == "003" and source.refresh_failures == 1
+    assert source.next_refresh_at == T0 + timedelta(minutes=1)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from datasource_registry.domain.jobs import DiscoveryJobs
     from datasource_registry.domain.ports import ConnectorGateway, SchemaRefresher
     from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
     from datasource_registry.domain.schemas import SchemaService
@@ -123,6 +124,10 @@ class Services:
 
         snapshots = DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name)
         service.owns(lambda source: snapshots.delete_all(source.tenant_id, source.id))
+        from datasource_registry.adapters.jobs import DynamoDbJobStore
+
+        jobs = DynamoDbJobStore(self.dynamodb, self.settings.table_name)
+        service.owns(lambda source: jobs.delete_all(source.tenant_id, source.id))
         service.owns(lambda source: self.data_systems.forget_source(source))  # noqa: PLW0108
         return service
 
@@ -211,19 +216,29 @@ class Services:
             clock=self.clock,
         )
 
+    @cached_property
+    def discovery_jobs(self) -> DiscoveryJobs:
+        from datasource_registry.adapters.events import EventBridgePublisher
+        from datasource_registry.adapters.jobs import DynamoDbJobStore, SqsJobQueue
+        from datasource_registry.domain.jobs import DiscoveryJobs
+
+        return DiscoveryJobs(
+            DynamoDbJobStore(self.dynamodb, self.settings.table_name),
+            SqsJobQueue(self.sqs, self.settings.refresh_queue_url),
+            self.schemas,
+            EventBridgePublisher(self.events, self.settings.event_bus_name),
+            self.data_sources.get,
+            clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound, as for the data sources
+        )
+
     @property
     def refresh_worker(self) -> RefreshWorker:
         # Built per use (cheap), so a refresher or clock swapped in by a test or the lead's wiring is picked up.
-        from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository
         from datasource_registry.adapters.events import EventBridgePublisher
-        from datasource_registry.adapters.secrets import SecretsManagerSecretStore
         from datasource_registry.domain.refresh_service import RefreshWorker
 
         return RefreshWorker(
-            DynamoDbDataSourceRepository(self.dynamodb, self.settings.table_name),
-            SecretsManagerSecretStore(
-                self.lazy_secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
-            ),
+            self.data_sources,
             self.schema_refresher,
             EventBridgePublisher(self.events, self.settings.event_bus_name),
             clock=self.clock,

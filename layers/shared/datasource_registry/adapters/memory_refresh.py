@@ -81,6 +81,7 @@ class FakeSchemaRefresher:
         self.default = default or RefreshOutcome(ok=True, changed=False, version=1, healthy=True)
         self.outcomes: dict[str, RefreshOutcome | Callable[[DataSource], RefreshOutcome]] = {}
         self.calls: list[tuple[str, str, dict[str, str]]] = []
+        self.checks: list[tuple[str, str, dict[str, str]]] = []  # first connection checks (no discovery)
         self._lock = threading.Lock()
 
     def script(self, key: str, outcome: RefreshOutcome | Callable[[DataSource], RefreshOutcome]) -> None:
@@ -91,6 +92,20 @@ class FakeSchemaRefresher:
             self.calls.append((source.tenant_id, source.key, dict(credentials)))
         scripted = self.outcomes.get(source.key, self.default)
         return scripted(source) if callable(scripted) else scripted
+
+    def check(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
+        """A first check answers the scripted outcome's connection part (nothing is discovered)."""
+        with self._lock:
+            self.checks.append((source.tenant_id, source.key, dict(credentials)))
+        scripted = self.outcomes.get(source.key, self.default)
+        outcome = scripted(source) if callable(scripted) else scripted
+        return RefreshOutcome(
+            ok=outcome.healthy,
+            error_code=None if outcome.healthy else outcome.error_code,
+            error=None if outcome.healthy else outcome.error,
+            healthy=outcome.healthy,
+            checked_only=True,
+        )
 
     def refreshed(self, tenant_id: str) -> list[str]:
         """Keys of the tenant's sources refreshed so far, in call order."""

@@ -50,7 +50,7 @@ def classify(exc: BaseException) -> ErrorCode | None:
     return None
 
 
-def client(ctx: Context, service: str) -> Any:
+def client(ctx: Context, service: str, region: str | None = None) -> Any:
     """A client using the source's keys if given, else the default credential chain (the function's role)."""
     import boto3
     from botocore.config import Config
@@ -60,7 +60,7 @@ def client(ctx: Context, service: str) -> Any:
         aws_access_key_id=ctx.credential("access_key_id"),
         aws_secret_access_key=ctx.credential("secret_access_key"),
         aws_session_token=ctx.credential("session_token"),
-        region_name=ctx.target.region or str(ctx.target.source_config.get("region") or "") or "us-east-1",
+        region_name=ctx.target.region or str(ctx.target.source_config.get("region") or "") or region or "us-east-1",
     )
     return session.client(
         service,  # type: ignore[call-overload]

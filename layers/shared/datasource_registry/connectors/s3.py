@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from datasource_registry.connectors import aws
 from datasource_registry.connectors.context import Context
@@ -14,13 +16,50 @@ MAX_KEYS_LISTED = 1000  # discovery lists at most this many objects
 MAX_DATASETS = 100  # and infers at most this many folders, one object each
 
 
+# AWS's own S3 endpoints: s3.amazonaws.com, s3.<region>.amazonaws.com, s3-<region>..., s3.dualstack.<region>...
+_AWS_S3_HOST = re.compile(
+    r"^(?:(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.)?s3(?:[.-](?:dualstack\.)?(?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?"
+    r"\.amazonaws\.com$"
+)
+
+
+def location_of(url: str) -> tuple[str, str, str | None]:
+    """Bucket, prefix and region named by an S3 URL (000's `url`): `s3://bucket/prefix`, or an AWS S3 endpoint URL
+    in path style (`https://s3.<region>.amazonaws.com/bucket/prefix`) or virtual-hosted style
+    (`https://bucket.s3.<region>.amazonaws.com/prefix`). Other endpoints (S3-compatible stores) are refused: the
+    registry reaches S3 through its deployment's AWS endpoint only."""
+    parts = urlsplit(url.strip())
+    path = unquote(parts.path).lstrip("/")
+    if parts.scheme == "s3" and parts.hostname:
+        return parts.hostname, path, None
+    found = _AWS_S3_HOST.match(parts.hostname or "") if parts.scheme == "https" else None
+    if found is None:
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG,
+            "the url must be s3://bucket/prefix or an https URL of AWS S3 (s3.<region>.amazonaws.com);"
+            " endpoints of other S3-compatible stores are not supported",
+        )
+    if found["bucket"]:
+        return found["bucket"], path, found["region"]
+    bucket, _, prefix = path.partition("/")
+    if not bucket:
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG, "the url names no bucket (https://s3.<region>.amazonaws.com/<bucket>)"
+        )
+    return bucket, prefix, found["region"]
+
+
 def _bucket(ctx: Context) -> tuple[str, str, Any]:
     with ctx.stage("resolve"):
-        bucket = str(ctx.target.source_config.get("bucket") or ctx.target.database_name or "")
+        config = ctx.target.source_config
+        bucket = str(config.get("bucket") or ctx.target.database_name or "")
+        prefix = str(config.get("prefix") or "")
+        region: str | None = None
+        if not bucket and config.get("url"):
+            bucket, prefix, region = location_of(str(config["url"]))
         if not bucket:
-            raise ConnectorError(ErrorCode.INVALID_CONFIG, "source_config.bucket is required")
-        prefix = str(ctx.target.source_config.get("prefix") or "").lstrip("/")
-        return bucket, prefix, aws.client(ctx, "s3")
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, "source_config.bucket (or an S3 url) is required")
+        return bucket, prefix.lstrip("/"), aws.client(ctx, "s3", region=region)
 
 
 def test(ctx: Context) -> None:

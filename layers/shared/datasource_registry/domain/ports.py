@@ -152,14 +152,20 @@ class RefreshOutcome:
     changed: bool = False
     version: int | None = None
     diff_summary: dict[str, Any] | None = None
+    # Severity counts, the first changes and the path of the full diff (domain/drift.py's notice), for the event.
+    drift: dict[str, Any] | None = None
     error_code: str | None = None
     error: str | None = None
     healthy: bool = True
+    checked_only: bool = False  # a first connection check: nothing was discovered
 
 
 class SchemaRefresher(Protocol):
     def refresh(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
         """Test the connection, discover the schema and store a snapshot; failures are outcomes, not exceptions."""
+
+    def check(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
+        """Test the connection only (a first check, `checked_only`); failures are outcomes, not exceptions."""
 
 
 @dataclass(frozen=True)

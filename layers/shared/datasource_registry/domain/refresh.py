@@ -13,15 +13,27 @@ The policy, in order:
 3. Backoff after failures: with `consecutive_failures = n > 0`, the next attempt is no sooner than
    `now + min(60 s * 2^(n-1), 24 h)` (60 s, 2 min, 4 min, ... capped at a day), and never sooner than the
    normal schedule either. Deterministic, no jitter: spreading load is the sharded due index's job.
+4. The first connection check (000: a configured source reaches a healthy state by itself). A `draft` or
+   `active` source whose configuration is complete (connection settings and the secrets they name) but whose
+   connection has not been tested since it last changed awaits a check: it is due at once (after the backoff
+   of failed attempts that tested nothing), whatever its refresh settings. The worker then tests the
+   connection only; the refresh schedule (rules 1-3) resumes from that test. A test, background or
+   foreground, ends the wait; a later change of connection settings or secrets starts it again.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from datasource_registry.domain.cron import CronExpression
+from datasource_registry.domain.rules import NOT_TESTED, health_of
+from datasource_registry.domain.types import Status
+
+if TYPE_CHECKING:
+    from datasource_registry.domain.model import DataSource, DataSourceSpec
 
 DEFAULT_SHARDS = 16
 DEFAULT_TIMEZONE = "UTC"
@@ -29,6 +41,10 @@ BACKOFF_BASE = timedelta(seconds=60)
 BACKOFF_CAP = timedelta(hours=24)
 
 ACTIVE_STATUS = "active"
+# Paused and archived sources are left alone: their owner stopped them on purpose.
+CHECKED_STATUSES = frozenset({Status.DRAFT, Status.ACTIVE})
+# Spec fields that decide when the schema is refreshed; changing one reschedules from now.
+SCHEDULE_FIELDS = ("status", "schedule", "schema_auto_refresh", "schema_refresh_interval")
 
 
 def next_refresh_at(
@@ -64,6 +80,49 @@ def next_refresh_at(
     if consecutive_failures > 0:
         return max(scheduled, now + failure_backoff(consecutive_failures))
     return scheduled
+
+
+def refresh_due(source: DataSource, now: datetime) -> datetime | None:
+    """When the source's schema refresh is next due by its own settings and failure streak (None: never)."""
+    spec = source.spec
+    return next_refresh_at(
+        cron=spec.schedule.cron,
+        timezone=spec.schedule.timezone,
+        interval_seconds=spec.schema_refresh_interval,
+        auto_refresh=spec.schema_auto_refresh,
+        status=spec.status.value,
+        now=now,
+        last_refresh_at=source.last_refresh_at,
+        consecutive_failures=source.refresh_failures,
+    )
+
+
+def awaits_check(source: DataSource) -> bool:
+    """Rule 4: configured, not tested since its connection last changed, and not stopped by its owner."""
+    return source.spec.status in CHECKED_STATUSES and health_of(source) == NOT_TESTED
+
+
+def scheduled_refresh(source: DataSource, now: datetime) -> datetime | None:
+    """When the worker should next take the source (a refresh or its first check); None: not scheduled."""
+    if awaits_check(source):
+        return now.astimezone(UTC) + failure_backoff(source.refresh_failures)
+    return refresh_due(source, now)
+
+
+def schedule_changed(before: DataSourceSpec, after: DataSourceSpec) -> bool:
+    return any(getattr(before, name) != getattr(after, name) for name in SCHEDULE_FIELDS)
+
+
+def rescheduled(source: DataSource, now: datetime, *, forget_failures: bool = False) -> dict[str, Any]:
+    """Updates that schedule the source afresh from `now`, dropping any claim in flight (its run becomes stale)."""
+    failures = 0 if forget_failures else source.refresh_failures
+    basis = source.model_copy(update={"refresh_failures": failures})
+    return {
+        "refresh_failures": failures,
+        "next_refresh_at": scheduled_refresh(basis, now),
+        "refresh_claim": None,
+        "refresh_started_at": None,
+    }
 
 
 def failure_backoff(consecutive_failures: int) -> timedelta:

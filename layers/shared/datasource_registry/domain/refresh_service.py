@@ -24,22 +24,20 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from datasource_registry.domain.concurrency import settle
-from datasource_registry.domain.credentials import credentials_in_force
 from datasource_registry.domain.errors import DependencyUnavailable
-from datasource_registry.domain.model import DataSource, DataSourceSpec
+from datasource_registry.domain.jobs import SCHEMA_CHANGED
+from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.ports import (
-    DataSourceRepository,
     EventPublisher,
     RefreshOutcome,
     RefreshQueue,
     RefreshRequest,
     RefreshSchedule,
     SchemaRefresher,
-    SecretStore,
 )
-from datasource_registry.domain.refresh import DEFAULT_SHARDS, next_refresh_at
-from datasource_registry.domain.rules import health_of
+from datasource_registry.domain.refresh import DEFAULT_SHARDS, awaits_check, refresh_due, scheduled_refresh
+from datasource_registry.domain.rules import connection_changed, connection_checked, health_of
+from datasource_registry.domain.service import DataSourceService
 
 log = logging.getLogger(__name__)
 
@@ -54,47 +52,7 @@ MAX_CLAIMS_PER_SWEEP = 5000
 SEND_BATCH = 10  # SQS SendMessageBatch takes ten messages
 
 REFRESHER_ERROR = "refresher_error"
-SCHEMA_CHANGED = "DataSourceSchemaChanged"
 HEALTH_CHANGED = "DataSourceHealthChanged"
-
-# Spec fields that decide when the schema is refreshed; changing one reschedules from now.
-SCHEDULE_FIELDS = ("status", "schedule", "schema_auto_refresh", "schema_refresh_interval")
-
-
-class RefreshStatus(StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-def scheduled_refresh(source: DataSource, now: datetime) -> datetime | None:
-    """When the source's schema is next due by its own settings and failure streak (None: not scheduled)."""
-    spec = source.spec
-    return next_refresh_at(
-        cron=spec.schedule.cron,
-        timezone=spec.schedule.timezone,
-        interval_seconds=spec.schema_refresh_interval,
-        auto_refresh=spec.schema_auto_refresh,
-        status=spec.status.value,
-        now=now,
-        last_refresh_at=source.last_refresh_at,
-        consecutive_failures=source.refresh_failures,
-    )
-
-
-def schedule_changed(before: DataSourceSpec, after: DataSourceSpec) -> bool:
-    return any(getattr(before, name) != getattr(after, name) for name in SCHEDULE_FIELDS)
-
-
-def rescheduled(source: DataSource, now: datetime, *, forget_failures: bool = False) -> dict[str, Any]:
-    """Updates that schedule the source afresh from `now`, dropping any claim in flight (its run becomes stale)."""
-    failures = 0 if forget_failures else source.refresh_failures
-    basis = source.model_copy(update={"refresh_failures": failures})
-    return {
-        "refresh_failures": failures,
-        "next_refresh_at": scheduled_refresh(basis, now),
-        "refresh_claim": None,
-        "refresh_started_at": None,
-    }
 
 
 # -- the sweeper ---------------------------------------------------------------------------------------------
@@ -149,6 +107,11 @@ class RefreshSweeper:
 
 
 # -- the worker ----------------------------------------------------------------------------------------------
+class RefreshStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class RunStatus(StrEnum):
     REFRESHED = "refreshed"
     FAILED = "failed"
@@ -163,19 +126,21 @@ class RunResult:
 
 
 class RefreshWorker:
-    """Runs one claimed refresh at most once and records its outcome on the source."""
+    """Runs one claimed refresh (or first connection check) at most once and records its outcome on the source.
+
+    Every write it makes goes through `DataSourceService.apply_system_update`, the one path of the registry's
+    own writes: retried onto the latest record, rowVersion left to the user, the due time kept right.
+    """
 
     def __init__(
         self,
-        repository: DataSourceRepository,
-        secrets: SecretStore,
+        data_sources: DataSourceService,
         refresher: SchemaRefresher,
         publisher: EventPublisher,
         clock: Callable[[], datetime],
         run_timeout: timedelta = RUN_TIMEOUT,
     ) -> None:
-        self._repository = repository
-        self._secrets = secrets
+        self._data_sources = data_sources
         self._refresher = refresher
         self._publisher = publisher
         self._clock = clock
@@ -185,11 +150,18 @@ class RefreshWorker:
         started = self._start(request)
         if isinstance(started, str):
             return RunResult(RunStatus.SKIPPED, started)
+        check_only = awaits_check(started)  # its first connection check comes before any refresh
         try:
-            outcome = self._refresher.refresh(started, credentials_in_force(self._secrets, started))
+            credentials = self._data_sources.credentials_of(started)
+            if check_only:
+                outcome = self._refresher.check(started, credentials)
+            else:
+                outcome = self._refresher.refresh(started, credentials)
         except (PermissionError, LookupError) as refused:
             code = "PERMISSION_DENIED" if isinstance(refused, PermissionError) else "NOT_FOUND"
-            outcome = RefreshOutcome(ok=False, error_code=code, error=str(refused), healthy=False)
+            outcome = RefreshOutcome(
+                ok=False, error_code=code, error=str(refused), healthy=False, checked_only=check_only
+            )
         except Exception as exc:
             # The refresher should answer failures as outcomes; one that raises is recorded (and backed off)
             # like any failure rather than retried forever. Only the type is kept: the message may hold secrets.
@@ -199,30 +171,38 @@ class RefreshWorker:
                 error_code=REFRESHER_ERROR,
                 error=f"the schema refresh failed unexpectedly ({type(exc).__name__})",
                 healthy=started.last_test_ok is True,
+                checked_only=check_only,
             )
         now = self._clock()
         published = self._publish(started, outcome, now)
-        self._record(request, outcome, now)
+        self._record(request, started, outcome, now)
         status = RunStatus.REFRESHED if outcome.ok else RunStatus.FAILED
         return RunResult(status, outcome.error_code or "", published)
 
     def _start(self, request: RefreshRequest) -> DataSource | str:
         """Mark the claimed run as started (a conditional write); a reason to skip when it is not ours."""
+        skip: list[str] = []
 
-        def attempt() -> DataSource | str:
-            current = self._repository.get(request.tenant_id, request.data_source_id)
-            if current is None:
-                return "the data source no longer exists"
-            if current.refresh_claim != request.claim:
-                return "the claim is stale: already refreshed, rescheduled or claimed again"
+        def mark(current: DataSource) -> dict[str, Any] | None:
             now = self._clock()
+            if current.refresh_claim != request.claim:
+                skip.append("the claim is stale: already refreshed, rescheduled or claimed again")
+                return None
             if current.refresh_started_at is not None and now - current.refresh_started_at < self._run_timeout:
-                return "another delivery of this claim is running"
-            started = current.model_copy(update={"refresh_started_at": now})
-            self._repository.replace(current, started)  # StaleVersion: someone else wrote, read again and decide again
-            return started
+                skip.append("another delivery of this claim is running")
+                return None
+            if refresh_due(current, now) is None and not awaits_check(current):
+                # Claimed for a first check that a foreground test made moot: let the schedule say what is next.
+                skip.append("nothing is due any more: the connection was tested meanwhile")
+                return {"refresh_claim": None, "refresh_started_at": None, "next_refresh_at": None}
+            return {"refresh_started_at": now}
 
-        return settle(attempt, exhausted=_kept_changing)
+        started = self._data_sources.apply_system_update(
+            request.tenant_id, request.data_source_id, mark, exhausted=_kept_changing
+        )
+        if started is None:
+            return "the data source no longer exists"
+        return skip[-1] if skip else started
 
     def _publish(self, before: DataSource, outcome: RefreshOutcome, now: datetime) -> tuple[str, ...]:
         """Events go out before the outcome is written: a retry may repeat one (at least once), never lose it."""
@@ -231,7 +211,12 @@ class RefreshWorker:
         if outcome.ok and outcome.changed:
             self._publisher.publish(
                 SCHEMA_CHANGED,
-                {**identity, "version": outcome.version, "diffSummary": outcome.diff_summary or {}},
+                {
+                    **identity,
+                    "version": outcome.version,
+                    "diffSummary": outcome.diff_summary or {},
+                    **(outcome.drift or {}),
+                },
             )
             published.append(SCHEMA_CHANGED)
         old_health = health_of(before)
@@ -249,66 +234,56 @@ class RefreshWorker:
             published.append(HEALTH_CHANGED)
         return tuple(published)
 
-    def _record(self, request: RefreshRequest, outcome: RefreshOutcome, now: datetime) -> None:
+    def _record(self, request: RefreshRequest, started: DataSource, outcome: RefreshOutcome, now: datetime) -> None:
         """The outcome onto the latest record; the registry's own write, so rowVersion stays the user's."""
 
-        def attempt() -> None:
-            current = self._repository.get(request.tenant_id, request.data_source_id)
-            if current is None:
-                return
-            update = outcome_updates(current, outcome, now)
+        def record(current: DataSource) -> dict[str, Any]:
+            # A test of a connection that changed meanwhile says nothing about the new one.
+            tested = not (
+                connection_changed(started.spec, current.spec) or started.secret_version != current.secret_version
+            )
+            update = outcome_updates(current, outcome, now, tested_current=tested)
             if current.refresh_claim == request.claim:
                 after = current.model_copy(update=update)
                 update.update(
                     next_refresh_at=scheduled_refresh(after, now), refresh_claim=None, refresh_started_at=None
                 )
             # else: the user rescheduled or paused meanwhile; keep their schedule, still record what happened.
-            self._repository.replace(current, current.model_copy(update=update))
+            return update
 
-        settle(attempt, exhausted=_kept_changing)
+        self._data_sources.apply_system_update(
+            request.tenant_id, request.data_source_id, record, exhausted=_kept_changing
+        )
 
 
 def _kept_changing() -> Exception:
     return DependencyUnavailable("The data source kept changing during the refresh; the message is retried.")
 
 
-def connection_checked(source: DataSource, now: datetime, *, healthy: bool, reason: str | None) -> dict[str, Any]:
-    """The one outcome rule of a connection check, a user's test or a scheduled refresh alike.
+def outcome_updates(
+    source: DataSource, outcome: RefreshOutcome, now: datetime, *, tested_current: bool = True
+) -> dict[str, Any]:
+    """The fields an outcome sets on the source (the schedule itself is decided by the caller).
 
-    failureCount counts consecutive failed checks: a success sets it to 0 (and the state to Healthy), a failure
-    adds one and says why.
+    The connection part follows `connection_checked` (the one rule for user tests and the registry's own), unless
+    the refresher raised (it tested nothing) or the connection changed while it ran (`tested_current=False`).
+    `refresh_failures` counts consecutive failed runs (it drives the backoff): a refresh whatever failed in it, a
+    first check only when it tested nothing.
     """
-    if healthy:
-        return {
-            "last_tested_at": now,
-            "last_successful_connection_at": now,
-            "last_test_ok": True,
-            "failure_count": 0,
-            "failure_reason": None,
-        }
-    return {
-        "last_tested_at": now,
-        "last_failed_connection_at": now,
-        "last_test_ok": False,
-        "failure_count": source.failure_count + 1,
-        "failure_reason": (reason or "the connection test failed")[:500],
-    }
-
-
-def outcome_updates(source: DataSource, outcome: RefreshOutcome, now: datetime) -> dict[str, Any]:
-    """The fields a refresh outcome sets on the source (the schedule itself is decided by the caller).
-
-    The connection part follows `connection_checked`; `refresh_failures` counts consecutive failed refreshes
-    (it drives the backoff), whatever failed in them.
-    """
-    update: dict[str, Any] = {
-        "last_refresh_at": now,
-        "last_refresh_status": RefreshStatus.SUCCEEDED.value if outcome.ok else RefreshStatus.FAILED.value,
-        "refresh_failures": 0 if outcome.ok else source.refresh_failures + 1,
-    }
-    reason = outcome.error or outcome.error_code or "schema refresh failed"
-    if outcome.error_code != REFRESHER_ERROR:  # a refresher that raised tested nothing
+    update: dict[str, Any] = {}
+    tested = outcome.error_code != REFRESHER_ERROR
+    # As a user's test records it (schemas.tested_reason): the stable code, then the scrubbed message.
+    reason = ": ".join(part for part in (outcome.error_code, outcome.error) if part) or "schema refresh failed"
+    if tested and tested_current:
         update.update(connection_checked(source, now, healthy=outcome.healthy, reason=reason))
+    if outcome.checked_only:
+        update["refresh_failures"] = 0 if tested else source.refresh_failures + 1
+        return update
+    update.update(
+        last_refresh_at=now,
+        last_refresh_status=RefreshStatus.SUCCEEDED.value if outcome.ok else RefreshStatus.FAILED.value,
+        refresh_failures=0 if outcome.ok else source.refresh_failures + 1,
+    )
     if outcome.ok:
         update["schema_discovered_at"] = now
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -85,6 +86,29 @@ def health_of(source: DataSource) -> Health:
         return HEALTHY
     reason = f"Connection failing: {source.failure_reason}." if source.failure_reason else "Connection failing."
     return Health(code="500", reason=reason, healthy=False)
+
+
+def connection_checked(source: DataSource, now: datetime, *, healthy: bool, reason: str | None) -> dict[str, Any]:
+    """The one outcome rule of a connection check, a user's test or a scheduled refresh alike.
+
+    failureCount counts consecutive failed checks: a success sets it to 0 (and the state to Healthy), a failure
+    adds one and says why.
+    """
+    if healthy:
+        return {
+            "last_tested_at": now,
+            "last_successful_connection_at": now,
+            "last_test_ok": True,
+            "failure_count": 0,
+            "failure_reason": None,
+        }
+    return {
+        "last_tested_at": now,
+        "last_failed_connection_at": now,
+        "last_test_ok": False,
+        "failure_count": source.failure_count + 1,
+        "failure_reason": (reason or "the connection test failed")[:500],
+    }
 
 
 # Changing any of these makes the last connection test say nothing about the new configuration.

@@ -33,7 +33,7 @@ from datasource_registry.domain.ports import (
     StaleVersion,
 )
 from datasource_registry.domain.principal import Principal
-from datasource_registry.domain.refresh_service import rescheduled, schedule_changed, scheduled_refresh
+from datasource_registry.domain.refresh import awaits_check, rescheduled, schedule_changed, scheduled_refresh
 from datasource_registry.domain.rules import (
     configuration_errors,
     connection_changed,
@@ -350,24 +350,42 @@ class DataSourceService:
         return True
 
     def apply_system_update(
-        self, tenant_id: str, data_source_id: str, mutate: Callable[[DataSource], dict[str, Any]]
+        self,
+        tenant_id: str,
+        data_source_id: str,
+        mutate: Callable[[DataSource], dict[str, Any] | None],
+        exhausted: Callable[[], Exception] | None = None,
     ) -> DataSource | None:
-        """A write by the registry itself (test results, refresh outcomes): retried until it lands on the latest.
+        """The one path of the registry's own writes (test results, refresh runs and outcomes, discovery stamps).
 
-        It leaves rowVersion (and updatedAt) alone: they version the user's configuration, which this does not
-        change, so a client holding the record's rowVersion can still write it back.
+        `mutate` reads the latest record and says what changes (None: nothing to write); a write that loses a race
+        reads again and asks again. It leaves rowVersion (and updatedAt) alone: they version the user's
+        configuration, which this does not change, so a client holding the record's rowVersion can still write it
+        back. It keeps the due time right: a change that ends (or starts) the wait for a first connection check
+        reschedules the source, unless a run is claimed (the run reschedules it when it ends).
+        Answers the record as written (or as read, when nothing changed); None if there is no such source.
         """
 
         def attempt() -> DataSource | None:
             current = self._repository.get(tenant_id, data_source_id)
             if current is None:
                 return None
-            updated = current.model_copy(update=mutate(current))
+            changes = mutate(current)
+            if not changes:
+                return current
+            updated = current.model_copy(update=changes)
+            if (
+                "next_refresh_at" not in changes
+                and updated.refresh_claim is None
+                and awaits_check(current) != awaits_check(updated)
+            ):
+                updated = updated.model_copy(update={"next_refresh_at": scheduled_refresh(updated, self._clock())})
             self._repository.replace(current, updated)
             return updated
 
         return settle(
-            attempt, exhausted=lambda: DependencyUnavailable("The data source kept changing; retry the request.")
+            attempt,
+            exhausted=exhausted or (lambda: DependencyUnavailable("The data source kept changing; retry the request.")),
         )
 
     # -- helpers -----------------------------------------------------------------------------------------
