@@ -112,9 +112,11 @@ lock: $(UV)
 	$(LOCK) --python-platform x86_64-manylinux_2_28 --extra dev pyproject.toml tools/dev-build.txt -o requirements-dev.lock
 	$(LOCK) --python-platform x86_64-manylinux2014 -c requirements-dev.lock $(NO_RUNTIME) \
 		layers/shared/requirements.txt -o layers/shared/requirements.lock
-	$(LOCK) --python-platform x86_64-manylinux2014 -c requirements-dev.lock $(NO_RUNTIME) \
-		$$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/--no-emit-package \1/p' layers/shared/requirements.lock) \
-		layers/connectors/requirements.txt -o layers/connectors/requirements.lock
+	for family in sql files kv-http; do \
+		$(LOCK) --python-platform x86_64-manylinux2014 -c requirements-dev.lock $(NO_RUNTIME) \
+			$$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/--no-emit-package \1/p' layers/shared/requirements.lock) \
+			layers/runner-$$family/requirements.txt -o layers/runner-$$family/requirements.lock || exit 1; \
+	done
 	$(LOCK) --python-platform x86_64-manylinux2014 -c requirements-dev.lock tools/lambda-runtime.txt \
 		-o tools/lambda-runtime.lock
 	$(LOCK) --python-platform x86_64-manylinux_2_28 tools/sam.txt -o tools/sam.lock

@@ -6,6 +6,7 @@ import sys
 BENCHES = [
     "bench.size",
     "bench.cold_start",
+    "bench.runner_hop",
     "bench.first_request",
     "bench.warm_list",
     "bench.aws_calls",

@@ -20,7 +20,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devserver.artifacts import BUILD, LAMBDA_RUNTIME, PYTHON, built_functions, lambda_environment
+from devserver.artifacts import (
+    BUILD,
+    LAMBDA_RUNTIME,
+    PYTHON,
+    built_functions,
+    lambda_environment,
+)
+from devserver.artifacts import (
+    EVENTS as ROOT_EVENTS,
+)
 from devserver.aws import function_environment
 from devserver.template import load
 
@@ -67,6 +76,49 @@ def subjects(builds: dict[str, Path]) -> dict[str, tuple[list[str], str, dict[st
     return found
 
 
+def runner_cold_starts(rounds: int, build: Path = BUILD) -> None:
+    """Each connector runner from a fresh process: its import (init) and its first call, events/runner_*.json
+    against the local PostgreSQL, Redis and a parquet file on a moto S3; built artifacts when there are some."""
+    import json
+
+    from devserver.artifacts import BuiltInvoker, LambdaWorker, built_runner_factory, put_sample_parquet
+    from devserver.aws import EmbeddedAws, free_port
+    from devserver.runners import runner_ids, source_worker_factory
+
+    template = load()
+    aws = EmbeddedAws.start(free_port())
+    try:
+        put_sample_parquet(aws.client("s3"))
+        built = (build / "template.yaml").exists() and LAMBDA_RUNTIME.is_dir()
+        if built:
+            invoker = BuiltInvoker(template.functions(), aws.provision(template), aws.endpoint_url, {}, build)
+            make = built_runner_factory(invoker)
+        else:
+            make = source_worker_factory(template)
+        setting = "built" if built else "venv"
+        print(
+            f"{'connector runner cold start (' + setting + ', median ms)':44} {'import':>8} {'1st call':>9} {'total':>8}"
+        )
+        functions = template.functions()
+        for name in sorted(runner_ids(template)):
+            event_text = (ROOT_EVENTS / f"{functions[name].code_uri.name}.json").read_text()
+            event = json.loads(event_text.replace("http://127.0.0.1:9", aws.endpoint_url))
+            inits, calls = [], []
+            for _ in range(rounds):
+                worker: LambdaWorker = make(name, functions[name])
+                try:
+                    answer = worker.invoke_raw(event)
+                    assert {"result", "resultGzip"} & answer.get("result", {}).keys(), answer
+                    inits.append(worker.init_ms)
+                    calls.append(float(answer["duration_ms"]))
+                finally:
+                    worker.stop()
+            init, call = statistics.median(inits), statistics.median(calls)
+            print(f"  {name:42} {init:8.1f} {call:9.1f} {init + call:8.1f}")
+    finally:
+        aws.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -102,6 +154,8 @@ def main() -> None:
     for setting, ratio in worst.items():
         verdict = "met" if ratio <= GOAL else "NOT met"
         print(f"worst handler import, {setting}: {ratio:.2f}x baseline (goal <= {GOAL}x: {verdict})")
+    if not args.only or "Runner" in args.only:
+        runner_cold_starts(args.rounds, BUILD)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from devserver.artifacts import BUILD, built_functions, built_layers
+from devserver.runners import runner_ids
 
 LIMIT_MB = 250
 
@@ -47,6 +48,13 @@ def main() -> None:
         total = unzipped(function.task_root) + sum(sizes[layer] for layer in function.layers)
         worst = max(worst, total / mb)
         print(f"  {name:42} {total / mb:7.1f} {total / mb / LIMIT_MB:9.0%}")
+    names = {path: name for name, path in layers.items()}
+    print(f"{'connector runners: code + layers, unzipped':44} {'MB':>7} {'of 250 MB':>10}  layers")
+    for name, function in sorted(built_functions(args.build).items()):
+        if name in runner_ids():
+            total = unzipped(function.task_root) + sum(sizes[layer] for layer in function.layers)
+            attached = " + ".join(f"{names[layer]} {sizes[layer] / mb:.1f}" for layer in function.layers)
+            print(f"  {name:42} {total / mb:7.1f} {total / mb / LIMIT_MB:9.0%}  {attached}")
     print(f"largest function: {worst:.1f} MB of {LIMIT_MB} MB ({'within' if worst <= LIMIT_MB else 'OVER'} the limit)")
 
 

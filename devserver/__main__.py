@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(int(os.environ.get("PORT", "3000")))
         return 0
     from devserver.server import LocalApi
+    from devserver.template import physical_name
 
     api = LocalApi.start()
     try:
@@ -42,7 +43,13 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        result = api.invoker.invoke(args.function, json.loads(args.event.read_text()))
+        event = json.loads(args.event.read_text())
+        if api.runners is not None and physical_name(args.function) in api.runners.pool.functions:
+            # A connector runner runs where it always does locally: its own process, without credentials.
+            answer = api.runners.pool.invoke(physical_name(args.function), event)
+            result = answer.get("result", answer)  # the handler's answer, or Lambda's error
+        else:
+            result = api.invoker.invoke(args.function, event)
         print(json.dumps(result, indent=2))
     finally:
         api.aws.stop()

@@ -252,6 +252,10 @@ class BuiltInvoker:
                 env = lambda_environment(
                     function, self.refs, self.endpoint_url, self.overrides, self.xray.address, self.build
                 )
+                from devserver.runners import runner_ids, without_credentials
+
+                if logical_id in runner_ids():  # a connector runner: no credentials at all
+                    env = without_credentials(env)
                 self.workers[logical_id] = LambdaWorker(function, env, self.log)
             return self.workers[logical_id]
 
@@ -264,21 +268,41 @@ class BuiltInvoker:
         self.xray.socket.close()
 
 
+def built_runner_factory(invoker: BuiltInvoker) -> Any:
+    """Workers of the built runners for the local Invoke endpoint: Lambda's environment minus every credential."""
+    from devserver.runners import without_credentials
+
+    def make(logical_id: str, _function: Function) -> LambdaWorker:
+        function = invoker.built[logical_id]
+        env = lambda_environment(function, invoker.refs, invoker.endpoint_url, invoker.overrides, build=invoker.build)
+        return LambdaWorker(function, without_credentials(env), invoker.log)
+
+    return make
+
+
 # -- the check ------------------------------------------------------------------------------------------------------
 
 # What each layer must import under the emulation (besides every top-level module it ships), with a use of each
 # pyarrow reader the file connectors rely on.
 LAYER_PROBES = {
     "SharedLayer": "import datasource_registry.runtime, aws_lambda_powertools.tracing, pydantic, aws_xray_sdk.core",
-    "ConnectorsLayer": """
+    "RunnerSqlLayer": """
+import psycopg, pymysql, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
+assert psycopg.pq.__impl__ == "binary", psycopg.pq.__impl__
+import datasource_registry.connectors.postgres, datasource_registry.connectors.mysql, datasource_registry.connectors.tunnel
+""",
+    "RunnerFilesLayer": """
 import io, pyarrow, pyarrow.parquet, pyarrow.csv, pyarrow.orc, pyarrow.json, pyarrow.dataset, pyarrow.fs
 table = pyarrow.table({"id": [1, 2], "name": ["a", "b"]})
 for write, read in ((pyarrow.parquet.write_table, pyarrow.parquet.read_table), (pyarrow.orc.write_table, pyarrow.orc.read_table)):
     sink = io.BytesIO(); write(table, sink); assert read(io.BytesIO(sink.getvalue())).equals(table)
 assert pyarrow.csv.read_csv(io.BytesIO(b"id,name\\n1,a\\n")).num_rows == 1
 assert pyarrow.json.read_json(io.BytesIO(b'{"id": 1}\\n')).num_rows == 1
-import psycopg, pymysql, redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
-assert psycopg.pq.__impl__ == "binary", psycopg.pq.__impl__
+import datasource_registry.connectors.files, datasource_registry.connectors.s3, datasource_registry.connectors.dynamodb
+""",
+    "RunnerKvHttpLayer": """
+import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
+import datasource_registry.connectors.redis_kv, datasource_registry.connectors.http_api, datasource_registry.connectors.tunnel
 """,
 }
 # The bytecode flags of a pyc compiled with --invalidation-mode unchecked-hash (PEP 552: hash-based, not checked).
@@ -375,7 +399,7 @@ SCENARIO = (
     Step("list_data_sources", 200),
     Step("update_data_source", 200),
     Step("test_connection", 200),  # the sample's host does not resolve: a failed test is still a 200 answer
-    Step("test_unsaved_connection", 200),  # the local PostgreSQL, through psycopg from the connectors layer
+    Step("test_unsaved_connection", 200),  # the local PostgreSQL, through the sql runner (its psycopg, its layer)
     Step("discover_schema", 422),  # the sample's host does not resolve: the discovery fails cleanly
     Step("list_discoveries", 200),  # ... and that job is listed, failed
     Step("get_discovery", 404),  # the sample names a job id never issued
@@ -401,6 +425,9 @@ SCENARIO = (
     Step("foundation_configure_connection", 200, ids=((DS, "source"),)),
     Step("foundation_set_secrets", 200, ids=((DS, "source"),)),
     Step("foundation_link_data_source", 200, ids=((DS, "source"), (SYS, "system"))),
+    Step("runner_sql", None),  # the runners, invoked as their callers invoke them (no credentials in their process)
+    Step("runner_files", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a parquet file on the embedded S3
+    Step("runner_kv_http", None),
     Step("sweep_due_refreshes", None),
     Step("refresh_schema", None),
     Step("foundation_delete_data_system", 200, ids=((SYS, "system"),)),
@@ -417,9 +444,9 @@ def _dig(document: Any, path: str) -> Any:
     return document
 
 
-def run_scenario(invoker: BuiltInvoker, by_code_dir: dict[str, str]) -> list[str]:
+def run_scenario(invoker: BuiltInvoker, by_code_dir: dict[str, str], known: dict[str, str] | None = None) -> list[str]:
     problems: list[str] = []
-    captured: dict[str, str] = {}
+    captured: dict[str, str] = dict(known or {})
     print(f"  {'function':42} {'init ms':>8} {'call ms':>8}  event -> status (expected)")
     for step in SCENARIO:
         text = (EVENTS / f"{step.event}.json").read_text()
@@ -433,18 +460,57 @@ def run_scenario(invoker: BuiltInvoker, by_code_dir: dict[str, str]) -> list[str
         result = answer.get("result")
         status = result.get("statusCode") if isinstance(result, dict) else None
         failed = "errorType" in answer or (status != step.status)
+        if step.event.startswith("runner_"):  # a runner's answer: a result (a failed test is one), never an error
+            failed = failed or not isinstance(result, dict) or not {"result", "resultGzip"} & result.keys()
         shown = answer.get("errorType") or status
+        if step.event.startswith("runner_") and isinstance(result, dict):
+            outcome = result.get("result") or {}
+            tables = f"{outcome['tableCount']} tables" if "tableCount" in outcome else None
+            shown = outcome.get("errorCode") or tables or ("ok" if outcome.get("success") else "failed")
         flag = "  <-- FAILED" if failed else ""
         print(
             f"  {logical_id:42} {worker.init_ms:8.0f} {answer['duration_ms']:8.0f}  {step.event} -> {shown} "
             f"({step.status}){flag}"
         )
         if failed:
-            detail = answer.get("errorMessage") or (result or {}).get("body", "")
+            detail = answer.get("errorMessage") or (result or {}).get("body") or (result or {}).get("error", "")
             problems.append(f"{step.event} on {logical_id}: {shown}, expected {step.status}: {str(detail)[:400]}")
         elif step.capture is not None and isinstance(result, dict):
             captured[step.capture[0]] = str(_dig(json.loads(result["body"]), step.capture[1]))
     return problems
+
+
+def check_runner_environments(workers: list[LambdaWorker]) -> list[str]:
+    """Each runner process's own environment (/proc/<pid>/environ): no AWS credentials, no registry names."""
+    from devserver.runners import CREDENTIAL_VARIABLES
+
+    problems = []
+    for worker in workers:
+        environ = Path(f"/proc/{worker.process.pid}/environ")
+        if not environ.exists() or worker.process.poll() is not None:
+            continue
+        variables = dict(
+            entry.split("=", 1) for entry in environ.read_text(errors="replace").split("\0") if "=" in entry
+        )
+        held = sorted(set(variables) & set(CREDENTIAL_VARIABLES))
+        named = sorted(k for k in ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "SECRET_PREFIX") if variables.get(k))
+        if held or named:
+            problems.append(f"runner {worker.function.logical_id} holds {held + named}")
+    print(f"  runner processes checked for credentials and registry names: {len(workers)}")
+    return problems
+
+
+def put_sample_parquet(s3: Any) -> None:
+    """The file events/runner_files.json discovers: a small parquet table, written with the venv's pyarrow."""
+    import io
+
+    import pyarrow
+    import pyarrow.parquet
+
+    sink = io.BytesIO()
+    pyarrow.parquet.write_table(pyarrow.table({"order_id": [1, 2], "total": [9.5, 12.0]}), sink)
+    s3.create_bucket(Bucket="sample-bucket")
+    s3.put_object(Bucket="sample-bucket", Key="warehouse/orders/part-0.parquet", Body=sink.getvalue())
 
 
 def check(build: Path = BUILD) -> int:
@@ -470,8 +536,21 @@ def check(build: Path = BUILD) -> int:
         # As `make serve`: connection tests may reach loopback, AWS sources may use the placeholder credentials.
         overrides = {"ALLOWED_CIDRS": "127.0.0.0/8", "ALLOW_FUNCTION_ROLE_FOR_AWS": "true"}
         invoker = BuiltInvoker(template.functions(), refs, aws.endpoint_url, overrides, build, log)
+        from devserver.runners import LambdaInvokeServer, runner_ids
+
+        # The callers reach the built runners through the local Invoke endpoint, each in a credential-less worker.
+        runners = LambdaInvokeServer.for_template(template, built_runner_factory(invoker))
+        invoker.overrides["AWS_ENDPOINT_URL_LAMBDA"] = runners.url
         try:
-            problems += run_scenario(invoker, by_code_dir)
+            put_sample_parquet(aws.client("s3"))
+            problems += run_scenario(invoker, by_code_dir, {"aws": aws.endpoint_url})
+            problems += check_runner_environments(
+                [*runners.pool.every, *(invoker.workers[n] for n in runner_ids(template) if n in invoker.workers)]
+            )
+            served = runners.pool.invocations
+            print(f"  runner invocations by the callers (through the local Invoke endpoint): {served}")
+            if not served:
+                problems.append("no caller invoked a connector runner (test_unsaved_connection should)")
             time.sleep(0.2)  # the last segments are in flight on loopback
             print(f"  X-Ray segments sent by the functions: {invoker.xray.segments}")
             sdk_on = [
@@ -484,6 +563,7 @@ def check(build: Path = BUILD) -> int:
             if sdk_on and invoker.xray.segments == 0:
                 problems.append("tracing is Active with the X-Ray SDK on, yet no function sent a segment")
         finally:
+            runners.stop()
             invoker.stop()
             aws.stop()
     print(f"  function logs: {log_path.relative_to(ROOT)}")

@@ -221,10 +221,14 @@ class EmbeddedAws:
 
 
 def function_environment(template: Template, refs: dict[str, str]) -> dict[str, str]:
-    """The environment every function sees locally; functions must agree where they share a variable."""
+    """The environment every in-process function sees locally; they must agree where they share a variable."""
     resolver = Resolver(template, refs)
     merged: dict[str, str] = {}
+    from devserver.runners import is_runner
+
     for function in template.functions().values():
+        if is_runner(function):  # runners run apart, in processes of their own with their own environment
+            continue
         for key, value in resolver.resolve(function.environment).items():
             if key in merged and merged[key] != str(value):
                 raise ValueError(f"functions disagree on {key}; the local server runs them in one process")

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from devserver import tokens
 from devserver.aws import EmbeddedAws, function_environment
 from devserver.lambdas import Invoker
+from devserver.runners import LambdaInvokeServer
 from devserver.template import Route, Template, load
 
 MAX_API_GATEWAY_BODY = 10 * 1024 * 1024
@@ -43,6 +44,7 @@ class LocalApi:
     template: Template
     invoker: Invoker
     routes: list[Route]
+    runners: LambdaInvokeServer | None = None  # the connector runners, each in processes without credentials
 
     @classmethod
     def start(cls, aws_port: int | None = None) -> LocalApi:
@@ -54,15 +56,21 @@ class LocalApi:
         env["ALLOWED_CIDRS"] = os.environ.get("DS_LOCAL_ALLOWED_CIDRS", "127.0.0.0/8")
         # moto accepts any keys; locally, AWS sources may use the embedded AWS's placeholder credentials.
         env["ALLOW_FUNCTION_ROLE_FOR_AWS"] = os.environ.get("DS_LOCAL_LEND_ROLE", "true")
-        os.environ.update(env)
         built = os.environ.get("DS_BUILT")
         if built:  # make serve-built: the functions and layers sam build made, each in a Lambda-like process
-            from devserver.artifacts import BuiltInvoker
+            from devserver.artifacts import BuiltInvoker, built_runner_factory
 
             local = {name: env[name] for name in ("ALLOWED_CIDRS", "ALLOW_FUNCTION_ROLE_FOR_AWS")}
             invoker: Any = BuiltInvoker(template.functions(), refs, aws.endpoint_url, local, Path(built), sys.stderr)
-            return cls(aws, template, invoker, template.routes())
-        return cls(aws, template, Invoker(template.functions()), template.routes())
+            runners = LambdaInvokeServer.for_template(template, built_runner_factory(invoker))
+            invoker.overrides["AWS_ENDPOINT_URL_LAMBDA"] = runners.url
+        else:
+            invoker = Invoker(template.functions())
+            runners = LambdaInvokeServer.for_template(template)
+        # The callers' boto3 Lambda client reaches the runners here (the rest of AWS stays on the embedded one).
+        env["AWS_ENDPOINT_URL_LAMBDA"] = runners.url
+        os.environ.update(env)
+        return cls(aws, template, invoker, template.routes(), runners)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:

@@ -28,6 +28,96 @@ def loopback_policy() -> NetworkPolicy:
     return LOOPBACK
 
 
+# --- Through the runners --------------------------------------------------------------------------
+# The modules whose tests run twice: with the library in this process, and through the family's runner function
+# (devserver's Lambda Invoke endpoint, a worker process without AWS credentials), answers mapped back as the
+# callers' gateway maps them. Same assertions both ways.
+THROUGH_RUNNERS = {
+    "test_postgres",
+    "test_mysql",
+    "test_ssh_tunnel",
+    "test_redis_http_misc",
+    "test_network_safety",
+    "test_aws",
+}
+PLACEHOLDER_KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="session")
+def runner_endpoint() -> Iterator[str]:
+    from devserver.runners import LambdaInvokeServer
+    from devserver.template import load
+
+    server = LambdaInvokeServer.for_template(load())
+    yield server.url
+    server.stop()
+
+
+class RunnerPath:
+    """test_connection and discover_schema with the library's signatures, run by the runner of the type's family."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(read_timeout=300, retries={"max_attempts": 1})
+        # The caller's keys sign the Invoke (the local endpoint takes any); the runner never sees them.
+        self.client = boto3.client(
+            "lambda",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            config=config,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # moto's placeholder
+        )
+
+    def _invoke(self, operation, target, credentials, policy, deadline_seconds, aws_endpoint_url):  # type: ignore[no-untyped-def]
+        from datasource_registry.connectors import ConnectorError
+        from datasource_registry.runner import family_of, request_of, result_of
+        from devserver.template import physical_name
+
+        if target.type in {"s3", "csv", "json", "parquet", "orc", "dynamodb"} and not credentials:
+            # A runner has no credentials of its own to lend: locally the source carries moto's placeholder keys.
+            credentials = PLACEHOLDER_KEYS
+        cidrs = ",".join(str(net) for net in policy.allowed_cidrs)
+        request = request_of(operation, target, credentials, deadline_seconds, cidrs, aws_endpoint_url)
+        family = {"sql": "RunnerSqlFunction", "files": "RunnerFilesFunction", "kv-http": "RunnerKvHttpFunction"}
+        response = self.client.invoke(
+            FunctionName=physical_name(family[family_of(target.type)]), Payload=json.dumps(request)
+        )
+        answer = json.loads(response["Payload"].read())
+        assert "FunctionError" not in response, answer
+        if "error" in answer:
+            raise ConnectorError(answer["error"]["code"], answer["error"]["message"])
+        return result_of(answer)
+
+    def test_connection(self, target, credentials, policy, *, deadline_seconds=None, aws_endpoint_url=None):  # type: ignore[no-untyped-def]
+        from datasource_registry.runner import test_result_from
+
+        return test_result_from(self._invoke("test", target, credentials, policy, deadline_seconds, aws_endpoint_url))
+
+    def discover_schema(self, target, credentials, policy, *, deadline_seconds=None, aws_endpoint_url=None):  # type: ignore[no-untyped-def]
+        from datasource_registry.runner import schema_from
+
+        return schema_from(self._invoke("discover", target, credentials, policy, deadline_seconds, aws_endpoint_url))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in THROUGH_RUNNERS:
+        metafunc.parametrize("connector_path", ["in-process", "runner"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def connector_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    where = str(getattr(request, "param", "in-process"))
+    if where == "runner":
+        path = RunnerPath(request.getfixturevalue("runner_endpoint"))
+        for name in ("test_connection", "discover_schema"):
+            if hasattr(request.module, name):
+                monkeypatch.setattr(request.module, name, getattr(path, name))
+    return where
+
+
 # --- Redis ----------------------------------------------------------------------------------------
 
 

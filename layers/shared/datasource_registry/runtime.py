@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
     from datasource_registry.domain.jobs import DiscoveryJobs
-    from datasource_registry.domain.ports import SchemaRefresher
+    from datasource_registry.domain.ports import ConnectorGateway, SchemaRefresher
     from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
     from datasource_registry.domain.schemas import SchemaService
     from datasource_registry.domain.systems import DataSystemService
@@ -38,6 +38,8 @@ class Settings(BaseModel):
     refresh_queue_url: Annotated[str, Field(alias="REFRESH_QUEUE_URL")] = ""
     event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME")] = "default"
     idempotency_table_name: Annotated[str, Field(alias="IDEMPOTENCY_TABLE_NAME")] = ""
+    # family=function,... of the connector runners; empty runs the connectors in this process (unit tests only).
+    connector_runners: Annotated[str, Field(alias="CONNECTOR_RUNNERS")] = ""
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -136,12 +138,43 @@ class Services:
         from datasource_registry.connectors.network import NetworkPolicy
         from datasource_registry.domain.schemas import SchemaService
 
-        gateway = LibraryConnectorGateway(
-            NetworkPolicy.from_string(self.settings.allowed_cidrs),
-            os.environ.get("AWS_ENDPOINT_URL") or None,
-            self.settings.lend_function_role,
-        )
+        gateway: ConnectorGateway
+        if self.settings.connector_runners:
+            from datasource_registry.adapters.runners import RunnerConnectorGateway
+            from datasource_registry.runner import parse_runner_names
+
+            gateway = RunnerConnectorGateway(
+                self.runner_client,
+                parse_runner_names(self.settings.connector_runners),
+                self.settings.allowed_cidrs,
+                os.environ.get("AWS_ENDPOINT_URL") or None,
+                self.settings.lend_function_role,
+            )
+        else:
+            gateway = LibraryConnectorGateway(
+                NetworkPolicy.from_string(self.settings.allowed_cidrs),
+                os.environ.get("AWS_ENDPOINT_URL") or None,
+                self.settings.lend_function_role,
+            )
         return SchemaService(self.data_sources, DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name), gateway)
+
+    def runner_client(self, read_timeout: float):  # type: ignore[no-untyped-def]
+        """A Lambda client that waits read_timeout for a runner's answer and never retries an invoke (one per
+        timeout, kept for the container): a retried connection test would run the driver twice."""
+        if read_timeout not in self._runner_clients:
+            from botocore.config import Config
+
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 1}, connect_timeout=3, read_timeout=read_timeout
+            )
+            # No CLIENT_HOOKS: an invoke touches none of the registry's state; when it fails, the runner failed, and
+            # the gateway answers that as the call's own failure (a failed test), never as a 503.
+            self._runner_clients[read_timeout] = self.aws("lambda", config=config)
+        return self._runner_clients[read_timeout]
+
+    @cached_property
+    def _runner_clients(self) -> dict[float, Any]:
+        return {}
 
     @cached_property
     def data_systems(self) -> DataSystemService:

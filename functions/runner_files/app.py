@@ -1,0 +1,9 @@
+"""The files connector runner (S3, csv, json, parquet, orc on S3, DynamoDB): no permission on the registry."""
+
+from typing import Any
+
+from datasource_registry.runner import handle
+
+
+def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    return handle(event)
