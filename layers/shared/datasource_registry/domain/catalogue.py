@@ -592,10 +592,7 @@ def missing_configuration(document: Mapping[str, Any], entry: ConnectorType) -> 
 # -- the published schema ----------------------------------------------------------------------------------------------
 def config_schema(entry: ConnectorType) -> dict[str, Any]:
     """The JSON Schema of the connector's configuration (the fields of a create body that configure it)."""
-    from datasource_registry.domain.model import Credentials, DataSourceSpec
-
-    fields = DataSourceSpec.model_json_schema(by_alias=True)["properties"]
-    credential_fields = Credentials.model_json_schema(by_alias=True)["properties"]
+    fields, credential_fields = _model_field_schemas()
     properties: dict[str, Any] = {name: _plain(fields[name]) for name in entry.fields}
     properties["sourceConfig"] = {
         "type": "object",
@@ -625,6 +622,17 @@ def config_schema(entry: ConnectorType) -> dict[str, Any]:
             "allOf": [r.schema() for r in entry.ready_when],
         }
     return schema
+
+
+@cache
+def _model_field_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON Schemas of the data source's fields and of its credentials, as the API model states them."""
+    from datasource_registry.domain.model import Credentials, DataSourceSpec
+
+    return (
+        DataSourceSpec.model_json_schema(by_alias=True)["properties"],
+        Credentials.model_json_schema(by_alias=True)["properties"],
+    )
 
 
 def _plain(schema: dict[str, Any]) -> dict[str, Any]:
