@@ -323,7 +323,7 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("projectId", "string", "Google Cloud project id."),
                 Setting("dataset", "string", "Dataset to discover (all datasets when left out)."),
                 Setting("location", "string", "Dataset location, e.g. EU."),
-                Setting("serviceAccountKey", "string", "The service account's JSON key, as text.", secret=True),
+                Setting("serviceAccountJson", "string", "The service account's JSON key file, as text.", secret=True),
             ),
             example={
                 "name": "Example BigQuery",
