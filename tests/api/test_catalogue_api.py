@@ -115,3 +115,26 @@ def test_a_source_that_lacks_what_the_schema_needs_to_connect_requires_configura
     body = {"name": "Bucketed", "type": "s3", "sourceConfig": {"bucket": "b"}}
     assert jsonschema.Draft202012Validator(ready).is_valid(body)
     assert api.post("/api/v1/data-sources", json=body).json()["state"]["code"] == "003"
+
+
+def test_000s_connection_settings_follow_the_same_schema_named_as_000_names_them(client_for, tenant):
+    # Given a Foundation data source (000's dialect, x-org)
+    org = client_for("editor")
+    org.headers["x-org"] = tenant
+    entity = {"entity": {"name": "Generated", "entity_type": "origin"}}
+    identifier = org.post("/api/data/data_source", json=entity).json()["entity"]["identifier"]
+    # When its synthetic connection gives a setting the catalogue types as an integer in 1-200 as text
+    refused = org.put(
+        "/api/data/data_source/connection",
+        params={"identifier": identifier},
+        json={"connection": {"connection_type": "synthetic", "tables": 2, "columns": "many"}},
+    )
+    # Then it is refused as the schema says, naming the setting as 000's client wrote it
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"] == [{"field": "connection.columns", "reason": "must be an integer"}]
+    accepted = org.put(
+        "/api/data/data_source/connection",
+        params={"identifier": identifier},
+        json={"connection": {"connection_type": "synthetic", "tables": 2, "columns": 4}},
+    )
+    assert accepted.status_code == 200, accepted.text
