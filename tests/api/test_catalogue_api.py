@@ -55,6 +55,8 @@ def test_the_answer_is_cacheable_and_revalidates_with_its_etag(client_for):
     one = viewer.get(f"{BASE}/postgresql")
     assert one.headers["etag"] != tag
     assert viewer.get(f"{BASE}/postgresql", headers={"if-none-match": one.headers["etag"]}).status_code == 304
+    too_long = viewer.get(BASE, headers={"if-none-match": "x" * 1025})
+    assert too_long.status_code == 400 and too_long.json()["errors"][0]["field"] == "If-None-Match"
 
 
 def test_one_type_is_the_lists_entry_and_an_unknown_one_is_a_404_problem(client_for):

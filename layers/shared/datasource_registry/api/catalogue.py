@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from datasource_registry.api.http import QueryParam, Request, Response
+from datasource_registry.api.http import MAX_PARAMETER_LENGTH, QueryParam, Request, Response
 from datasource_registry.domain import catalogue
-from datasource_registry.domain.errors import NotFound
+from datasource_registry.domain.errors import FieldError, NotFound, ValidationFailed
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 # The same for every caller and every tenant, and fixed for a deployment: clients may keep it an hour and revalidate.
@@ -104,6 +104,8 @@ def answer(request: Request, key: str | None = None) -> Response:
     body, tag = found
     headers = {"etag": tag, "cache-control": CACHE_CONTROL}
     given = request.headers.get("if-none-match", "")
+    if len(given) > MAX_PARAMETER_LENGTH:  # as the OpenAPI document says of every header
+        raise ValidationFailed([FieldError("If-None-Match", f"must be at most {MAX_PARAMETER_LENGTH} characters")])
     if tag in (part.strip().removeprefix("W/") for part in given.split(",")) or given.strip() == "*":
         return Response(304, None, headers)
     return Response(200, body, headers)
