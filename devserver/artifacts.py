@@ -408,6 +408,8 @@ SCENARIO = (
     Step("rivergen_update_data_source", 200),
     Step("rivergen_test_connection", 200),
     Step("rivergen_discover_schema", 422),
+    Step("list_connector_types", 200),  # the catalogue: a viewer's read, no table or secret touched
+    Step("get_connector_type", 200),
     Step("get_schema", 404),
     Step("get_schema_diff", 404),
     Step("public_create_data_sources", 200, capture=("public", "data.id")),

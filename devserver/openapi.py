@@ -108,12 +108,15 @@ def _parameter(location: str, name: str, description: str, schema: dict[str, Any
     return {"name": name, "in": location, "required": required, "description": description, "schema": schema}
 
 
+_PATH_PARAMETERS = {"type": "Connector type key, e.g. `postgresql` or `kafka` (GET /api/v1/connector-types)."}
+
+
 def operation(route: Route, doc: Doc, refs: Mapping[Any, dict[str, Any]]) -> dict[str, Any]:
     parameters = [
         _parameter(
             "path",
             name,
-            "Data source id (`ds_...`) or key.",
+            _PATH_PARAMETERS.get(name, "Data source id (`ds_...`) or key."),
             {"type": "string", "minLength": 1},
             True,
         )

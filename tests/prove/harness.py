@@ -137,6 +137,14 @@ SAMPLES: dict[tuple[str, str], Sample] = {
             "GET", f"/api/v1/data-sources/{source['id']}/schema/diff", params={"from": "1", "to": "1"}
         )
     ),
+    # -- the connector catalogue: no tenant data (another tenant's source is simply not in it) ----------------
+    ("GET", "/api/v1/connector-types"): Sample(
+        lambda source, n: Call("GET", "/api/v1/connector-types"), targets_source=False
+    ),
+    ("GET", "/api/v1/connector-types/{type}"): Sample(
+        lambda source, n: Call("GET", f"/api/v1/connector-types/{source.get('type') or 'postgresql'}"),
+        targets_source=False,
+    ),
     # -- Foundation (000): x-org names the caller's tenant -------------------------------------------------------
     ("POST", "/api/data/data_source"): Sample(
         lambda source, n: Call(

@@ -259,7 +259,10 @@ def connection_changes(connection: Connection) -> dict[str, Any]:
 def with_connection_fields(errors: list[FieldError]) -> list[FieldError]:
     """The domain names fields as the canonical API does; 000's clients know them as connection settings."""
     names = {"host": "host", "port": "port", "databaseName": "database", "schemaName": "schema", "region": "region"}
-    return [FieldError(f"connection.{names.get(e.field, e.field)}", e.reason) for e in errors]
+    # A plain setting of a connection is kept in sourceConfig, where the catalogue's rules name it.
+    return [
+        FieldError(f"connection.{names.get(e.field, e.field.removeprefix('sourceConfig.'))}", e.reason) for e in errors
+    ]
 
 
 def secret_changes(source: DataSource, body: Any) -> CredentialChanges:

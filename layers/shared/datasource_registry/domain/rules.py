@@ -10,9 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
+from datasource_registry.domain import catalogue
 from datasource_registry.domain.errors import FieldError
 from datasource_registry.domain.model import DataSource, DataSourceSpec, Health
-from datasource_registry.domain.types import DATABASE_TYPES, FILE_TYPES, DataSourceType
+from datasource_registry.domain.types import DataSourceType
 
 CREDENTIAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 
@@ -38,16 +39,9 @@ def configuration_errors(spec: DataSourceSpec) -> list[FieldError]:
     errors: list[FieldError] = []
     if spec.type is not None and spec.connector_key in set(DataSourceType) and spec.connector_key != spec.type:
         errors.append(FieldError("connectorKey", f"names type {spec.connector_key!r} but type is {spec.type.value!r}"))
-    if spec.type in DATABASE_TYPES and not spec.connection_string:
-        for field, value in (("host", spec.host), ("port", spec.port), ("databaseName", spec.database_name)):
-            if value is None:
-                errors.append(FieldError(field, f"is required for {spec.type} unless connectionString is given"))
-    if spec.type in FILE_TYPES and not spec.file_path:
-        errors.append(FieldError("filePath", f"is required for file-based type {spec.type}"))
-    if spec.use_ssh_tunnel:
-        for field, value in (("sshHost", spec.ssh_host), ("sshUsername", spec.ssh_username)):
-            if value is None:
-                errors.append(FieldError(field, "is required when useSshTunnel is true"))
+    # The connector's rules, as the catalogue publishes them (GET /api/v1/connector-types/{type}).
+    entry = catalogue.connector_of(spec.type.value if spec.type else None, spec.connector_key)
+    errors += [FieldError(path, reason) for path, reason in catalogue.configuration_errors(configuration(spec), entry)]
     for setting, name in spec.secret_refs.items():
         if not CREDENTIAL_NAME.match(name):
             errors.append(FieldError(f"secretRefs.{setting}", "must be a credential name like S3_ACCESS_KEY"))
@@ -58,12 +52,15 @@ def missing_configuration(spec: DataSourceSpec) -> list[str]:
     """What a source still lacks before it can be connected to (000's state 001)."""
     if spec.type is None:
         return ["type"]
-    s3_location = spec.source_config.get("bucket") or spec.source_config.get("url") or spec.file_path or spec.host
-    if spec.type is DataSourceType.S3 and not s3_location:
-        return ["sourceConfig.bucket"]
-    if spec.type is DataSourceType.HTTP_API and not (spec.source_config.get("url") or spec.host):
-        return ["sourceConfig.url"]
-    return []
+    entry = catalogue.connector_of(spec.type.value, spec.connector_key)
+    if entry is None or not entry.ready_when:  # most types: nothing to read (every view asks)
+        return []
+    return catalogue.missing_configuration(configuration(spec), entry)
+
+
+def configuration(spec: DataSourceSpec) -> dict[str, Any]:
+    """The spec's fields by the camelCase names the catalogue's schemas use (as a client writes them)."""
+    return {to_camel(name): getattr(spec, name) for name in DataSourceSpec.model_fields}
 
 
 def missing_secrets(source: DataSource) -> list[str]:
