@@ -20,17 +20,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devserver.artifacts import (
+from devserver.aws import function_environment
+from devserver.emulation import (
     BUILD,
     LAMBDA_RUNTIME,
     PYTHON,
     built_functions,
     lambda_environment,
 )
-from devserver.artifacts import (
+from devserver.emulation import (
     EVENTS as ROOT_EVENTS,
 )
-from devserver.aws import function_environment
 from devserver.template import load
 
 BASELINE = "import boto3; boto3.client('dynamodb', region_name='us-east-1')"

@@ -19,7 +19,7 @@ from typing import Any
 
 from datasource_registry.connectors import mysql as mysql_connector
 from datasource_registry.connectors import postgres as pg_connector
-from datasource_registry.connectors.schema import NameFilter
+from datasource_registry.connectors.names import NameFilter
 
 PG_DSN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

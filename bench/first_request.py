@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from devserver.artifacts import BUILD, LambdaWorker, XRayDaemon, built_functions, lambda_environment
 from devserver.aws import EmbeddedAws, free_port
+from devserver.emulation import BUILD, LambdaWorker, XRayDaemon, built_functions, lambda_environment
 from devserver.template import ROOT, load
 
 PLAIN = Path(__file__).resolve().parent / "plain_lambda"

@@ -12,7 +12,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from devserver.artifacts import BUILD, built_functions, built_layers
+from devserver.emulation import BUILD, built_functions, built_layers
 from devserver.runners import runner_ids
 
 LIMIT_MB = 250

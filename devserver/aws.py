@@ -224,10 +224,9 @@ def function_environment(template: Template, refs: dict[str, str]) -> dict[str, 
     """The environment every in-process function sees locally; they must agree where they share a variable."""
     resolver = Resolver(template, refs)
     merged: dict[str, str] = {}
-    from devserver.runners import is_runner
 
     for function in template.functions().values():
-        if is_runner(function):  # runners run apart, in processes of their own with their own environment
+        if function.is_runner:  # runners run apart, in processes of their own with their own environment
             continue
         for key, value in resolver.resolve(function.environment).items():
             if key in merged and merged[key] != str(value):

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from devserver.artifacts import PYTHON, BuiltFunction, LambdaError, LambdaWorker, lambda_path
+from devserver.emulation import PYTHON, BuiltFunction, LambdaError, LambdaWorker, lambda_path
 from devserver.template import REGION, ROOT, Function, Resolver, Template, physical_name
 
 INVOKE_PATH = "/2015-03-31/functions/"
@@ -46,15 +46,11 @@ NO_CREDENTIAL_SOURCES = {
 }
 
 
-def is_runner(function: Function) -> bool:
-    return function.code_uri.name.startswith("runner_")
-
-
 def runner_ids(template: Template | None = None) -> set[str]:
     """The logical ids of the connector runners (the built template renames code dirs; the source one does not)."""
     from devserver.template import load
 
-    return {name for name, function in (template or load()).functions().items() if is_runner(function)}
+    return {name for name, function in (template or load()).functions().items() if function.is_runner}
 
 
 def without_credentials(env: dict[str, str]) -> dict[str, str]:
@@ -223,7 +219,7 @@ class LambdaInvokeServer:
     def for_template(
         cls, template: Template, make_worker: Callable[[str, Function], LambdaWorker] | None = None
     ) -> LambdaInvokeServer:
-        runners = {physical_name(n): (n, f) for n, f in template.functions().items() if is_runner(f)}
+        runners = {physical_name(n): (n, f) for n, f in template.functions().items() if f.is_runner}
         return cls(RunnerPool(runners, make_worker or source_worker_factory(template)))
 
     def stop(self) -> None:

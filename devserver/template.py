@@ -58,6 +58,11 @@ class Function:
     routes: list[Route] = field(default_factory=list)
     events: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def is_runner(self) -> bool:
+        """A connector runner (functions/runner_*): it runs apart, in a credential-less process (devserver/runners.py)."""
+        return self.code_uri.name.startswith("runner_")
+
 
 @dataclass
 class Template:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from datasource_registry.connectors import ConnectionTarget, diff_schemas, discover_schema
+from datasource_registry.connectors import ConnectionTarget, discover_schema
 from datasource_registry.domain.drift import family_of
+from datasource_registry.domain.schema_diff import diff_schemas
 
 from .conftest import LOOPBACK
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from datasource_registry import globs
 from datasource_registry.connectors import mysql, postgres
-from datasource_registry.connectors.schema import NameFilter
-from datasource_registry.domain import globs
+from datasource_registry.connectors.names import NameFilter
 from tests.conftest import port_open, require
 
 EXAMPLES = settings(

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from datasource_registry.connectors import ConnectionTarget, diff_schemas, discover_schema, test_connection
+from datasource_registry.connectors import ConnectionTarget, discover_schema, test_connection
+from datasource_registry.domain.schema_diff import diff_schemas
 
 from .conftest import LOOPBACK, free_port
 

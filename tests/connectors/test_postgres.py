@@ -10,11 +10,11 @@ import pytest
 from datasource_registry.connectors import (
     ConnectionTarget,
     ConnectorError,
-    diff_schemas,
     discover_schema,
     test_connection,
 )
 from datasource_registry.connectors.errors import WITHHELD
+from datasource_registry.domain.schema_diff import diff_schemas
 
 from .conftest import LOOPBACK
 

@@ -7,9 +7,10 @@ import urllib.parse
 
 import pytest
 
-from datasource_registry.connectors import Column, DiscoveredSchema, Table, diff_schemas
 from datasource_registry.connectors.errors import WITHHELD, Scrubber
-from datasource_registry.connectors.schema import NameFilter
+from datasource_registry.connectors.names import NameFilter
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
+from datasource_registry.domain.schema_diff import diff_schemas
 
 
 def table(name: str, *columns: tuple[str, str, bool], pk: tuple[str, ...] = (), rows: int | None = None) -> Table:

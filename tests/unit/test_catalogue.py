@@ -66,22 +66,14 @@ def test_secret_fields_are_marked_in_the_schema_and_are_what_secret_parts_moves_
         assert member["x-secret-store"] == "aws-secretsmanager"
 
 
-def test_a_secret_the_heuristic_would_miss_is_still_moved_when_the_catalogue_marks_it(monkeypatch):
-    # Given a catalogue that marks a setting whose name says nothing of secrets
-    from datasource_registry import secret_parts
-
-    assert not is_secret_name("bootstrapServers")
-    monkeypatch.setattr(catalogue, "secret_setting_names", lambda: frozenset({"bootstrapServers"}))
-    secret_parts._catalogue_secrets.cache_clear()
-    try:
-        # When a document holding it is split, Then its value goes to the secret
-        stored, values = split_document({"bootstrapServers": "b:9092"}, "sourceConfig")
-        assert stored == {"bootstrapServers": PLACEHOLDER}
-        assert values == {"sourceConfig.bootstrapServers": "b:9092"}
-    finally:
-        monkeypatch.undo()
-        secret_parts._catalogue_secrets.cache_clear()
-    assert split_document({"bootstrapServers": "b:9092"}, "sourceConfig")[1] == {}
+def test_a_secret_the_heuristic_would_miss_is_still_moved_when_the_catalogue_marks_it():
+    # Given a setting the catalogue marks secret whose name says nothing a name rule would catch
+    assert "serviceAccountJson" in catalogue.secret_setting_names()
+    # When a document holding it is split, Then its value goes to the secret
+    stored, values = split_document({"serviceAccountJson": '{"type": "service_account"}'}, "sourceConfig")
+    assert stored == {"serviceAccountJson": PLACEHOLDER}
+    assert values == {"sourceConfig.serviceAccountJson": '{"type": "service_account"}'}
+    assert split_document({"bootstrapServers": "b:9092"}, "sourceConfig")[1] == {}  # an unmarked one stays
 
 
 def test_errors_name_the_fields_the_api_uses():
@@ -176,3 +168,10 @@ def test_the_published_schema_and_the_validation_agree(entry, data):
     # Then they agree on whether it is valid, and on whether it is ready to connect
     assert (errors == []) == validator.is_valid(document), (errors, list(validator.iter_errors(document)))
     assert (catalogue.missing_configuration(document, entry) == []) == ready.is_valid(document)
+
+
+def test_the_catalogue_s_secret_settings_are_exactly_the_list_secret_parts_moves_out():
+    from datasource_registry.domain.catalogue import secret_setting_names
+    from datasource_registry.secret_parts import CATALOGUE_SECRET_SETTINGS
+
+    assert secret_setting_names() == CATALOGUE_SECRET_SETTINGS

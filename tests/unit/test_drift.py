@@ -16,7 +16,7 @@ from datasource_registry.adapters.memory_refresh import (
     InMemoryRefreshQueue,
     InMemoryRefreshSchedule,
 )
-from datasource_registry.connectors.schema import Column, DiscoveredSchema, Table, diff_schemas
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 from datasource_registry.domain.drift import (
     NOTICE_CHANGES,
     ChangeKind,
@@ -34,6 +34,7 @@ from datasource_registry.domain.ports import RefreshOutcome, SnapshotMeta
 from datasource_registry.domain.principal import Principal
 from datasource_registry.domain.refresh_service import SCHEMA_CHANGED, RefreshSweeper, RefreshWorker
 from datasource_registry.domain.rules import connection_checked
+from datasource_registry.domain.schema_diff import diff_schemas
 from datasource_registry.domain.schemas import Discovery, drift_notice
 from datasource_registry.domain.service import DataSourceService
 from datasource_registry.domain.types import Role

@@ -7,7 +7,6 @@ import re
 
 from datasource_registry.domain.types import DataSourceType
 from datasource_registry.runner import FAMILIES, family_of, parse_runner_names
-from devserver.runners import is_runner
 from devserver.template import load
 
 REGISTRY_SERVICES = ("dynamodb:", "secretsmanager:", "sqs:", "events:", "lambda:", "kms:", "s3:")
@@ -17,7 +16,7 @@ RUNNER_MANAGED_POLICIES = {"AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExe
 
 def runners() -> dict[str, dict]:
     template = load()
-    return {n: template.resources[n]["Properties"] for n, f in template.functions().items() if is_runner(f)}
+    return {n: template.resources[n]["Properties"] for n, f in template.functions().items() if f.is_runner}
 
 
 def test_there_is_one_runner_per_family_and_every_type_has_one():
@@ -58,7 +57,7 @@ def test_runners_sit_in_the_users_vpc_only_when_subnets_are_given():
     for name, props in runners().items():
         assert props["VpcConfig"]["Fn::If"][0] == "RunnersInVpc", name
     for name, function in template.functions().items():
-        if not is_runner(function):
+        if not function.is_runner:
             assert "VpcConfig" not in template.resources[name]["Properties"], name
 
 
@@ -69,7 +68,7 @@ def test_callers_invoke_the_runners_only_and_no_function_but_a_runner_carries_dr
         props = template.resources[name]["Properties"]
         text = json.dumps(props.get("Policies", []))
         layers = {ref["Ref"] for ref in props.get("Layers", [])}
-        if is_runner(function):
+        if function.is_runner:
             assert layers and all(layer.startswith("Runner") for layer in layers), name
             continue
         assert not layers, f"{name} carries driver layers {layers}"

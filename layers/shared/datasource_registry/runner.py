@@ -18,8 +18,8 @@ from typing import Any
 
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode, Scrubber
 from datasource_registry.connectors.result import ConnectionTestResult, Stage
-from datasource_registry.connectors.schema import DiscoveredSchema
 from datasource_registry.connectors.target import ConnectionTarget
+from datasource_registry.discovered import DiscoveredSchema
 
 # The family whose runner (and layer) holds each type's driver. sql: psycopg, PyMySQL and paramiko for SSH tunnels;
 # files: pyarrow (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py and paramiko, with the connectors

@@ -3,8 +3,8 @@
 A connection string may carry a password (`postgresql://user:pw@host/db`, `...?password=pw`, `Password=pw;`) and a
 configuration document a token (`{"clientSecret": "..."}`). At write the registry moves every such value into the
 source's secret and keeps the text with PLACEHOLDER in its place; views show the placeholder only where a value is
-configured; connectors get the full text, put back together in memory. The module imports nothing of the package
-but the connector catalogue's list of secret settings (data only), so the domain, the API and the connectors share it.
+configured; connectors get the full text, put back together in memory. The module imports nothing of the package,
+so the domain, the API and the connectors (in their runners) share it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import ipaddress
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -59,6 +58,23 @@ def _normal(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.casefold())
 
 
+# The settings the connector catalogue (domain/catalogue.py) marks `x-secret` whose names the rules below would not
+# catch; tests/unit/test_catalogue.py fails if the catalogue and this list ever disagree.
+CATALOGUE_SECRET_SETTINGS = frozenset(
+    {
+        "privateKey",
+        "privateKeyPassphrase",
+        "serviceAccountJson",
+        "saslPassword",
+        "schemaRegistryApiSecret",
+        "clientSecret",
+        "refreshToken",
+        "securityToken",
+    }
+)
+_CATALOGUE_SECRETS = frozenset(re.sub(r"[^a-z0-9]", "", name.casefold()) for name in CATALOGUE_SECRET_SETTINGS)
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a setting of this name holds a secret: one the connector catalogue marks secret, and any other that
     names a password, token, key, signature or passphrase (documents of unknown connectors, metadata)."""
@@ -67,16 +83,8 @@ def is_secret_name(name: str) -> bool:
         normal in _SECRET_NAMES
         or normal in _PASSWORD_NAMES
         or normal.endswith(_SECRET_SUFFIXES)
-        or normal in _catalogue_secrets()
+        or normal in _CATALOGUE_SECRETS
     )
-
-
-@cache
-def _catalogue_secrets() -> frozenset[str]:
-    """The settings the catalogue marks `x-secret` (GET /api/v1/connector-types): the one list of them."""
-    from datasource_registry.domain.catalogue import secret_setting_names
-
-    return frozenset(_normal(name) for name in secret_setting_names())
 
 
 def connection_credential(option: str) -> str:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from datasource_registry.adapters.connectors import AWS_TYPES, NO_BORROWED_ROLE
-from datasource_registry.connectors import ConnectionTarget, ConnectionTestResult, ConnectorError, DiscoveredSchema
+from datasource_registry.connectors import ConnectionTarget, ConnectionTestResult, ConnectorError
 from datasource_registry.connectors.errors import ErrorCode
+from datasource_registry.discovered import DiscoveredSchema
 from datasource_registry.runner import (
     failed_test,
     family_of,

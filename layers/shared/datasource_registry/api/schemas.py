@@ -12,11 +12,11 @@ from pydantic.alias_generators import to_camel
 
 from datasource_registry.api.canonical import PaginationView
 from datasource_registry.connectors.result import ConnectionTestResult
-from datasource_registry.connectors.schema import SchemaDiff
 from datasource_registry.domain.drift import ChangeKind, Severity
 from datasource_registry.domain.errors import FieldError, ValidationFailed
 from datasource_registry.domain.model import Health
 from datasource_registry.domain.ports import SnapshotMeta
+from datasource_registry.domain.schema_diff import SchemaDiff
 from datasource_registry.domain.schemas import Discovery
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)

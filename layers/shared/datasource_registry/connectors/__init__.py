@@ -4,15 +4,8 @@ from datasource_registry.connectors.api import discover_schema, test_connection
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.network import NetworkPolicy
 from datasource_registry.connectors.result import ConnectionTestResult, Stage
-from datasource_registry.connectors.schema import (
-    Column,
-    DiscoveredSchema,
-    SchemaDiff,
-    Table,
-    TableChange,
-    diff_schemas,
-)
 from datasource_registry.connectors.target import ConnectionTarget
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 __all__ = [
     "Column",
@@ -22,11 +15,8 @@ __all__ = [
     "DiscoveredSchema",
     "ErrorCode",
     "NetworkPolicy",
-    "SchemaDiff",
     "Stage",
     "Table",
-    "TableChange",
-    "diff_schemas",
     "discover_schema",
     "test_connection",
 ]

@@ -11,32 +11,32 @@ from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import WITHHELD, ConnectorError, ErrorCode
 from datasource_registry.connectors.network import NetworkPolicy
 from datasource_registry.connectors.result import ConnectionTestResult, Stage
-from datasource_registry.connectors.schema import DiscoveredSchema
 from datasource_registry.connectors.target import ConnectionTarget
-from datasource_registry.domain.types import DataSourceType
+from datasource_registry.discovered import DiscoveredSchema
 
-# Connector modules by type, imported on first use so handlers that never test connections
+# Connector modules by type name (the registry's type names, as plain strings: the library knows no registry
+# model), imported on first use so handlers that never test connections
 # do not pay for psycopg, pyarrow or boto3 at cold start.
 _MODULES: dict[str, str] = {
-    DataSourceType.POSTGRESQL: "postgres",
-    DataSourceType.REDSHIFT: "postgres",
-    DataSourceType.MYSQL: "mysql",
-    DataSourceType.MARIADB: "mysql",
-    DataSourceType.REDIS: "redis_kv",
-    DataSourceType.S3: "s3",
-    DataSourceType.CSV: "files",
-    DataSourceType.JSON: "files",
-    DataSourceType.PARQUET: "files",
-    DataSourceType.ORC: "files",
-    DataSourceType.DYNAMODB: "dynamodb",
-    DataSourceType.HTTP_API: "http_api",
-    DataSourceType.SYNTHETIC: "synthetic",
+    "postgresql": "postgres",
+    "redshift": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "redis": "redis_kv",
+    "s3": "s3",
+    "csv": "files",
+    "json": "files",
+    "parquet": "files",
+    "orc": "files",
+    "dynamodb": "dynamodb",
+    "http_api": "http_api",
+    "synthetic": "synthetic",
 }
 NOT_SUPPORTED = "connector not supported yet"
 
 
 def _module_name(target: ConnectionTarget) -> str:
-    if target.type == DataSourceType.DATABASE:
+    if target.type == "database":
         scheme = scheme_of(target.connection_string or "")
         if scheme in POSTGRES_SCHEMES:
             return "postgres"

@@ -6,7 +6,8 @@ from typing import Any
 
 from datasource_registry.connectors import aws
 from datasource_registry.connectors.context import Context
-from datasource_registry.connectors.schema import Column, DiscoveredSchema, NameFilter, Table
+from datasource_registry.connectors.names import NameFilter
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 MAX_TABLES = 1000
 _TYPES = {"S": "string", "N": "number", "B": "binary"}

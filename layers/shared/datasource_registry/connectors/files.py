@@ -9,7 +9,7 @@ from typing import Any
 from datasource_registry.connectors import aws
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
-from datasource_registry.connectors.schema import Column, DiscoveredSchema, Table
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 HEAD_BYTES = 64 * 1024  # csv/json: the schema is inferred from the first 64 KiB
 TAIL_BYTES = 64 * 1024  # parquet/orc: the footer is read with one ranged GET of the last 64 KiB (more if needed)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
-from datasource_registry.connectors.schema import Column, DiscoveredSchema, Table
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_SAMPLED_ITEMS = 100

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 from datasource_registry.connectors.connstring import POSTGRES_SCHEMES
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ErrorCode
-from datasource_registry.connectors.schema import Column, DiscoveredSchema, NameFilter, Table
+from datasource_registry.connectors.names import NameFilter
 from datasource_registry.connectors.settings import database_settings
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 if TYPE_CHECKING:
     import psycopg

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from datasource_registry.connectors.connstring import REDIS_SCHEMES, parse_connection_string
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
-from datasource_registry.connectors.schema import Column, DiscoveredSchema, NameFilter, Table
+from datasource_registry.connectors.names import NameFilter
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 if TYPE_CHECKING:
     import redis

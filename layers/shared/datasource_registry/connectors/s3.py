@@ -10,7 +10,8 @@ from datasource_registry.connectors import aws
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.files import FORMATS, infer_table
-from datasource_registry.connectors.schema import DiscoveredSchema, NameFilter, Table
+from datasource_registry.connectors.names import NameFilter
+from datasource_registry.discovered import DiscoveredSchema, Table
 
 MAX_KEYS_LISTED = 1000  # discovery lists at most this many objects
 MAX_DATASETS = 100  # and infers at most this many folders, one object each

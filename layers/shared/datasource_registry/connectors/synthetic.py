@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datasource_registry.connectors.context import Context
-from datasource_registry.connectors.schema import Column, DiscoveredSchema, NameFilter, Table
+from datasource_registry.connectors.names import NameFilter
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 _TYPES = ("bigint", "text", "timestamp", "numeric(12,2)", "boolean")
 

@@ -8,15 +8,36 @@ import io
 import select
 import socket
 import threading
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager, ExitStack
+from typing import TYPE_CHECKING, Protocol
 
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
-from datasource_registry.connectors.network import PinnedAddress, check_literal, open_socket, resolve_pinned
+from datasource_registry.connectors.network import (
+    NetworkPolicy,
+    PinnedAddress,
+    check_literal,
+    open_socket,
+    resolve_pinned,
+)
+from datasource_registry.connectors.target import ConnectionTarget
 
 if TYPE_CHECKING:
     import paramiko
 
-    from datasource_registry.connectors.context import Context
+
+class TunnelContext(Protocol):
+    """What a tunnel needs of a connector's context (connectors/context.Context is one)."""
+
+    target: ConnectionTarget
+    policy: NetworkPolicy
+    resources: ExitStack
+    ssh_host_key_fingerprint: str | None
+
+    def stage(self, name: str) -> AbstractContextManager[None]: ...
+
+    def credential(self, name: str) -> str | None: ...
+
+    def connect_timeout(self) -> float: ...
 
 
 def fingerprint(key_bytes: bytes) -> str:
@@ -38,7 +59,7 @@ def _load_private_key(text: str, passphrase: str | None) -> paramiko.PKey:
     raise ConnectorError(ErrorCode.INVALID_CONFIG, f"the SSH private key cannot be read: {last}")
 
 
-def open_tunnel(ctx: Context, remote_host: str, remote_port: int) -> PinnedAddress:
+def open_tunnel(ctx: TunnelContext, remote_host: str, remote_port: int) -> PinnedAddress:
     """The "tunnel" stage; returns the local address that reaches remote_host:remote_port through SSH."""
     import paramiko
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from datasource_registry.domain import globs
+from datasource_registry import globs
 from datasource_registry.domain.names import check_name, refused_character
 from datasource_registry.domain.types import DataSourceType, Status, SyncMode
 

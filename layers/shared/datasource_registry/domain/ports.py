@@ -12,8 +12,8 @@ from datasource_registry.domain.model import DataSource
 if TYPE_CHECKING:
     # Only in signatures: importing the connector package here would cost every handler's cold start.
     from datasource_registry.connectors.result import ConnectionTestResult
-    from datasource_registry.connectors.schema import DiscoveredSchema
     from datasource_registry.connectors.target import ConnectionTarget
+    from datasource_registry.discovered import DiscoveredSchema
 
 
 class StaleVersion(Exception):

@@ -10,8 +10,8 @@ from typing import Any
 
 from datasource_registry.connectors.errors import ConnectorError
 from datasource_registry.connectors.result import ConnectionTestResult, Stage
-from datasource_registry.connectors.schema import DiscoveredSchema, SchemaDiff, diff_schemas
 from datasource_registry.connectors.target import ConnectionTarget
+from datasource_registry.discovered import DiscoveredSchema
 from datasource_registry.domain.credentials import in_memory
 from datasource_registry.domain.drift import family_of, notice
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
@@ -26,6 +26,7 @@ from datasource_registry.domain.ports import (
 )
 from datasource_registry.domain.principal import Principal
 from datasource_registry.domain.rules import configuration_errors, connection_changed, connection_checked
+from datasource_registry.domain.schema_diff import SchemaDiff, diff_schemas
 from datasource_registry.domain.service import DataSourceService, utc_now
 from datasource_registry.domain.types import Role
 
