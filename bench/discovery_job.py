@@ -2,8 +2,9 @@
 
 Creates `--tables` tables (default 20,000, 6 columns each) in a fresh schema of the local PostgreSQL, registers the
 source on the local stack (moto server), asks for the discovery as a job over HTTP and lets the worker run it from
-the queue, as `make serve` does. Prints the job's wall time, the worker's peak Python allocations (tracemalloc) and
-its peak RSS growth, beside the connector's bare discovery (catalog read, no storage) in the same run, so the ratio
+the queue, as `make serve` does (the connector itself runs in the sql runner's own process). Prints the job's wall
+time, the calling process's peak Python allocations (tracemalloc) and peak RSS growth, the runner processes' peak
+RSS, beside the connector's bare discovery (catalog read, no storage) in the same run, so the ratio
 is the job's overhead (snapshot storage in moto, bookkeeping). tracemalloc is on for both timed runs.
 
 python -m bench.discovery_job [--tables 20000]
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import time
 import tracemalloc
 import uuid
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -56,6 +59,20 @@ def drop_schema(schema: str) -> None:
                 for name in names[start : start + BATCH]:
                     conn.execute(f'DROP TABLE "{schema}"."{name}"')
         conn.execute(f'DROP SCHEMA "{schema}"')
+
+
+def children_peak_rss_mb() -> dict[int, float]:
+    """Peak RSS (VmHWM) of this process's children: the runner worker processes, where the connector runs."""
+    peaks: dict[int, float] = {}
+    me = str(os.getpid())
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == me and "VmHWM" in fields:
+            peaks[int(status.parent.name)] = int(fields["VmHWM"].split()[0]) / 1024
+    return peaks
 
 
 def rss_mb() -> float:
@@ -117,6 +134,7 @@ def main() -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         job = client.get(accepted.headers["location"]).json()
+        runner_peaks = children_peak_rss_mb()
         total = time.perf_counter() - asked
     finally:
         server.stop()
@@ -136,6 +154,10 @@ def main() -> None:
     )
     print(f"process peak RSS: {rss_mb():.0f} MiB (before the run: {rss_before:.0f} MiB)")
     print(f"progress recorded: {job['progress']}")
+    largest = max(runner_peaks.values(), default=0.0)
+    print(
+        f"worker processes (the connector runner among them): {len(runner_peaks)}, largest peak RSS {largest:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":
