@@ -1,4 +1,10 @@
-"""Shared fixtures: the local stack (moto server + HTTP API from template.yaml) on free loopback ports."""
+"""Shared fixtures: the local stack (moto server + HTTP API from template.yaml) on free loopback ports, and the tiers.
+
+Two tiers (README "Testing"). A test is in the server tier (marker `server`) when it lives in tests/api or
+tests/prove (they all run through the local stack), uses a fixture that starts or needs a server
+(SERVER_FIXTURES), or says so with `@pytest.mark.server` / a needs_* marker. Every other test is pure: `make check`
+runs them with `-m "not server"`, and while a pure test runs any socket connect to a non-unix address fails it.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +51,80 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
+
+
+# -- tiers ---------------------------------------------------------------------------------------------------
+SERVER_DIRS = frozenset({"api", "prove"})
+SERVER_MARKERS = frozenset({"server", "needs_postgres", "needs_mysql", "needs_redis"})
+# Fixtures (here and in tests/connectors/conftest.py) that start a server or reach one over a socket.
+SERVER_FIXTURES = frozenset(
+    {
+        "local_api",
+        "server",
+        "client_for",
+        "api",
+        "pg_schema",
+        "mariadb_database",
+        "redis_keys",
+        "silent_server",
+        "http_server",
+        "tls_server",
+        "moto_endpoint",
+        "s3_bucket",
+        "counting_proxy",
+        "sshd",
+    }
+)
+
+
+def in_server_tier(item: pytest.Item) -> bool:
+    parts = set(item.path.relative_to(ROOT / "tests").parts[:-1])
+    marked = any(item.get_closest_marker(name) for name in SERVER_MARKERS)
+    return bool(SERVER_DIRS & parts) or marked or bool(SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker must be on the item by then
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if in_server_tier(item) and not item.get_closest_marker("server"):
+            item.add_marker(pytest.mark.server)
+
+
+class NetworkInPureTest(RuntimeError):
+    """A pure-tier test tried to reach the network (not an OSError, so no connector mistakes it for "refused")."""
+
+
+@pytest.fixture(autouse=True)
+def _pure_tests_reach_no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In a pure test every connect to a non-unix address raises, and the test fails even if the code caught it."""
+    if request.node.get_closest_marker("server"):
+        yield
+        return
+    attempts: list[str] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def refuse(sock: socket.socket, address: Any) -> None:
+        if sock.family != socket.AF_UNIX:
+            attempts.append(repr(address))
+            raise NetworkInPureTest(
+                f"pure-tier test connected to {address!r}: mark it @pytest.mark.server (or use a server fixture)"
+            )
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        refuse(sock, address)
+        real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        refuse(sock, address)
+        return real_connect_ex(sock, address)
+
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+    if attempts:
+        pytest.fail(f"a pure-tier test tried to reach the network: {', '.join(attempts)}", pytrace=False)
 
 
 def unique(prefix: str) -> str:
