@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections import Counter
+from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
@@ -19,7 +24,8 @@ from schemathesis.specs.openapi.checks import (
 
 from devserver import tokens
 from devserver.openapi import document
-from tests.prove.conftest import COUNTS, report
+from tests.prove.conftest import COUNTS, report, scan
+from tests.prove.harness import MARKER, create_body
 
 # Examples per operation and generation mode; thousands of cases in all at the default.
 EXAMPLES = int(os.environ.get("DS_FUZZ_EXAMPLES", "200"))
@@ -31,6 +37,60 @@ CHECKS = [
     negative_data_rejection,
 ]
 MODES = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+FOUNDATION = "/api/data/"  # 000's routes: a source or data system is named by ?identifier= (and ?child_identifier=)
+
+
+class Live:
+    """Sources and a data system that exist in the tenant, for 000's cases to name: a generated identifier is
+    never one, so without them every identifier-taking 000 operation would only ever answer 404 or 400."""
+
+    def __init__(self, client: httpx.Client, tenant: str) -> None:
+        self.client, self.org = client, {"x-org": tenant}
+        # "any" is the source the cases of every 000 data_source route name (they may rewrite or delete it);
+        # "secrets" only ever takes secrets, so its connection keeps naming DB_PASSWORD as an env_key.
+        self.sources: dict[str, str] = {}
+        self.system: str | None = None
+        self.numbers = itertools.count()
+
+    def aim(self, case: schemathesis.Case) -> None:
+        """Point the case's identifiers at live ones (data_system routes and links name the system first)."""
+        query: dict[str, Any] = case.query if case.query is not None else {}
+        path = case.operation.path
+        secrets = path.endswith("/data_source/secret")
+        if "identifier" in query:
+            query["identifier"] = (
+                self._system() if "data_system" in path else self._source("secrets" if secrets else "any")
+            )
+        if "child_identifier" in query:
+            query["child_identifier"] = self._source("any")
+        if secrets:
+            # 000 takes {env_key: value} for the env_keys the connection names (the live source's: DB_PASSWORD); a
+            # generated key never is one.
+            case.body = {"DB_PASSWORD": f"{MARKER}-live-{next(self.numbers)}"}
+            case.media_type = "application/json"
+
+    def answered(self, case: schemathesis.Case, status: int) -> None:
+        """A 2xx DELETE took the named one away: the next case gets a new one."""
+        if case.method.upper() == "DELETE" and 200 <= status < 300:
+            if case.operation.path.endswith("/data_system"):
+                self.system = None
+            else:
+                self.sources.pop("any", None)
+
+    def _source(self, role: str) -> str:
+        if role not in self.sources:
+            created = self.client.post("/api/v1/data-sources", json=create_body(f"live-{next(self.numbers)}"))
+            assert created.status_code == 201, created.text
+            self.sources[role] = str(created.json()["id"])
+        return self.sources[role]
+
+    def _system(self) -> str:
+        if self.system is None:
+            body = {"entity": {"name": f"Live system {next(self.numbers)}"}}
+            created = self.client.post("/api/data/data_system", json=body, headers=self.org)
+            assert created.status_code == 200, created.text
+            self.system = str(created.json()["entity"]["identifier"])
+        return self.system
 
 
 def _operations():
@@ -42,13 +102,15 @@ def _operations():
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.value)
-def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(server, tenant, mode):
+def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(server, client_for, tenant, mode):
     # Given a real editor token, one for another audience, and none at all
     good = {"authorization": f"Bearer {tokens.issue(tenant, 'editor')}"}
     bad = {"authorization": f"Bearer {tokens.issue(tenant, 'editor', aud='someone-else')}"}
     counted = {"cases": 0, "unauthenticated": 0}
     failures: list[str] = []
     unsatisfiable: list[str] = []
+    live = Live(client_for("editor"), tenant)
+    statuses: dict[str, Counter[int]] = {}
 
     for operation in _operations():
 
@@ -60,8 +122,8 @@ def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(s
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def run(case: schemathesis.Case) -> None:
+        @given(case=operation.as_strategy(generation_mode=mode), aimed=st.booleans())
+        def run(case: schemathesis.Case, aimed: bool) -> None:
             # When the case is sent with the token (and, on 000's routes, x-org naming its tenant so that the
             # success paths are reached, unless x-org is the header this negative case is about)
             sent = dict(good)
@@ -69,8 +131,14 @@ def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(s
                 case.meta and case.meta.is_negative_at(ParameterLocation.HEADER)
             ):
                 sent["x-org"] = tenant
+            # About half of 000's valid cases name a live source or system, so their success paths are reached too.
+            if aimed and case.operation.path.startswith(FOUNDATION) and mode is schemathesis.GenerationMode.POSITIVE:
+                live.aim(case)
             response = case.call(base_url=server.url, headers=sent)
+            live.answered(case, response.status_code)
+            scan(response.text, "a fuzz answer")  # the live sources' credentials, and the secrets set, are marked
             counted["cases"] += 1
+            statuses.setdefault(case.operation.label, Counter())[response.status_code] += 1
             try:
                 # 413 refuses an oversized invalid body as surely as a 400 does; schemathesis's list lacks it.
                 checks = [c for c in CHECKS if response.status_code != 413 or c is not negative_data_rejection]
@@ -102,3 +170,12 @@ def test_every_operation_answers_as_documented_and_refuses_missing_or_bad_auth(s
     )
     COUNTS["fuzz cases"] += counted["cases"]
     assert not failures
+    if mode is schemathesis.GenerationMode.POSITIVE:
+        # And every one of 000's operations reached its success path at least once (a 2xx), not only its refusals
+        foundation = {
+            label: codes for label, codes in statuses.items() if label.split(" ", 1)[1].startswith(FOUNDATION)
+        }
+        assert foundation, "no 000 operation was fuzzed"
+        never = {label: dict(codes) for label, codes in foundation.items() if not any(200 <= c < 300 for c in codes)}
+        assert not never, f"000 operations that never answered 2xx: {never}"
+        report(f"[fuzz:positive] 000 operations that answered 2xx: {len(foundation)} of {len(foundation)}")
