@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,34 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
+
+
+# -- the proofs' figures (tests/prove/conftest.py fills them) ------------------------------------------------
+PROOF_COUNTS: Counter[str] = Counter()
+PROOF_REPORT: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist each worker hands its figures to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["proofs"] = json.dumps({"counts": dict(PROOF_COUNTS), "report": PROOF_REPORT})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    figures = json.loads(getattr(node, "workeroutput", {}).get("proofs", "{}"))
+    PROOF_COUNTS.update(figures.get("counts", {}))
+    PROOF_REPORT.extend(figures.get("report", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if PROOF_REPORT or PROOF_COUNTS:
+        terminalreporter.section("proofs")
+        for line in sorted(PROOF_REPORT):
+            terminalreporter.write_line(line)
+        for name, count in sorted(PROOF_COUNTS.items()):
+            terminalreporter.write_line(f"{name}: {count}")
 
 
 # -- tiers ---------------------------------------------------------------------------------------------------

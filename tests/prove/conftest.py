@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.conftest import PROOF_COUNTS as COUNTS
+from tests.conftest import PROOF_REPORT as REPORT
 from tests.conftest import ClientFactory
 from tests.prove.harness import MARKER
 
-COUNTS: Counter[str] = Counter()
-REPORT: list[str] = []
+__all__ = ["COUNTS", "REPORT", "report", "scan"]
 
 
 def report(line: str) -> None:
@@ -48,12 +48,3 @@ def _logs_never_hold_secrets(capfd: pytest.CaptureFixture[str], caplog: pytest.L
         scan(repr(vars(record)), "a log record")
         if record.exc_info and record.exc_info[1] is not None:
             scan(str(record.exc_info[1]), "an exception text")
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if REPORT or COUNTS:
-        terminalreporter.section("proofs")
-        for line in REPORT:
-            terminalreporter.write_line(line)
-        for name, count in sorted(COUNTS.items()):
-            terminalreporter.write_line(f"{name}: {count}")
