@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from devserver import tokens
+from devserver.server import LocalServer
 from tests.conftest import PROOF_COUNTS as COUNTS
 from tests.conftest import PROOF_REPORT as REPORT
 from tests.conftest import ClientFactory
-from tests.prove.harness import MARKER
+from tests.prove.harness import MARKER, new_source
 
 __all__ = ["COUNTS", "REPORT", "report", "scan"]
 
@@ -35,6 +39,45 @@ def client_for(client_for: ClientFactory) -> ClientFactory:
         return client
 
     return make
+
+
+class ModuleTenant:
+    """A tenant kept for a whole module, for cases that leave its data as it was (refused, or reading only):
+    clients whose every answer is scanned, and sources (linked to a data system each) made once by name."""
+
+    def __init__(self, server: LocalServer) -> None:
+        self.tenant = f"t_{uuid.uuid4().hex[:12]}"
+        self._url = server.url
+        self._clients: dict[str, httpx.Client] = {}
+        self._sources: dict[str, dict[str, Any]] = {}
+
+    def client(self, role: str = "editor", token: str | None = None) -> httpx.Client:
+        key = token or role
+        if key not in self._clients:
+            bearer = token or tokens.issue(self.tenant, role)
+            self._clients[key] = httpx.Client(
+                base_url=self._url,
+                headers={"authorization": f"Bearer {bearer}"},
+                timeout=30,
+                event_hooks={"response": [lambda response: scan(response.read().decode(), "a response body")]},
+            )
+        return self._clients[key]
+
+    def source(self, name: str) -> dict[str, Any]:
+        if name not in self._sources:
+            self._sources[name] = new_source(self.client("editor"), name)
+        return self._sources[name]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def module_tenant(server: LocalServer) -> Iterator[ModuleTenant]:
+    kept = ModuleTenant(server)
+    yield kept
+    kept.close()
 
 
 @pytest.fixture(autouse=True)
