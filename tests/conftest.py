@@ -112,11 +112,21 @@ def in_server_tier(item: pytest.Item) -> bool:
     return bool(SERVER_DIRS & parts) or marked or bool(SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
+# The longest modules first, so that `make test`'s workers (a module each at a time) never wait on one at the end.
+LONGEST_FIRST = ("prove/test_fuzz.py", "prove/test_faults.py", "prove/test_bad_input.py", "prove/test_stateful.py")
+
+
+def _start_order(item: pytest.Item) -> int:
+    path = item.path.as_posix()
+    return next((n for n, tail in enumerate(LONGEST_FIRST) if path.endswith(tail)), len(LONGEST_FIRST))
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker must be on the item by then
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if in_server_tier(item) and not item.get_closest_marker("server"):
             item.add_marker(pytest.mark.server)
+    items.sort(key=_start_order)  # stable: every module keeps its tests together and in order
 
 
 class NetworkInPureTest(RuntimeError):
