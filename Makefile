@@ -52,10 +52,11 @@ typecheck: $(STAMP)
 check: $(STAMP) lint
 	$(PY) -m pytest -m "not server" $(PYTEST_ARGS)
 
-# Everything: ruff, mypy and both tiers (what CI runs), a module per worker process (pytest-xdist).
+# Everything: ruff, mypy and both tiers (what CI runs) on pytest-xdist workers; tests/conftest.py says what each
+# worker gets (a whole module at a time, the longest first; the fuzz tests one by one at the end).
 TEST_WORKERS ?= 2
 test: $(STAMP) lint typecheck
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 # One-off: move secrets that records written before 0.2 keep inside connection strings to Secrets Manager.
 # Needs the functions' environment (TABLE_NAME, SECRET_PREFIX, AWS credentials; AWS_ENDPOINT_URL for a local stack).

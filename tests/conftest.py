@@ -112,20 +112,27 @@ def in_server_tier(item: pytest.Item) -> bool:
     return bool(SERVER_DIRS & parts) or marked or bool(SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
-# The longest modules first, so that `make test`'s workers (a module each at a time) never wait on one at the end.
-LONGEST_FIRST = ("prove/test_fuzz.py", "prove/test_faults.py", "prove/test_bad_input.py", "prove/test_stateful.py")
+# `make test` runs two pytest-xdist workers (--dist loadgroup --no-loadscope-reorder), handing out work units in
+# collection order: the longest modules first, each module one unit (its module fixtures and shared sources stay in
+# one process), and the fuzz module's tests last, each a unit of its own (they share nothing), to even out the end.
+LONGEST_FIRST = ("prove/test_faults.py", "prove/test_bad_input.py", "prove/test_stateful.py")
+SPREAD_LAST = "prove/test_fuzz.py"
 
 
 def _start_order(item: pytest.Item) -> int:
     path = item.path.as_posix()
+    if path.endswith(SPREAD_LAST):
+        return len(LONGEST_FIRST) + 1
     return next((n for n, tail in enumerate(LONGEST_FIRST) if path.endswith(tail)), len(LONGEST_FIRST))
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker must be on the item by then
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects and xdist reads the groups: the marks must be there by then
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if in_server_tier(item) and not item.get_closest_marker("server"):
             item.add_marker(pytest.mark.server)
+        if not item.path.as_posix().endswith(SPREAD_LAST):
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(ROOT).as_posix()))
     items.sort(key=_start_order)  # stable: every module keeps its tests together and in order
 
 
