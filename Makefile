@@ -15,7 +15,7 @@ ROLE ?= editor
 FUNCTION ?=
 EVENT ?=
 
-.PHONY: setup serve serve-built test lint format typecheck token invoke openapi bench sam-validate sam-build \
+.PHONY: setup serve serve-built check test lint format typecheck token invoke openapi bench sam-validate sam-build \
 	artifact-check lambda-runtime lock clean migrate-secrets migrate-names
 
 setup: $(STAMP)
@@ -48,8 +48,15 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy layers/shared/datasource_registry functions devserver
 
+# The pure tier: ruff, then every test that needs no server, with the network blocked (README "Testing").
+check: $(STAMP) lint
+	$(PY) -m pytest -m "not server" $(PYTEST_ARGS)
+
+# Everything: ruff, mypy and both tiers (what CI runs) on pytest-xdist workers; tests/conftest.py says what each
+# worker gets (a whole module at a time, the longest first; the fuzz tests one by one at the end).
+TEST_WORKERS ?= 2
 test: $(STAMP) lint typecheck
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 # One-off: move secrets that records written before 0.2 keep inside connection strings to Secrets Manager.
 # Needs the functions' environment (TABLE_NAME, SECRET_PREFIX, AWS credentials; AWS_ENDPOINT_URL for a local stack).

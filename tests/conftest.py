@@ -1,4 +1,10 @@
-"""Shared fixtures: the local stack (moto server + HTTP API from template.yaml) on free loopback ports."""
+"""Shared fixtures: the local stack (moto server + HTTP API from template.yaml) on free loopback ports, and the tiers.
+
+Two tiers (README "Testing"). A test is in the server tier (marker `server`) when it lives in tests/api or
+tests/prove (they all run through the local stack), uses a fixture that starts or needs a server
+(SERVER_FIXTURES), or says so with `@pytest.mark.server` / a needs_* marker. Every other test is pure: `make check`
+runs them with `-m "not server"`, and while a pure test runs any socket connect to a non-unix address fails it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import json
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +52,125 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
+
+
+# -- the proofs' figures (tests/prove/conftest.py fills them) ------------------------------------------------
+PROOF_COUNTS: Counter[str] = Counter()
+PROOF_REPORT: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist each worker hands its figures to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["proofs"] = json.dumps({"counts": dict(PROOF_COUNTS), "report": PROOF_REPORT})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    figures = json.loads(getattr(node, "workeroutput", {}).get("proofs", "{}"))
+    PROOF_COUNTS.update(figures.get("counts", {}))
+    PROOF_REPORT.extend(figures.get("report", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if PROOF_REPORT or PROOF_COUNTS:
+        terminalreporter.section("proofs")
+        for line in sorted(PROOF_REPORT):
+            terminalreporter.write_line(line)
+        for name, count in sorted(PROOF_COUNTS.items()):
+            terminalreporter.write_line(f"{name}: {count}")
+
+
+# -- tiers ---------------------------------------------------------------------------------------------------
+SERVER_DIRS = frozenset({"api", "prove"})
+SERVER_MARKERS = frozenset({"server", "needs_postgres", "needs_mysql", "needs_redis"})
+# Fixtures (here and in tests/connectors/conftest.py) that start a server or reach one over a socket.
+SERVER_FIXTURES = frozenset(
+    {
+        "local_api",
+        "server",
+        "client_for",
+        "api",
+        "pg_schema",
+        "mariadb_database",
+        "redis_keys",
+        "silent_server",
+        "http_server",
+        "tls_server",
+        "moto_endpoint",
+        "s3_bucket",
+        "counting_proxy",
+        "sshd",
+    }
+)
+
+
+def in_server_tier(item: pytest.Item) -> bool:
+    parts = set(item.path.relative_to(ROOT / "tests").parts[:-1])
+    marked = any(item.get_closest_marker(name) for name in SERVER_MARKERS)
+    return bool(SERVER_DIRS & parts) or marked or bool(SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+# `make test` runs two pytest-xdist workers (--dist loadgroup --no-loadscope-reorder), handing out work units in
+# collection order: the longest modules first, each module one unit (its module fixtures and shared sources stay in
+# one process), and the fuzz module's tests last, each a unit of its own (they share nothing), to even out the end.
+LONGEST_FIRST = ("prove/test_faults.py", "prove/test_bad_input.py", "prove/test_stateful.py")
+SPREAD_LAST = "prove/test_fuzz.py"
+
+
+def _start_order(item: pytest.Item) -> int:
+    path = item.path.as_posix()
+    if path.endswith(SPREAD_LAST):
+        return len(LONGEST_FIRST) + 1
+    return next((n for n, tail in enumerate(LONGEST_FIRST) if path.endswith(tail)), len(LONGEST_FIRST))
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects and xdist reads the groups: the marks must be there by then
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if in_server_tier(item) and not item.get_closest_marker("server"):
+            item.add_marker(pytest.mark.server)
+        if not item.path.as_posix().endswith(SPREAD_LAST):
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(ROOT).as_posix()))
+    items.sort(key=_start_order)  # stable: every module keeps its tests together and in order
+
+
+class NetworkInPureTest(RuntimeError):
+    """A pure-tier test tried to reach the network (not an OSError, so no connector mistakes it for "refused")."""
+
+
+@pytest.fixture(autouse=True)
+def _pure_tests_reach_no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In a pure test every connect to a non-unix address raises, and the test fails even if the code caught it."""
+    if request.node.get_closest_marker("server"):
+        yield
+        return
+    attempts: list[str] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def refuse(sock: socket.socket, address: Any) -> None:
+        if sock.family != socket.AF_UNIX:
+            attempts.append(repr(address))
+            raise NetworkInPureTest(
+                f"pure-tier test connected to {address!r}: mark it @pytest.mark.server (or use a server fixture)"
+            )
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        refuse(sock, address)
+        real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        refuse(sock, address)
+        return real_connect_ex(sock, address)
+
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+    if attempts:
+        pytest.fail(f"a pure-tier test tried to reach the network: {', '.join(attempts)}", pytrace=False)
 
 
 def unique(prefix: str) -> str:

@@ -104,7 +104,9 @@ class RunnerPath:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.module.__name__.rsplit(".", 1)[-1] in THROUGH_RUNNERS:
-        metafunc.parametrize("connector_path", ["in-process", "runner"], indirect=True)
+        # Through a runner means through a local Invoke endpoint and a worker process: the server tier.
+        runner = pytest.param("runner", marks=pytest.mark.server)
+        metafunc.parametrize("connector_path", ["in-process", runner], indirect=True)
 
 
 @pytest.fixture(autouse=True)

@@ -127,6 +127,7 @@ def _cases() -> Any:
     )
 
 
+@pytest.mark.needs_postgres
 def test_postgres_pushdown_selects_what_the_matcher_selects(pg_connection):
     @EXAMPLES
     @given(case=_cases())
@@ -145,6 +146,7 @@ def test_postgres_pushdown_selects_what_the_matcher_selects(pg_connection):
     check()
 
 
+@pytest.mark.needs_mysql
 def test_mariadb_pushdown_selects_what_the_matcher_selects(mariadb_connection):
     @EXAMPLES
     @given(case=_cases())

@@ -1,4 +1,8 @@
-"""Every route of the template: other tenants' sources are not found and unchanged, viewers cannot write, bad tokens are 401."""
+"""Every route of the template: other tenants' sources are not found and unchanged, viewers cannot write, bad tokens are 401.
+
+None of these calls may change anything (each case asserts it), so the cases share one tenant of the module and its
+sources: the one another tenant tries to reach, and the one a viewer or a bad token tries to write.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,17 @@ import jwt
 import pytest
 
 from devserver import tokens
-from tests.prove.harness import WRITES, new_source, records, routes, sample
+from tests.prove.harness import WRITES, records, routes, sample
 
 ROUTES = routes()
 IDS = [f"{route.method} {route.path}" for route in ROUTES]
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=IDS)
-def test_another_tenants_source_answers_404_and_changes_nothing(local_api, client_for, tenant, route):
+def test_another_tenants_source_answers_404_and_changes_nothing(local_api, client_for, tenant, module_tenant, route):
     # Given a source of another tenant
-    other = f"{tenant}_other"
-    theirs = new_source(client_for("editor", tenant_id=other), "theirs")
+    other = module_tenant.tenant
+    theirs = module_tenant.source("theirs")
     before = records(local_api.aws, other)
     # When this tenant's editor calls the route on it (naming its own organisation where 000 asks for x-org)
     call = sample(route).build(theirs, 1)
@@ -37,12 +41,13 @@ def test_another_tenants_source_answers_404_and_changes_nothing(local_api, clien
 @pytest.mark.parametrize(
     "route", [r for r in ROUTES if r.method in WRITES and not sample(r).reads], ids=lambda r: f"{r.method} {r.path}"
 )
-def test_a_viewer_cannot_write(local_api, client_for, tenant, route):
+def test_a_viewer_cannot_write(local_api, module_tenant, route):
     # Given a source and a viewer of the same tenant
-    source = new_source(client_for("editor"), "mine")
+    tenant = module_tenant.tenant
+    source = module_tenant.source("mine")
     before = records(local_api.aws, tenant)
     # When the viewer writes, Then it is 403 and nothing changes
-    response = sample(route).build(source, 2).send(client_for("viewer"))
+    response = sample(route).build(source, 2).send(module_tenant.client("viewer"))
     assert response.status_code == 403, response.text
     assert response.json()["status"] == 403
     assert records(local_api.aws, tenant) == before
@@ -65,11 +70,12 @@ def _bad_tokens(tenant: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=IDS)
-def test_expired_unsigned_or_wrong_audience_tokens_answer_401(local_api, client_for, tenant, route):
-    source = new_source(client_for("editor"), "mine")
+def test_expired_unsigned_or_wrong_audience_tokens_answer_401(local_api, module_tenant, route):
+    tenant = module_tenant.tenant
+    source = module_tenant.source("mine")
     before = records(local_api.aws, tenant)
     for name, token in _bad_tokens(tenant).items():
-        response = sample(route).build(source, 3).send(client_for(token=token))
+        response = sample(route).build(source, 3).send(module_tenant.client(token=token))
         assert response.status_code == 401, (name, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     assert records(local_api.aws, tenant) == before

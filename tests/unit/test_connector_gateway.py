@@ -21,6 +21,7 @@ def test_an_aws_source_without_keys_is_refused_before_any_call():
         gateway.discover(TABLE, {}, 5)
 
 
+@pytest.mark.server  # it reaches a closed loopback port
 def test_with_keys_the_connector_runs(monkeypatch):
     gateway = LibraryConnectorGateway(NetworkPolicy.from_string(""), "http://127.0.0.1:9")
 
