@@ -3,6 +3,7 @@
 from datasource_registry.api.foundation import (
     SOURCE_IDENTIFIER,
     FoundationDataSourceView,
+    SecretValues,
     identifier_of,
     secret_changes,
     view,
@@ -14,6 +15,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Set the secrets of a data source (Foundation)",
+        request=SecretValues,
         responses={200: FoundationDataSourceView},
         query=(SOURCE_IDENTIFIER,),
     ),

@@ -3,7 +3,14 @@
 from datasource_registry.api.canonical import CreateDataSourceRequest
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
-from datasource_registry.api.rivergen import Envelope, ErrorEnvelope, create_body, envelope, error_body, view
+from datasource_registry.api.rivergen import (
+    ErrorEnvelope,
+    RiverGenDataSourceAnswer,
+    create_body,
+    envelope,
+    error_body,
+    view,
+)
 from datasource_registry.runtime import services
 
 
@@ -11,7 +18,7 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Create a data source (RiverGen)",
         request=CreateDataSourceRequest,
-        responses={201: Envelope, 400: ErrorEnvelope},
+        responses={201: RiverGenDataSourceAnswer, 400: ErrorEnvelope},
         headers=(IDEMPOTENCY_HEADER,),
     ),
     body=True,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
-from datasource_registry.api.http import QueryParam, Request
+from datasource_registry.api.http import Header, QueryParam, Request
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, Forbidden, ValidationFailed
 from datasource_registry.domain.model import DataSource, DataSourceSpec, Health
@@ -98,6 +98,11 @@ class ConnectionBody(BaseModel):
     connection: Connection
 
 
+class SecretValues(RootModel[Annotated[dict[str, str], Field(min_length=1)]]):
+    """POST /api/data/data_source/secret?identifier=: env_key name -> secret value, for names the connection
+    references; the values go to Secrets Manager and are never returned."""
+
+
 class DataSystemEntity(BaseModel):
     model_config = _STRICT
     name: Annotated[str, Field(min_length=1, max_length=255, description="Name of the data system.")]
@@ -163,7 +168,7 @@ class Deleted(BaseModel):
 
 # -- parsing -------------------------------------------------------------------------------------------------
 BASE_PATH = "/api/data/"  # every 000 route is under it, and every one requires x-org
-X_ORG = QueryParam(
+X_ORG = Header(
     "x-org",
     "Your organisation (000): it must name the tenant of the bearer token, else 403.",
     {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9_.:-]+$"},

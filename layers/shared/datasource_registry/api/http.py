@@ -188,10 +188,25 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class QueryParam:
+    """A query parameter an endpoint reads, as the OpenAPI document declares it."""
+
     name: str
     description: str
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
     required: bool = False
+
+
+@dataclass(frozen=True)
+class Header:
+    """A request header an endpoint reads, as the OpenAPI document declares it (generated clients send it)."""
+
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+
+IF_MATCH = Header("If-Match", 'ETag from GET (e.g. "3"); a stale one is a 409 conflict.')
 
 
 @dataclass(frozen=True)
@@ -202,7 +217,7 @@ class Doc:
     request: type[BaseModel] | None = None
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     query: tuple[QueryParam, ...] = ()
-    headers: tuple[QueryParam, ...] = ()
+    headers: tuple[Header, ...] = ()
     problems: tuple[int, ...] = ()  # problem statuses beyond those the OpenAPI generator derives from the route
 
 

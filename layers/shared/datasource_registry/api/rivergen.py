@@ -52,7 +52,7 @@ class ErrorEnvelope(BaseModel):
     error: ErrorDetail
 
 
-class DataSourceView(BaseModel):
+class RiverGenDataSourceView(BaseModel):
     """A data source in 001's response form (snake_case, as 001's create response shows it). Never a secret."""
 
     id: Annotated[str, Field(description="The registry's id (`ds_...`): a string, not 001's integer.")]
@@ -95,16 +95,41 @@ class DataSourceView(BaseModel):
     updated_by_user_id: str | None
 
 
-class Envelope(BaseModel):
-    """001's success answer."""
-
+class _Answer(BaseModel):
     success: Annotated[bool, Field(description="Always true.")]
-    data: Any
     message: str
 
 
-class PageEnvelope(Envelope):
-    pagination: Annotated[dict[str, Any], Field(description="total, limit, has_more, next_cursor.")]
+class RiverGenDataSourceAnswer(_Answer):
+    """001's answer holding one data source."""
+
+    data: RiverGenDataSourceView
+
+
+class RiverGenPagination(BaseModel):
+    total: int
+    limit: int
+    has_more: bool
+    next_cursor: Annotated[str | None, Field(description="Send as `cursor` for the next page; null on the last.")]
+
+
+class RiverGenPageAnswer(_Answer):
+    """001's list answer: a page of data sources."""
+
+    data: list[RiverGenDataSourceView]
+    pagination: RiverGenPagination
+
+
+class RiverGenDeletedAnswer(_Answer):
+    """001's delete answer (`data` is null)."""
+
+    data: None
+
+
+class RiverGenResultAnswer(_Answer):
+    """001's answer to a test or a discovery: the canonical API's result, its members in snake_case."""
+
+    data: Annotated[dict[str, Any], Field(description="The canonical answer with snake_case member names.")]
 
 
 def status_of(source: DataSource) -> str:
@@ -158,7 +183,7 @@ def view(source: DataSource) -> dict[str, Any]:
         "updated_at": _time(source.updated_at),
         "updated_by_user_id": source.updated_by,
     }
-    return data
+    return RiverGenDataSourceView.model_validate(data).model_dump(mode="json")
 
 
 def envelope(data: Any, message: str) -> dict[str, Any]:
