@@ -12,8 +12,6 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from datasource_registry.api.foundation import BASE_PATH as FOUNDATION_BASE
-from datasource_registry.api.foundation import X_ORG
 from datasource_registry.api.http import MAX_BODY_BYTES, MAX_PARAMETER_LENGTH, Doc
 from datasource_registry.api.problems import Problem
 from devserver.lambdas import Invoker
@@ -75,15 +73,14 @@ def operation(route: Route, doc: Doc, refs: Mapping[Any, dict[str, Any]]) -> dic
         for name in re.findall(r"\{([A-Za-z0-9_]+)\}", route.path)
     ]
     parameters += [_parameter("query", q.name, q.description, q.schema, q.required) for q in doc.query]
-    headers = [*doc.headers, *([X_ORG] if route.path.startswith(FOUNDATION_BASE) else [])]
-    parameters += [_parameter("header", h.name, h.description, h.schema, h.required) for h in headers]
+    parameters += [_parameter("header", h.name, h.description, h.schema, h.required) for h in doc.headers]
     responses: dict[str, Any] = {}
     for status, model in sorted(doc.responses.items()):
         answer: dict[str, Any] = {"description": doc.summary if model else "Done; no content."}
         if model is not None:
             answer["content"] = {JSON: {"schema": refs[(model, "serialization")]}}
         responses[str(status)] = answer
-    problem_ref = refs[(Problem, "serialization")]
+    problem_ref = refs[(doc.problem_model or Problem, "serialization")]
     for status in problem_statuses(route, doc):
         responses[str(status)] = {
             "description": _PROBLEM_TEXT.get(status, "See the problem's detail."),
@@ -112,6 +109,8 @@ def document(template: Template | None = None) -> dict[str, Any]:
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Problem, "serialization")]
     for _, doc in docs:
         wanted += [(model, "serialization") for model in doc.responses.values() if model is not None]
+        if doc.problem_model is not None:
+            wanted.append((doc.problem_model, "serialization"))
         if doc.request is not None:
             wanted.append((doc.request, "validation"))
     # One call names every model once; a model that differs between request and response gets -Input/-Output.

@@ -2,13 +2,14 @@
 
 from datasource_registry.api.canonical import decode_cursor
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.api.rivergen import RiverGenPageAnswer, error_body, page_envelope
+from datasource_registry.api.rivergen import RiverGenPageAnswer, RiverGenProblem, error_body, page_envelope
 from datasource_registry.runtime import services
 
 
 @endpoint(
     doc=Doc(
         summary="List data sources (RiverGen)",
+        problem_model=RiverGenProblem,
         responses={200: RiverGenPageAnswer},
         query=(
             QueryParam("limit", "Page size, 1-100 (default 25).", {"type": "integer", "minimum": 1, "maximum": 100}),

@@ -1,15 +1,23 @@
 """PUT /rivergen/api/v1/data-sources/{id} (001): change the given fields (snake_case); If-Match guards it."""
 
-from datasource_registry.api.canonical import DataSourceChanges
 from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint, etag
-from datasource_registry.api.rivergen import RiverGenDataSourceAnswer, envelope, error_body, update_body, view
+from datasource_registry.api.rivergen import (
+    RiverGenChanges,
+    RiverGenDataSourceAnswer,
+    RiverGenProblem,
+    envelope,
+    error_body,
+    update_body,
+    view,
+)
 from datasource_registry.runtime import services
 
 
 @endpoint(
     doc=Doc(
         summary="Update a data source (RiverGen)",
-        request=DataSourceChanges,
+        problem_model=RiverGenProblem,
+        request=RiverGenChanges,
         responses={200: RiverGenDataSourceAnswer},
         headers=(IF_MATCH,),
     ),

@@ -7,7 +7,7 @@ import binascii
 import json
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.alias_generators import to_camel
@@ -67,6 +67,9 @@ class CreateDataSourceRequest(DataSourceSpec):
             return {}
         values = self.credentials.model_dump(exclude_none=True, exclude=set(CONFIGURATION_IN_CREDENTIALS))
         return {k: v for k, v in values.items() if isinstance(v, str)}
+
+
+CreateRequest = TypeVar("CreateRequest", bound=CreateDataSourceRequest)
 
 
 class CredentialsView(BaseModel):
@@ -288,11 +291,16 @@ def credential_changes(raw: Any, given: bool) -> CredentialChanges:
 
 
 def create_request(body: Any) -> CreateDataSourceRequest:
+    return parse_create(body, CreateDataSourceRequest)
+
+
+def parse_create(body: Any, model: type[CreateRequest]) -> CreateRequest:
+    """A create body parsed by `model` (the canonical one, or a dialect's stricter twin); problems name fields."""
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("body", "must be a JSON object")])
     try:
         # Strict JSON validation: a boolean is not an integer, a numeric string is not a number.
-        return CreateDataSourceRequest.model_validate_json(json.dumps(body), strict=True)
+        return model.model_validate_json(json.dumps(body), strict=True)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc)) from None
 

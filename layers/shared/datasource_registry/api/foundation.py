@@ -167,7 +167,6 @@ class Deleted(BaseModel):
 
 
 # -- parsing -------------------------------------------------------------------------------------------------
-BASE_PATH = "/api/data/"  # every 000 route is under it, and every one requires x-org
 X_ORG = Header(
     "x-org",
     "Your organisation (000): it must name the tenant of the bearer token, else 403.",
@@ -178,7 +177,7 @@ X_ORG = Header(
 
 def require_org(request: Request) -> None:
     """000's x-org header must name the caller's organisation, i.e. the tenant of the verified token."""
-    if request.headers.get("x-org") != request.principal.tenant_id:
+    if request.header(X_ORG.name) != request.principal.tenant_id:
         raise Forbidden("The x-org header must name your organisation.")
 
 

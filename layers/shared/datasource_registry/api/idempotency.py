@@ -57,7 +57,7 @@ def idempotent(
     A create that fails with a problem is not remembered (Powertools deletes the record), so fixing the body
     and retrying with the same key works.
     """
-    key = request.headers.get("idempotency-key")
+    key = request.header(IDEMPOTENCY_HEADER.name)
     if key is None:
         return create()
     if not _KEY.match(key):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from datasource_registry.domain import errors
 from datasource_registry.domain.errors import FieldError
@@ -45,8 +45,13 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[ProblemField] | None = None
-    current: dict[str, Any] | None = None
+    errors: Annotated[list[ProblemField] | None, Field(default=None, description="400: a reason per field.")]
+    current: Annotated[
+        dict[str, Any] | None, Field(default=None, description="409 version conflict: the source as it is now.")
+    ]
+    error_code: Annotated[
+        str | None, Field(default=None, alias="errorCode", description="422 discovery failed: why, as a code.")
+    ]
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
