@@ -161,10 +161,19 @@ class PublicCreateAnswer(BaseModel):
     data: PublicDataSourceView | list[PublicBulkItemResult]
 
 
-class CreateDataSources(
-    RootModel[CreateDataSource | Annotated[list[CreateDataSource], Field(min_length=1, max_length=MAX_BULK)]]
-):
-    """POST body: one data source (an object) or 1-100 of them (an array)."""
+_BULK = Annotated[
+    list[Any],
+    Field(
+        min_length=1,
+        max_length=MAX_BULK,
+        description="1-100 items, each a CreateDataSource checked on its own: an item that is not valid gets its "
+        "own problem among the results (the answer is still 200), so the array's items are not constrained here.",
+    ),
+]
+
+
+class CreateDataSources(RootModel[CreateDataSource | _BULK]):
+    """POST body: one data source (an object, refused with a 400 when not valid) or 1-100 of them (an array)."""
 
 
 # 002 field -> data source field (the one domain); canonical names appear in the domain's error messages.
