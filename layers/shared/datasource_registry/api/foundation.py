@@ -120,7 +120,15 @@ class CreateDataSystemBody(BaseModel):
     entity_info: Annotated[EntityInfo, Field(default_factory=EntityInfo)]
 
 
-# -- response models (for the OpenAPI document) -----------------------------------------------------------
+# -- response models: view() and system_view() serialize through them ------------------------------------
+class EntityInfoView(BaseModel):
+    """entity_info as stored: shown as it was accepted, without today's request limits."""
+
+    owner: str | None
+    contact_ids: list[str]
+    links: list[str]
+
+
 class EntityView(BaseModel):
     identifier: str
     urn: str
@@ -140,7 +148,7 @@ class LinksView(BaseModel):
 
 class FoundationDataSourceView(BaseModel):
     entity: EntityView
-    entity_info: EntityInfo
+    entity_info: EntityInfoView
     links: LinksView
     compute_identifier: str | None
     secrets: Annotated[list[str], Field(description="Names of the secrets that are set; never their values.")]
@@ -149,7 +157,7 @@ class FoundationDataSourceView(BaseModel):
 
 class DataSystemView(BaseModel):
     entity: EntityView
-    entity_info: EntityInfo
+    entity_info: EntityInfoView
     links: LinksView
 
 
@@ -331,7 +339,7 @@ def view(source: DataSource) -> dict[str, Any]:
         state=health_of(source).model_dump(),
         owner=profile.get("owner"),
     )
-    return {
+    data = {
         "entity": entity,
         "entity_info": profile.get("entity_info") or EntityInfo.model_validate({}).model_dump(),
         "links": {"parents": list(source.system_ids), "children": []},
@@ -339,14 +347,16 @@ def view(source: DataSource) -> dict[str, Any]:
         "secrets": list(source.credential_names),
         "connection": connection_view(source),
     }
+    return FoundationDataSourceView.model_validate(data).model_dump(mode="json")
 
 
 def system_view(system: DataSystem) -> dict[str, Any]:
     profile = system.extensions.get(PROFILE, {})
     entity = _entity(system.id, "system", system.name, system.description, system.created_at)
     entity.update(label=profile.get("label"), state=None, owner=profile.get("owner"))
-    return {
+    data = {
         "entity": entity,
         "entity_info": profile.get("entity_info") or EntityInfo.model_validate({}).model_dump(),
         "links": {"parents": [], "children": list(system.child_ids)},
     }
+    return DataSystemView.model_validate(data).model_dump(mode="json")
