@@ -7,6 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | sha1sum | cut -c1-12)
 SAM_VENV := .tools/sam
 UV_VENV := .tools/uv
+OPENAPI_CLIENT_VENV := .tools/openapi-client
 # What the python3.11 Lambda runtime provides: no layer ships these (the lock leaves them out, the check verifies).
 RUNTIME_PACKAGES := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
 PORT ?= 3000
@@ -16,7 +17,7 @@ FUNCTION ?=
 EVENT ?=
 
 .PHONY: setup serve serve-built check test lint format typecheck token invoke openapi bench sam-validate sam-build \
-	artifact-check lambda-runtime lock clean migrate-secrets migrate-names
+	artifact-check lambda-runtime lock clean migrate-secrets migrate-names openapi-client
 
 setup: $(STAMP)
 
@@ -55,7 +56,7 @@ check: $(STAMP) lint
 # Everything: ruff, mypy and both tiers (what CI runs) on pytest-xdist workers; tests/conftest.py says what each
 # worker gets (a whole module at a time, the longest first; the fuzz tests one by one at the end).
 TEST_WORKERS ?= 2
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck $(OPENAPI_CLIENT_VENV)/bin/openapi-python-client
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 # One-off: move secrets that records written before 0.2 keep inside connection strings to Secrets Manager.
@@ -80,6 +81,15 @@ sam-validate: $(SAM_VENV)/bin/sam
 
 sam-build: $(SAM_VENV)/bin/sam
 	$(SAM_VENV)/bin/sam build --region us-east-1
+
+# openapi-python-client in its own tool venv: the generated-SDK test builds a client from openapi.json with it.
+$(OPENAPI_CLIENT_VENV)/bin/openapi-python-client: tools/openapi-client.lock
+	@test -x $(OPENAPI_CLIENT_VENV)/bin/python || $(PYTHON) -m venv $(OPENAPI_CLIENT_VENV)
+	$(OPENAPI_CLIENT_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r tools/openapi-client.lock
+	@touch $@
+
+openapi-client: $(OPENAPI_CLIENT_VENV)/bin/openapi-python-client
 
 # boto3 as the Lambda runtime provides it, beside the built layers (the built-artifact check's "runtime" dir).
 LAMBDA_RUNTIME := .aws-sam/lambda-runtime
@@ -127,6 +137,7 @@ lock: $(UV)
 	$(LOCK) --python-platform x86_64-manylinux2014 -c requirements-dev.lock tools/lambda-runtime.txt \
 		-o tools/lambda-runtime.lock
 	$(LOCK) --python-platform x86_64-manylinux_2_28 tools/sam.txt -o tools/sam.lock
+	$(LOCK) --python-platform x86_64-manylinux_2_28 tools/openapi-client.txt -o tools/openapi-client.lock
 	$(LOCK) --python-platform x86_64-manylinux_2_28 tools/uv.txt -o tools/uv.lock
 
 clean:

@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.alias_generators import to_snake
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from datasource_registry.api.foundation import BASE_PATH as FOUNDATION_BASE
-from datasource_registry.api.foundation import X_ORG
 from datasource_registry.api.http import MAX_BODY_BYTES, MAX_PARAMETER_LENGTH, Doc
+from datasource_registry.api.problems import Problem
 from devserver.lambdas import Invoker
 from devserver.template import Route, Template, load
 
@@ -39,24 +37,6 @@ _PROBLEM_TEXT = {
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class ProblemField(BaseModel):
-    """One field-level reason of a 400."""
-
-    field: str
-    reason: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, the body of every 4xx and 5xx answer."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[ProblemField] | None = None
-    current: dict[str, Any] | None = None
-
-
 def problem_statuses(route: Route, doc: Doc) -> list[int]:
     statuses = {400, 401, 403, 503, *doc.problems}
     names_one = "{" in route.path or any(q.name in {"identifier", "child_identifier"} for q in doc.query)
@@ -69,36 +49,6 @@ def problem_statuses(route: Route, doc: Doc) -> list[int]:
     if any(header.name == "Idempotency-Key" for header in doc.headers):
         statuses |= {409, 422}  # a retry still in flight; a key reused with another body
     return sorted(statuses)
-
-
-def _accept_snake_case(schema: dict[str, Any]) -> None:
-    """Requests take 003's camelCase and 001's snake_case; the snake_case spellings are documented as aliases."""
-    properties = schema.get("properties")
-    if not isinstance(properties, dict) or schema.get("additionalProperties") is not False:
-        return
-    for name, value in list(properties.items()):
-        snake = to_snake(name)
-        if snake != name and snake not in properties:
-            properties[snake] = {**value, "deprecated": True, "description": f"snake_case spelling of `{name}`."}
-
-
-def _reachable(roots: list[Any], components: dict[str, Any]) -> set[str]:
-    """Names of the component schemas that the given schemas refer to, directly or not."""
-    found: set[str] = set()
-    pending = list(roots)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-                name = ref.rsplit("/", 1)[1]
-                if name not in found:
-                    found.add(name)
-                    pending.append(components.get(name))
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return found
 
 
 def _parameter(location: str, name: str, description: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:
@@ -123,15 +73,14 @@ def operation(route: Route, doc: Doc, refs: Mapping[Any, dict[str, Any]]) -> dic
         for name in re.findall(r"\{([A-Za-z0-9_]+)\}", route.path)
     ]
     parameters += [_parameter("query", q.name, q.description, q.schema, q.required) for q in doc.query]
-    headers = [*doc.headers, *([X_ORG] if route.path.startswith(FOUNDATION_BASE) else [])]
-    parameters += [_parameter("header", h.name, h.description, h.schema, h.required) for h in headers]
+    parameters += [_parameter("header", h.name, h.description, h.schema, h.required) for h in doc.headers]
     responses: dict[str, Any] = {}
     for status, model in sorted(doc.responses.items()):
         answer: dict[str, Any] = {"description": doc.summary if model else "Done; no content."}
         if model is not None:
             answer["content"] = {JSON: {"schema": refs[(model, "serialization")]}}
         responses[str(status)] = answer
-    problem_ref = refs[(Problem, "serialization")]
+    problem_ref = refs[(doc.problem_model or Problem, "serialization")]
     for status in problem_statuses(route, doc):
         responses[str(status)] = {
             "description": _PROBLEM_TEXT.get(status, "See the problem's detail."),
@@ -160,15 +109,13 @@ def document(template: Template | None = None) -> dict[str, Any]:
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Problem, "serialization")]
     for _, doc in docs:
         wanted += [(model, "serialization") for model in doc.responses.values() if model is not None]
+        if doc.problem_model is not None:
+            wanted.append((doc.problem_model, "serialization"))
         if doc.request is not None:
             wanted.append((doc.request, "validation"))
     # One call names every model once; a model that differs between request and response gets -Input/-Output.
     refs, definitions = models_json_schema(list(dict.fromkeys(wanted)), by_alias=True, ref_template=REF)
     components = definitions.get("$defs", {})
-    requests = [refs[(doc.request, "validation")] for _, doc in docs if doc.request is not None]
-    responses = [refs[key] for key in refs if key[1] == "serialization"]
-    for name in _reachable(requests, components) - _reachable(responses, components):
-        _accept_snake_case(components[name])
     paths: dict[str, dict[str, Any]] = {}
     for route, doc in docs:
         paths.setdefault(route.path, {})[route.method.lower()] = operation(route, doc, refs)

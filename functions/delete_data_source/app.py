@@ -1,7 +1,7 @@
 """DELETE /api/v1/data-sources?key=: remove a source, its markers and (with a recovery window) its secret."""
 
 from datasource_registry.api.canonical import view
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
+from datasource_registry.api.http import IF_MATCH, Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.runtime import services
 
 
@@ -10,7 +10,7 @@ from datasource_registry.runtime import services
         summary="Delete a data source by key",
         responses={204: None},
         query=(QueryParam("key", "Key of the data source.", required=True),),
-        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409."),),
+        headers=(IF_MATCH,),
     ),
     render=view,
 )

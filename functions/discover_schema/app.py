@@ -1,12 +1,12 @@
 """POST /api/v1/data-sources/{id}/discover-schema: discover the schema as a job; wait for it unless told not to."""
 
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
+from datasource_registry.api.http import Doc, Header, Request, Response, endpoint
 from datasource_registry.api.jobs import DiscoveryJobView, job_location, job_view
 from datasource_registry.api.schemas import DiscoveryView
 from datasource_registry.domain.errors import DiscoveryFailed
 from datasource_registry.runtime import services
 
-PREFER = QueryParam(
+PREFER = Header(
     "Prefer",
     "`respond-async`: answer 202 at once with the job (RFC 7240); without it the request waits for the result.",
 )
@@ -21,7 +21,7 @@ PREFER = QueryParam(
     )
 )
 def lambda_handler(request: Request) -> Response:
-    asynchronous = "respond-async" in request.headers.get("prefer", "").lower()
+    asynchronous = "respond-async" in (request.header(PREFER.name) or "").lower()
     wait = None if asynchronous else request.seconds_left(margin=3.0)
     requested = services().discovery_jobs.request(
         request.principal, request.path_param("id"), request.request_id, wait_seconds=wait

@@ -2,6 +2,7 @@
 
 from datasource_registry.api.foundation import (
     SOURCE_IDENTIFIER,
+    X_ORG,
     ConnectionBody,
     FoundationDataSourceView,
     connection_changes,
@@ -18,6 +19,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Configure the connection of a data source (Foundation)",
+        headers=(X_ORG,),
         request=ConnectionBody,
         responses={200: FoundationDataSourceView},
         query=(SOURCE_IDENTIFIER,),

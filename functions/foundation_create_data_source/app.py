@@ -2,6 +2,7 @@
 
 from datasource_registry.api.foundation import (
     PROFILE,
+    X_ORG,
     CreateDataSourceBody,
     FoundationDataSourceView,
     create_spec,
@@ -20,7 +21,7 @@ from datasource_registry.runtime import services
         summary="Create a data source (Foundation)",
         request=CreateDataSourceBody,
         responses={200: FoundationDataSourceView},
-        headers=(IDEMPOTENCY_HEADER,),
+        headers=(X_ORG, IDEMPOTENCY_HEADER),
     ),
     body=True,
     render=view,

@@ -2,6 +2,7 @@
 
 from datasource_registry.api.foundation import (
     PROFILE,
+    X_ORG,
     CreateDataSystemBody,
     DataSystemView,
     parse,
@@ -19,7 +20,7 @@ from datasource_registry.runtime import services
         summary="Create a data system (Foundation)",
         request=CreateDataSystemBody,
         responses={200: DataSystemView},
-        headers=(IDEMPOTENCY_HEADER,),
+        headers=(X_ORG, IDEMPOTENCY_HEADER),
     ),
     body=True,
 )

@@ -1,6 +1,6 @@
 """DELETE /api/data/data_source?identifier= (000): remove the source, unlink it, schedule its secret's deletion."""
 
-from datasource_registry.api.foundation import SOURCE_IDENTIFIER, Deleted, identifier_of, view
+from datasource_registry.api.foundation import SOURCE_IDENTIFIER, X_ORG, Deleted, identifier_of, view
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import services
 
@@ -8,6 +8,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Delete a data source (Foundation)",
+        headers=(X_ORG,),
         responses={200: Deleted},
         query=(SOURCE_IDENTIFIER,),
     ),

@@ -1,6 +1,6 @@
 """DELETE /api/data/data_system?identifier= (000 style): unlink its data sources (kept), then remove it."""
 
-from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, Deleted, identifier_of
+from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, X_ORG, Deleted, identifier_of
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import services
 
@@ -8,6 +8,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Delete a data system (Foundation)",
+        headers=(X_ORG,),
         responses={200: Deleted},
         query=(SYSTEM_IDENTIFIER,),
     ),

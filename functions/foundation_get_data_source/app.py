@@ -1,6 +1,6 @@
 """GET /api/data/data_source?identifier= (000): one data source with its state, links, secret names."""
 
-from datasource_registry.api.foundation import SOURCE_IDENTIFIER, FoundationDataSourceView, identifier_of, view
+from datasource_registry.api.foundation import SOURCE_IDENTIFIER, X_ORG, FoundationDataSourceView, identifier_of, view
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import services
 
@@ -8,6 +8,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Get a data source (Foundation)",
+        headers=(X_ORG,),
         responses={200: FoundationDataSourceView},
         query=(SOURCE_IDENTIFIER,),
     ),

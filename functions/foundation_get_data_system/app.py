@@ -1,6 +1,6 @@
 """GET /api/data/data_system?identifier= (000 style): one data system; links.children lists its sources."""
 
-from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, DataSystemView, identifier_of, system_view
+from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, X_ORG, DataSystemView, identifier_of, system_view
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import services
 
@@ -8,6 +8,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Get a data system (Foundation)",
+        headers=(X_ORG,),
         responses={200: DataSystemView},
         query=(SYSTEM_IDENTIFIER,),
     ),

@@ -1,6 +1,6 @@
 """POST /api/data/link/data_system/data_source?identifier=&child_identifier= (000): link a source to a system."""
 
-from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, DataSystemView, identifier_of, system_view
+from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, X_ORG, DataSystemView, identifier_of, system_view
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.runtime import services
 
@@ -8,6 +8,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Link a data source to a data system (Foundation)",
+        headers=(X_ORG,),
         responses={200: DataSystemView},
         query=(
             SYSTEM_IDENTIFIER,

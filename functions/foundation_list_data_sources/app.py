@@ -1,7 +1,7 @@
 """GET /api/data/data_source/list (000): the organisation's data sources, oldest first, a page at a time."""
 
 from datasource_registry.api.canonical import decode_cursor, encode_cursor
-from datasource_registry.api.foundation import FoundationDataSourceList, require_org, view
+from datasource_registry.api.foundation import X_ORG, FoundationDataSourceList, require_org, view
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.runtime import services
 
@@ -9,6 +9,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="List data sources (Foundation)",
+        headers=(X_ORG,),
         responses={200: FoundationDataSourceList},
         query=(
             QueryParam("limit", "Page size, 1-100 (default 100).", {"type": "integer", "minimum": 1, "maximum": 100}),

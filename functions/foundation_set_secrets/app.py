@@ -2,7 +2,9 @@
 
 from datasource_registry.api.foundation import (
     SOURCE_IDENTIFIER,
+    X_ORG,
     FoundationDataSourceView,
+    SecretValues,
     identifier_of,
     secret_changes,
     view,
@@ -14,6 +16,8 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Set the secrets of a data source (Foundation)",
+        headers=(X_ORG,),
+        request=SecretValues,
         responses={200: FoundationDataSourceView},
         query=(SOURCE_IDENTIFIER,),
     ),

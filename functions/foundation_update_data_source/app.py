@@ -2,6 +2,7 @@
 
 from datasource_registry.api.foundation import (
     SOURCE_IDENTIFIER,
+    X_ORG,
     FoundationDataSourceView,
     UpdateDataSourceBody,
     identifier_of,
@@ -16,6 +17,7 @@ from datasource_registry.runtime import services
 @endpoint(
     doc=Doc(
         summary="Update a data source (Foundation)",
+        headers=(X_ORG,),
         request=UpdateDataSourceBody,
         responses={200: FoundationDataSourceView},
         query=(SOURCE_IDENTIFIER,),

@@ -5,7 +5,8 @@ from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from datasource_registry.api.public import (
     MAX_BULK,
     CreateDataSource,
-    Envelope,
+    CreateDataSources,
+    PublicCreateAnswer,
     create_spec,
     envelope,
     item_result,
@@ -44,8 +45,8 @@ def create(request: Request) -> Response:
 @endpoint(
     doc=Doc(
         summary="Create one or more data sources (Public v1)",
-        request=CreateDataSource,
-        responses={200: Envelope},
+        request=CreateDataSources,
+        responses={200: PublicCreateAnswer},
         headers=(IDEMPOTENCY_HEADER,),
     ),
     body=True,

@@ -1,7 +1,7 @@
 """POST /api/public/v1/data-sources/filter (002): `*` wildcards on names and types, skip/limit, no table scan."""
 
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.api.public import Envelope, FilterRequest, envelope, parse, view
+from datasource_registry.api.public import FilterRequest, PublicDataSourcesAnswer, envelope, parse, view
 from datasource_registry.domain.search import wildcards
 from datasource_registry.runtime import services
 
@@ -10,7 +10,7 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Filter data sources (Public v1)",
         request=FilterRequest,
-        responses={200: Envelope},
+        responses={200: PublicDataSourcesAnswer},
         query=(
             QueryParam("skip", "Number of documents to skip (default 0).", {"type": "integer", "minimum": 0}),
             QueryParam(

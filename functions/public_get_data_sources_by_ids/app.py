@@ -1,12 +1,14 @@
 """POST /api/public/v1/data-sources/by-ids (002): the caller's sources among the ids, in the order given."""
 
 from datasource_registry.api.http import Doc, Request, Response, endpoint
-from datasource_registry.api.public import ByIdsRequest, Envelope, envelope, parse, view
+from datasource_registry.api.public import ByIdsRequest, PublicDataSourcesAnswer, envelope, parse, view
 from datasource_registry.runtime import services
 
 
 @endpoint(
-    doc=Doc(summary="Get data sources by IDs (Public v1)", request=ByIdsRequest, responses={200: Envelope}),
+    doc=Doc(
+        summary="Get data sources by IDs (Public v1)", request=ByIdsRequest, responses={200: PublicDataSourcesAnswer}
+    ),
     body=True,
     reads_only=True,
 )

@@ -1,9 +1,9 @@
 """PATCH /api/public/v1/data-sources/{id} (002): only given fields change, arrays replace, If-Match honoured."""
 
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint, etag
+from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint, etag
 from datasource_registry.api.public import (
     DataSourceFields,
-    Envelope,
+    PublicDataSourceAnswer,
     changes_of,
     envelope,
     parse,
@@ -18,8 +18,8 @@ from datasource_registry.runtime import services
     doc=Doc(
         summary="Update data source attributes (Public v1)",
         request=DataSourceFields,
-        responses={200: Envelope},
-        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409."),),
+        responses={200: PublicDataSourceAnswer},
+        headers=(IF_MATCH,),
     ),
     body=True,
     render=view,

@@ -1,17 +1,25 @@
 """POST /rivergen/api/v1/data-sources (001): create; 201 with `{"success": true, "data": {...}, "message"}`."""
 
-from datasource_registry.api.canonical import CreateDataSourceRequest
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
-from datasource_registry.api.rivergen import Envelope, ErrorEnvelope, create_body, envelope, error_body, view
+from datasource_registry.api.rivergen import (
+    RiverGenCreateRequest,
+    RiverGenDataSourceAnswer,
+    RiverGenProblem,
+    create_body,
+    envelope,
+    error_body,
+    view,
+)
 from datasource_registry.runtime import services
 
 
 @endpoint(
     doc=Doc(
         summary="Create a data source (RiverGen)",
-        request=CreateDataSourceRequest,
-        responses={201: Envelope, 400: ErrorEnvelope},
+        problem_model=RiverGenProblem,
+        request=RiverGenCreateRequest,
+        responses={201: RiverGenDataSourceAnswer},
         headers=(IDEMPOTENCY_HEADER,),
     ),
     body=True,

@@ -1,15 +1,16 @@
 """DELETE /rivergen/api/v1/data-sources/{id} (001): remove a source; its secret goes with a recovery window."""
 
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.api.rivergen import Envelope, envelope, error_body, view
+from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint
+from datasource_registry.api.rivergen import RiverGenDeletedAnswer, RiverGenProblem, envelope, error_body, view
 from datasource_registry.runtime import services
 
 
 @endpoint(
     doc=Doc(
         summary="Delete a data source (RiverGen)",
-        responses={200: Envelope},
-        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409 CONFLICT."),),
+        problem_model=RiverGenProblem,
+        responses={200: RiverGenDeletedAnswer},
+        headers=(IF_MATCH,),
     ),
     render=view,
     error_shape=error_body,

@@ -1,13 +1,18 @@
 """POST /rivergen/api/v1/data-sources/{id}/discover-schema (001): discover the schema, stored if it changed."""
 
 from datasource_registry.api.http import Doc, Request, Response, endpoint
-from datasource_registry.api.rivergen import Envelope, envelope, error_body, snake
+from datasource_registry.api.rivergen import RiverGenProblem, RiverGenResultAnswer, envelope, error_body, snake
 from datasource_registry.api.schemas import discovery_view
 from datasource_registry.runtime import services
 
 
 @endpoint(
-    doc=Doc(summary="Discover a data source's schema (RiverGen)", responses={200: Envelope}, problems=(422,)),
+    doc=Doc(
+        summary="Discover a data source's schema (RiverGen)",
+        problem_model=RiverGenProblem,
+        responses={200: RiverGenResultAnswer},
+        problems=(422,),
+    ),
     error_shape=error_body,
 )
 def lambda_handler(request: Request) -> Response:

@@ -1,11 +1,16 @@
 """GET /rivergen/api/v1/data-sources/{id} (001): one data source in 001's envelope."""
 
 from datasource_registry.api.http import Doc, Request, Response, endpoint, etag
-from datasource_registry.api.rivergen import Envelope, envelope, error_body, view
+from datasource_registry.api.rivergen import RiverGenDataSourceAnswer, RiverGenProblem, envelope, error_body, view
 from datasource_registry.runtime import services
 
 
-@endpoint(doc=Doc(summary="Get a data source (RiverGen)", responses={200: Envelope}), error_shape=error_body)
+@endpoint(
+    doc=Doc(
+        summary="Get a data source (RiverGen)", problem_model=RiverGenProblem, responses={200: RiverGenDataSourceAnswer}
+    ),
+    error_shape=error_body,
+)
 def lambda_handler(request: Request) -> Response:
     source = services().data_sources.get(request.principal, request.path_param("id"))
     return Response(

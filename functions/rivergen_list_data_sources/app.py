@@ -2,14 +2,15 @@
 
 from datasource_registry.api.canonical import decode_cursor
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.api.rivergen import PageEnvelope, error_body, page_envelope
+from datasource_registry.api.rivergen import RiverGenPageAnswer, RiverGenProblem, error_body, page_envelope
 from datasource_registry.runtime import services
 
 
 @endpoint(
     doc=Doc(
         summary="List data sources (RiverGen)",
-        responses={200: PageEnvelope},
+        problem_model=RiverGenProblem,
+        responses={200: RiverGenPageAnswer},
         query=(
             QueryParam("limit", "Page size, 1-100 (default 25).", {"type": "integer", "minimum": 1, "maximum": 100}),
             QueryParam("cursor", "Opaque cursor from the previous page (`pagination.next_cursor`)."),

@@ -1,17 +1,25 @@
 """PUT /rivergen/api/v1/data-sources/{id} (001): change the given fields (snake_case); If-Match guards it."""
 
-from datasource_registry.api.canonical import UpdateDataSourceRequest
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint, etag
-from datasource_registry.api.rivergen import Envelope, envelope, error_body, update_body, view
+from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint, etag
+from datasource_registry.api.rivergen import (
+    RiverGenChanges,
+    RiverGenDataSourceAnswer,
+    RiverGenProblem,
+    envelope,
+    error_body,
+    update_body,
+    view,
+)
 from datasource_registry.runtime import services
 
 
 @endpoint(
     doc=Doc(
         summary="Update a data source (RiverGen)",
-        request=UpdateDataSourceRequest,
-        responses={200: Envelope},
-        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409 CONFLICT."),),
+        problem_model=RiverGenProblem,
+        request=RiverGenChanges,
+        responses={200: RiverGenDataSourceAnswer},
+        headers=(IF_MATCH,),
     ),
     body=True,
     render=view,

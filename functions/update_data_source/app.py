@@ -1,7 +1,7 @@
 """PUT /api/v1/data-sources: change the given fields of the source named by `key`, guarded by rowVersion/If-Match."""
 
 from datasource_registry.api.canonical import DataSourceView, UpdateDataSourceRequest, update_request, view
-from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint, etag
+from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint, etag
 from datasource_registry.runtime import services
 
 
@@ -10,7 +10,7 @@ from datasource_registry.runtime import services
         summary="Update the given fields of a data source",
         request=UpdateDataSourceRequest,
         responses={200: DataSourceView},
-        headers=(QueryParam("If-Match", "ETag from GET; a stale one is a 409."),),
+        headers=(IF_MATCH,),
     ),
     body=True,
     render=view,

@@ -7,15 +7,16 @@ import binascii
 import json
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.alias_generators import to_camel
 
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, ValidationFailed
 from datasource_registry.domain.ids import looks_like_id
 from datasource_registry.domain.model import (
+    API_CONFIG,
     CONFIGURATION_IN_CREDENTIALS,
     KEY_PATTERN,
     Credentials,
@@ -29,7 +30,10 @@ from datasource_registry.domain.service import CredentialChanges
 
 
 class CreateDataSourceRequest(DataSourceSpec):
-    """POST body. `key` defaults to a slug of the name; `credentials` go to Secrets Manager, never to the table."""
+    """POST body. `key` defaults to a slug of the name; `credentials` go to Secrets Manager, never to the table.
+
+    001's snake_case spellings of the fields (`database_name` ...) are accepted as well as the camelCase shown.
+    """
 
     key: Annotated[
         str | None,
@@ -63,6 +67,9 @@ class CreateDataSourceRequest(DataSourceSpec):
             return {}
         values = self.credentials.model_dump(exclude_none=True, exclude=set(CONFIGURATION_IN_CREDENTIALS))
         return {k: v for k, v in values.items() if isinstance(v, str)}
+
+
+CreateRequest = TypeVar("CreateRequest", bound=CreateDataSourceRequest)
 
 
 class CredentialsView(BaseModel):
@@ -172,7 +179,6 @@ def decode_cursor(cursor: str | None) -> str | None:
 
 
 # -- updates (PUT): only given fields change ---------------------------------------------------------------
-_UPDATE_CONTROL = {"key", "rowVersion", "row_version", "credentials"}
 
 
 def field_names(model: type[BaseModel]) -> dict[str, str]:
@@ -184,7 +190,56 @@ def field_names(model: type[BaseModel]) -> dict[str, str]:
     return names
 
 
-_SPEC_NAMES = field_names(DataSourceSpec)
+def _no_defaults(schema: dict[str, Any]) -> None:
+    """A change names only what it changes: an absent field has no value, so the document shows no defaults."""
+    for value in schema.get("properties", {}).values():
+        value.pop("default", None)
+
+
+def _changes_fields() -> dict[str, Any]:
+    """Every field of a data source, optional and without its default; constraints and descriptions as the spec's."""
+    fields: dict[str, Any] = {}
+    for name, info in DataSourceSpec.model_fields.items():
+        annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        fields[name] = (annotation, Field(default=None, description=info.description))
+    return fields
+
+
+class _ChangeControls(BaseModel):
+    """What a change carries besides fields of the data source."""
+
+    model_config = ConfigDict(**API_CONFIG, json_schema_extra=_no_defaults)
+    row_version: Annotated[
+        int | None, Field(default=None, description="Expected rowVersion (or send If-Match); stale -> 409.")
+    ]
+    credentials: Annotated[
+        Credentials | None,
+        Field(default=None, description="Values to set; a null value removes one; null here removes all."),
+    ]
+    storage_file_id: Annotated[
+        int | None, Field(default=None, deprecated=True, description="[DEPRECATED] Ignored; use filePath.")
+    ]
+
+
+DataSourceChanges: type[BaseModel] = create_model(
+    "DataSourceChanges",
+    __base__=_ChangeControls,
+    __doc__="The fields to change (camelCase, or 001's snake_case); only given fields change, the rest stay.",
+    **_changes_fields(),
+)
+
+
+class UpdateDataSourceRequest(DataSourceChanges):
+    """PUT body: `key` names the data source; the other given fields change (001's snake_case accepted too)."""
+
+    key: Annotated[str, Field(pattern=KEY_PATTERN, description="Key of the data source to update.")]
+
+
+# The names the parsers accept are the documented models' own fields, so the document and the parser agree.
+_SPEC_NAMES = {
+    spelling: name for spelling, name in field_names(DataSourceChanges).items() if name in DataSourceSpec.model_fields
+}
+_UPDATE_CONTROL = set(field_names(UpdateDataSourceRequest)) - set(_SPEC_NAMES)
 
 
 def update_request(body: Any) -> tuple[str, dict[str, Any], CredentialChanges, Any]:
@@ -205,7 +260,7 @@ def change_request(body: Any) -> tuple[dict[str, Any], CredentialChanges, Any]:
     changes: dict[str, Any] = {}
     unknown = []
     for name, value in body.items():
-        if name in _UPDATE_CONTROL or name == "storage_file_id":
+        if name in _UPDATE_CONTROL:
             continue
         if name in _SPEC_NAMES:
             changes[_SPEC_NAMES[name]] = value
@@ -236,27 +291,19 @@ def credential_changes(raw: Any, given: bool) -> CredentialChanges:
 
 
 def create_request(body: Any) -> CreateDataSourceRequest:
+    return parse_create(body, CreateDataSourceRequest)
+
+
+def parse_create(body: Any, model: type[CreateRequest]) -> CreateRequest:
+    """A create body parsed by `model` (the canonical one, or a dialect's stricter twin); problems name fields."""
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("body", "must be a JSON object")])
     try:
         # Strict JSON validation: a boolean is not an integer, a numeric string is not a number.
-        return CreateDataSourceRequest.model_validate_json(json.dumps(body), strict=True)
+        return model.model_validate_json(json.dumps(body), strict=True)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc)) from None
 
 
 def reference_is_valid(reference: str) -> bool:
     return looks_like_id(reference) or re.fullmatch(KEY_PATTERN, reference) is not None
-
-
-class UpdateDataSourceRequest(BaseModel):
-    """PUT body (for the OpenAPI document): `key` plus any fields of a data source; only given fields change."""
-
-    model_config = ConfigDict(extra="allow", defer_build=True)
-    key: Annotated[str, Field(pattern=KEY_PATTERN, description="Key of the data source to update.")]
-    row_version: Annotated[
-        int | None, Field(default=None, alias="rowVersion", description="Expected rowVersion; stale -> 409.")
-    ]
-    credentials: Annotated[
-        Credentials | None, Field(default=None, description="Set values; null removes one; null here removes all.")
-    ]

@@ -10,14 +10,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from datasource_registry.api.http import MAX_PARAMETER_LENGTH, QueryParam, Request, Response
+from datasource_registry.api.http import MAX_PARAMETER_LENGTH, Header, Request, Response
 from datasource_registry.domain import catalogue
 from datasource_registry.domain.errors import FieldError, NotFound, ValidationFailed
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 # The same for every caller and every tenant, and fixed for a deployment: clients may keep it an hour and revalidate.
 CACHE_CONTROL = "private, max-age=3600"
-IF_NONE_MATCH = QueryParam("If-None-Match", "The ETag of a copy the client holds: 304 when it is still current.")
+IF_NONE_MATCH = Header("If-None-Match", "The ETag of a copy the client holds: 304 when it is still current.")
 
 
 class CapabilitiesView(BaseModel):
@@ -103,7 +103,7 @@ def answer(request: Request, key: str | None = None) -> Response:
         raise NotFound("No connector type by that name: GET /api/v1/connector-types lists them.")
     body, tag = found
     headers = {"etag": tag, "cache-control": CACHE_CONTROL}
-    given = request.headers.get("if-none-match", "")
+    given = request.header(IF_NONE_MATCH.name) or ""
     if len(given) > MAX_PARAMETER_LENGTH:  # as the OpenAPI document says of every header
         raise ValidationFailed([FieldError("If-None-Match", f"must be at most {MAX_PARAMETER_LENGTH} characters")])
     if tag in (part.strip().removeprefix("W/") for part in given.split(",")) or given.strip() == "*":

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
-from datasource_registry.api.http import QueryParam, Request
+from datasource_registry.api.http import Header, QueryParam, Request
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, Forbidden, ValidationFailed
 from datasource_registry.domain.model import DataSource, DataSourceSpec, Health
@@ -98,6 +98,11 @@ class ConnectionBody(BaseModel):
     connection: Connection
 
 
+class SecretValues(RootModel[Annotated[dict[str, str], Field(min_length=1)]]):
+    """POST /api/data/data_source/secret?identifier=: env_key name -> secret value, for names the connection
+    references; the values go to Secrets Manager and are never returned."""
+
+
 class DataSystemEntity(BaseModel):
     model_config = _STRICT
     name: Annotated[str, Field(min_length=1, max_length=255, description="Name of the data system.")]
@@ -115,7 +120,15 @@ class CreateDataSystemBody(BaseModel):
     entity_info: Annotated[EntityInfo, Field(default_factory=EntityInfo)]
 
 
-# -- response models (for the OpenAPI document) -----------------------------------------------------------
+# -- response models: view() and system_view() serialize through them ------------------------------------
+class EntityInfoView(BaseModel):
+    """entity_info as stored: shown as it was accepted, without today's request limits."""
+
+    owner: str | None
+    contact_ids: list[str]
+    links: list[str]
+
+
 class EntityView(BaseModel):
     identifier: str
     urn: str
@@ -135,7 +148,7 @@ class LinksView(BaseModel):
 
 class FoundationDataSourceView(BaseModel):
     entity: EntityView
-    entity_info: EntityInfo
+    entity_info: EntityInfoView
     links: LinksView
     compute_identifier: str | None
     secrets: Annotated[list[str], Field(description="Names of the secrets that are set; never their values.")]
@@ -144,7 +157,7 @@ class FoundationDataSourceView(BaseModel):
 
 class DataSystemView(BaseModel):
     entity: EntityView
-    entity_info: EntityInfo
+    entity_info: EntityInfoView
     links: LinksView
 
 
@@ -162,8 +175,7 @@ class Deleted(BaseModel):
 
 
 # -- parsing -------------------------------------------------------------------------------------------------
-BASE_PATH = "/api/data/"  # every 000 route is under it, and every one requires x-org
-X_ORG = QueryParam(
+X_ORG = Header(
     "x-org",
     "Your organisation (000): it must name the tenant of the bearer token, else 403.",
     {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9_.:-]+$"},
@@ -173,7 +185,7 @@ X_ORG = QueryParam(
 
 def require_org(request: Request) -> None:
     """000's x-org header must name the caller's organisation, i.e. the tenant of the verified token."""
-    if request.headers.get("x-org") != request.principal.tenant_id:
+    if request.header(X_ORG.name) != request.principal.tenant_id:
         raise Forbidden("The x-org header must name your organisation.")
 
 
@@ -327,7 +339,7 @@ def view(source: DataSource) -> dict[str, Any]:
         state=health_of(source).model_dump(),
         owner=profile.get("owner"),
     )
-    return {
+    data = {
         "entity": entity,
         "entity_info": profile.get("entity_info") or EntityInfo.model_validate({}).model_dump(),
         "links": {"parents": list(source.system_ids), "children": []},
@@ -335,14 +347,16 @@ def view(source: DataSource) -> dict[str, Any]:
         "secrets": list(source.credential_names),
         "connection": connection_view(source),
     }
+    return FoundationDataSourceView.model_validate(data).model_dump(mode="json")
 
 
 def system_view(system: DataSystem) -> dict[str, Any]:
     profile = system.extensions.get(PROFILE, {})
     entity = _entity(system.id, "system", system.name, system.description, system.created_at)
     entity.update(label=profile.get("label"), state=None, owner=profile.get("owner"))
-    return {
+    data = {
         "entity": entity,
         "entity_info": profile.get("entity_info") or EntityInfo.model_validate({}).model_dump(),
         "links": {"parents": [], "children": list(system.child_ids)},
     }
+    return DataSystemView.model_validate(data).model_dump(mode="json")

@@ -68,12 +68,21 @@ class Request:
     body: Any
     context: LambdaContext | None = None  # for work that must finish within the invocation
     request_id: str | None = None  # API Gateway's requestContext.requestId, recorded on what the request starts
+    declared_headers: frozenset[str] = frozenset()  # lower-case names of the headers the endpoint's Doc declares
 
     def seconds_left(self, margin: float = 2.0) -> float:
         """What is left of the function's own timeout, less a margin to record the outcome and answer."""
         if self.context is None:
             return 25.0
         return max(0.5, self.context.get_remaining_time_in_millis() / 1000 - margin)
+
+    def header(self, name: str) -> str | None:
+        """A header the endpoint's Doc declares: one it does not is a programming error, so the OpenAPI document
+        (and every client generated from it) names each header a handler reads."""
+        key = name.lower()
+        if key not in self.declared_headers:
+            raise LookupError(f"the endpoint reads header {name!r} without declaring it in its Doc")
+        return self.headers.get(key)
 
     def path_param(self, name: str) -> str:
         return self.path[name]
@@ -96,7 +105,7 @@ class Request:
 
     def expected_version(self, body_version: Any = None) -> int | None:
         """rowVersion from the body or an If-Match ETag; when both are given they must agree."""
-        header = self.headers.get("if-match")
+        header = self.header(IF_MATCH.name)
         from_header = None
         if header is not None:
             match = re.fullmatch(r'\s*(?:W/)?"(\d{1,12})"\s*', header)
@@ -188,10 +197,25 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class QueryParam:
+    """A query parameter an endpoint reads, as the OpenAPI document declares it."""
+
     name: str
     description: str
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
     required: bool = False
+
+
+@dataclass(frozen=True)
+class Header:
+    """A request header an endpoint reads, as the OpenAPI document declares it (generated clients send it)."""
+
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+
+IF_MATCH = Header("If-Match", 'ETag from GET (e.g. "3"); a stale one is a 409 conflict.')
 
 
 @dataclass(frozen=True)
@@ -202,8 +226,9 @@ class Doc:
     request: type[BaseModel] | None = None
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     query: tuple[QueryParam, ...] = ()
-    headers: tuple[QueryParam, ...] = ()
+    headers: tuple[Header, ...] = ()
     problems: tuple[int, ...] = ()  # problem statuses beyond those the OpenAPI generator derives from the route
+    problem_model: type[BaseModel] | None = None  # a dialect's problem JSON with members of its own (error_shape)
 
 
 def endpoint(
@@ -221,12 +246,17 @@ def endpoint(
     `error_shape` adds a dialect's own error members to the problem JSON (001's `success`, `message`, `error.code`).
     """
 
+    if error_shape is not None and doc.problem_model is None:
+        raise TypeError("an endpoint that reshapes its problems must document their model (Doc.problem_model)")
+
+    declared = frozenset(header.name.lower() for header in doc.headers)
+
     def decorate(function: Callable[[Request], Response]) -> LambdaHandler:
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
         @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            response = _invoke(function, event, context, body, render, reads_only)
+            response = _invoke(function, event, context, body, render, reads_only, declared)
             if error_shape is not None and response.headers.get("content-type") == "application/problem+json":
                 response = Response(response.status, error_shape(response.status, response.body), response.headers)
             # Disabled metrics are never flushed, so Powertools would pile values up and serialize them at 100.
@@ -258,6 +288,7 @@ def _invoke(
     body: bool,
     render: Callable[[Any], Any],
     reads_only: bool = False,
+    declared_headers: frozenset[str] = frozenset(),
 ) -> Response:
     try:
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
@@ -278,6 +309,7 @@ def _invoke(
             _json_body(event, headers) if body else None,
             context,
             str(request_id) if request_id else None,
+            declared_headers,
         )
         logger.append_keys(tenant_id=principal.tenant_id)
         return function(request)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from datasource_registry.api.http import QueryParam, Request, Response
+from datasource_registry.api.http import Header, Request, Response
 from datasource_registry.domain.errors import FieldError, IdempotencyKeyReused, RequestInProgress, ValidationFailed
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-IDEMPOTENCY_HEADER = QueryParam(
+IDEMPOTENCY_HEADER = Header(
     "Idempotency-Key",
     "Any unique string (e.g. a UUID); a retry with the same key and body returns the first answer and creates "
     "nothing new; the same key with another body is refused (422). Kept for 24 hours.",
@@ -57,7 +57,7 @@ def idempotent(
     A create that fails with a problem is not remembered (Powertools deletes the record), so fixing the body
     and retrying with the same key works.
     """
-    key = request.headers.get("idempotency-key")
+    key = request.header(IDEMPOTENCY_HEADER.name)
     if key is None:
         return create()
     if not _KEY.match(key):

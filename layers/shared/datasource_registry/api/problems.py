@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from datasource_registry.domain import errors
 from datasource_registry.domain.errors import FieldError
@@ -26,6 +28,30 @@ _STATUS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused"),
     errors.RequestInProgress: (409, "request-in-progress", "Request in progress"),
 }
+
+
+class ProblemField(BaseModel):
+    """One field-level reason of a 400."""
+
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every 4xx and 5xx answer (a dialect may add members of its own)."""
+
+    model_config = ConfigDict(defer_build=True)
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: Annotated[list[ProblemField] | None, Field(default=None, description="400: a reason per field.")]
+    current: Annotated[
+        dict[str, Any] | None, Field(default=None, description="409 version conflict: the source as it is now.")
+    ]
+    error_code: Annotated[
+        str | None, Field(default=None, alias="errorCode", description="422 discovery failed: why, as a code.")
+    ]
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:

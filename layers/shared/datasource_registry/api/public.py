@@ -6,10 +6,11 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StrictStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from datasource_registry.api import problems
+from datasource_registry.api.problems import Problem
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import DomainError, FieldError, ValidationFailed
 from datasource_registry.domain.model import SECRET_MANAGER_KEY_PATTERN, DataSource, DataSourceSpec, Health
@@ -91,10 +92,10 @@ class FilterRequest(BaseModel):
     database_types: Annotated[list[str] | None, Field(default=None, description="Type patterns, any may match.")]
 
 
-class DataSourceView(BaseModel):
-    """What GET returns: configuration and metadata; never a secret."""
+class PublicDataSourceView(BaseModel):
+    """A data source as 002's GET returns it: configuration and metadata; never a secret."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
     id: str
     name: str
     database_type: str | None
@@ -115,11 +116,64 @@ class DataSourceView(BaseModel):
     row_version: int
     created_at: datetime
     updated_at: datetime
+    # 002's own fields, kept as given (null until set)
+    last_test_connection_id: str | None = None
+    last_ingest_id: str | None = None
+    account_name: str | None = None
+    azure_tenant_id: str | None = None
+    note: str | None = None
+    affinity_id: str | None = None
+    available_for_migration: bool | None = None
+    available_for_writing: bool | None = None
+    available_for_data_mastering: bool | None = None
+    total_capacity: float | None = None
+    driver_class_name: str | None = None
+    scan_since_timeframe: str | None = None
 
 
-class Envelope(BaseModel):
+class PublicDataSourceAnswer(BaseModel):
+    """002's answer holding one data source."""
+
     status: Annotated[int, Field(description="HTTP status code.", examples=[200])]
-    data: Any
+    data: PublicDataSourceView
+
+
+class PublicDataSourcesAnswer(BaseModel):
+    """002's answer holding a list of data sources."""
+
+    status: Annotated[int, Field(description="HTTP status code.", examples=[200])]
+    data: list[PublicDataSourceView]
+
+
+class PublicBulkItemResult(BaseModel):
+    """One item of a bulk create: `data` when it was created, else `error`, the problem it alone would have had."""
+
+    index: Annotated[int, Field(description="Position of the item in the request array.")]
+    status: Annotated[int, Field(description="200, or the problem's status.")]
+    data: PublicDataSourceView | None = None
+    error: Problem | None = None
+
+
+class PublicCreateAnswer(BaseModel):
+    """002's create answer: the source for an object body, a result per item for an array body."""
+
+    status: Annotated[int, Field(description="HTTP status code.", examples=[200])]
+    data: PublicDataSourceView | list[PublicBulkItemResult]
+
+
+_BULK = Annotated[
+    list[Any],
+    Field(
+        min_length=1,
+        max_length=MAX_BULK,
+        description="1-100 items, each a CreateDataSource checked on its own: an item that is not valid gets its "
+        "own problem among the results (the answer is still 200), so the array's items are not constrained here.",
+    ),
+]
+
+
+class CreateDataSources(RootModel[CreateDataSource | _BULK]):
+    """POST body: one data source (an object, refused with a 400 when not valid) or 1-100 of them (an array)."""
 
 
 # 002 field -> data source field (the one domain); canonical names appear in the domain's error messages.
@@ -222,7 +276,8 @@ def create_spec(request: CreateDataSource, prefix: str = "") -> tuple[DataSource
 
 def view(source: DataSource) -> dict[str, Any]:
     spec = source.spec
-    data = DataSourceView(
+    profile = source.extensions.get(PROFILE, {})
+    return PublicDataSourceView(
         id=source.id,
         name=spec.name,
         database_type=spec.type.value if spec.type else None,
@@ -243,10 +298,8 @@ def view(source: DataSource) -> dict[str, Any]:
         row_version=source.row_version,
         created_at=source.created_at,
         updated_at=source.updated_at,
+        **{name: profile.get(to_camel(name)) for name in _PROFILE},
     ).model_dump(mode="json", by_alias=True)
-    profile = source.extensions.get(PROFILE, {})
-    data.update({to_camel(name): profile.get(to_camel(name)) for name in _PROFILE})
-    return data
 
 
 def envelope(data: Any, status: int = 200) -> dict[str, Any]:

@@ -9,14 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
-from datasource_registry.api.canonical import change_request, create_request, encode_cursor
+from datasource_registry.api.canonical import (
+    CreateDataSourceRequest,
+    DataSourceChanges,
+    change_request,
+    encode_cursor,
+    parse_create,
+)
+from datasource_registry.api.problems import Problem, ProblemField
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, ValidationFailed
-from datasource_registry.domain.model import DataSource
+from datasource_registry.domain.model import Credentials, DataSource
 from datasource_registry.domain.ports import Page
 from datasource_registry.domain.rules import HEALTHY, health_of
+from datasource_registry.domain.types import DataSourceType
 
 # 001's error codes by status; the statuses 001 does not list get codes in the same style.
 CODES = {
@@ -39,20 +48,21 @@ class ErrorDetail(BaseModel):
     code: Annotated[str, Field(description="001's error code: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, CONFLICT ...")]
     message: str
     details: Annotated[
-        list[dict[str, str]] | None, Field(default=None, description="Field-level reasons: {field, reason}.")
+        list[ProblemField] | None, Field(default=None, description="Field-level reasons: {field, reason}.")
     ]
     current: Annotated[dict[str, Any] | None, Field(default=None, description="The source as it is now (409).")]
+    error_code: Annotated[str | None, Field(default=None, description="Why a discovery failed (422).")]
 
 
-class ErrorEnvelope(BaseModel):
-    """001's error answer: a problem JSON (type, title, status, detail, errors) with 001's members."""
+class RiverGenProblem(Problem):
+    """001's error answer: the problem JSON (type, title, status, detail, errors) with 001's members added."""
 
     success: Annotated[bool, Field(description="Always false.")]
     message: str
     error: ErrorDetail
 
 
-class DataSourceView(BaseModel):
+class RiverGenDataSourceView(BaseModel):
     """A data source in 001's response form (snake_case, as 001's create response shows it). Never a secret."""
 
     id: Annotated[str, Field(description="The registry's id (`ds_...`): a string, not 001's integer.")]
@@ -95,16 +105,41 @@ class DataSourceView(BaseModel):
     updated_by_user_id: str | None
 
 
-class Envelope(BaseModel):
-    """001's success answer."""
-
+class _Answer(BaseModel):
     success: Annotated[bool, Field(description="Always true.")]
-    data: Any
     message: str
 
 
-class PageEnvelope(Envelope):
-    pagination: Annotated[dict[str, Any], Field(description="total, limit, has_more, next_cursor.")]
+class RiverGenDataSourceAnswer(_Answer):
+    """001's answer holding one data source."""
+
+    data: RiverGenDataSourceView
+
+
+class RiverGenPagination(BaseModel):
+    total: int
+    limit: int
+    has_more: bool
+    next_cursor: Annotated[str | None, Field(description="Send as `cursor` for the next page; null on the last.")]
+
+
+class RiverGenPageAnswer(_Answer):
+    """001's list answer: a page of data sources."""
+
+    data: list[RiverGenDataSourceView]
+    pagination: RiverGenPagination
+
+
+class RiverGenDeletedAnswer(_Answer):
+    """001's delete answer (`data` is null)."""
+
+    data: None
+
+
+class RiverGenResultAnswer(_Answer):
+    """001's answer to a test or a discovery: the canonical API's result, its members in snake_case."""
+
+    data: Annotated[dict[str, Any], Field(description="The canonical answer with snake_case member names.")]
 
 
 def status_of(source: DataSource) -> str:
@@ -158,7 +193,7 @@ def view(source: DataSource) -> dict[str, Any]:
         "updated_at": _time(source.updated_at),
         "updated_by_user_id": source.updated_by,
     }
-    return data
+    return RiverGenDataSourceView.model_validate(data).model_dump(mode="json")
 
 
 def envelope(data: Any, message: str) -> dict[str, Any]:
@@ -188,13 +223,49 @@ def error_body(status: int, problem: dict[str, Any]) -> dict[str, Any]:
     return {**problem, "success": False, "message": problem["detail"], "error": error}
 
 
-def create_body(body: Any) -> Any:
+def _snake_then_camel(name: str) -> AliasChoices:
+    return AliasChoices(name, to_camel(name))
+
+
+# 001's clients write snake_case, so its bodies are documented so; camelCase is accepted as on the canonical API.
+_SNAKE_CASE_FIRST = ConfigDict(
+    alias_generator=AliasGenerator(validation_alias=_snake_then_camel, serialization_alias=to_camel)
+)
+
+
+class RiverGenCredentials(Credentials):
+    """001's DataSourceCredentials. Write-only: never returned."""
+
+    model_config = _SNAKE_CASE_FIRST
+
+
+class RiverGenChanges(DataSourceChanges):
+    """001's update body: the fields to change, in snake_case; only given fields change."""
+
+    model_config = _SNAKE_CASE_FIRST
+    credentials: Annotated[
+        RiverGenCredentials | None,
+        Field(default=None, description="Values to set; a null value removes one; null here removes all."),
+    ]
+
+
+class RiverGenCreateRequest(CreateDataSourceRequest):
     """001's create body: `type` and `credentials` are required (001's table says so); the rest as canonical."""
+
+    model_config = _SNAKE_CASE_FIRST
+    type: Annotated[DataSourceType, Field(description="Data source type (001's DataSourceTypeEnum).")]
+    credentials: Annotated[
+        RiverGenCredentials, Field(description="Connection credentials; write-only, never returned.")
+    ]
+
+
+def create_body(body: Any) -> RiverGenCreateRequest:
+    """The 001 create body, parsed; a missing `type` or `credentials` is named before anything else is checked."""
     if isinstance(body, dict):
         missing = [FieldError(name, "is required") for name in ("type", "credentials") if name not in body]
         if missing:
             raise ValidationFailed(missing)
-    return create_request(body)
+    return parse_create(body, RiverGenCreateRequest)
 
 
 def update_body(body: Any) -> Any:
