@@ -3,7 +3,9 @@
 from datasource_registry.api.canonical import CreateDataSourceRequest, DataSourceView, create_request, view
 from datasource_registry.api.http import Doc, Request, Response, endpoint, etag
 from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start("IDEMPOTENCY_TABLE_NAME")
 
 
 @endpoint(

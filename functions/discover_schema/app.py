@@ -4,7 +4,9 @@ from datasource_registry.api.http import Doc, Header, Request, Response, endpoin
 from datasource_registry.api.jobs import DiscoveryJobView, job_location, job_view
 from datasource_registry.api.schemas import DiscoveryView
 from datasource_registry.domain.errors import DiscoveryFailed
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start("CONNECTOR_RUNNERS", "EVENT_BUS_NAME", "REFRESH_QUEUE_URL")
 
 PREFER = Header(
     "Prefer",

@@ -13,7 +13,9 @@ from datasource_registry.api.foundation import (
 )
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.domain.errors import ValidationFailed
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

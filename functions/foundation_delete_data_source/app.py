@@ -2,7 +2,9 @@
 
 from datasource_registry.api.foundation import SOURCE_IDENTIFIER, X_ORG, Deleted, identifier_of, view
 from datasource_registry.api.http import Doc, Request, Response, endpoint
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

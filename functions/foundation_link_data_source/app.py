@@ -2,7 +2,9 @@
 
 from datasource_registry.api.foundation import SYSTEM_IDENTIFIER, X_ORG, DataSystemView, identifier_of, system_view
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

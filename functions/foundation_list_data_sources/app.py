@@ -3,7 +3,9 @@
 from datasource_registry.api.canonical import decode_cursor, encode_cursor
 from datasource_registry.api.foundation import X_ORG, FoundationDataSourceList, require_org, view
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

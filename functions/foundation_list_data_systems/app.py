@@ -2,7 +2,9 @@
 
 from datasource_registry.api.foundation import X_ORG, DataSystemList, require_org, system_view
 from datasource_registry.api.http import Doc, Request, Response, endpoint
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(doc=Doc(summary="List data systems (Foundation)", headers=(X_ORG,), responses={200: DataSystemList}))

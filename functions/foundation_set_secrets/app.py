@@ -10,7 +10,9 @@ from datasource_registry.api.foundation import (
     view,
 )
 from datasource_registry.api.http import Doc, Request, Response, endpoint
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

@@ -2,7 +2,9 @@
 
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.api.jobs import DiscoveryJobView, job_view
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(doc=Doc(summary="Get a discovery job", responses={200: DiscoveryJobView}))

@@ -3,7 +3,9 @@
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.api.schemas import SchemaDiffView, diff_view, severity_filter
 from datasource_registry.domain.drift import Severity
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 VERSION = {"type": "integer", "minimum": 1}
 SEVERITY = {"type": "string", "enum": [s.value for s in Severity]}

@@ -2,7 +2,9 @@
 
 from datasource_registry.api.canonical import DataSourcePage, decode_cursor, page_view
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

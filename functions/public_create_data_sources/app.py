@@ -16,7 +16,9 @@ from datasource_registry.api.public import (
 )
 from datasource_registry.domain.errors import DomainError, FieldError, ValidationFailed
 from datasource_registry.domain.model import DataSource
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start("IDEMPOTENCY_TABLE_NAME")
 
 
 def create_one(request: Request, body: object, prefix: str = "") -> DataSource:

@@ -3,7 +3,9 @@
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.api.public import FilterRequest, PublicDataSourcesAnswer, envelope, parse, view
 from datasource_registry.domain.search import wildcards
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

@@ -2,7 +2,9 @@
 
 from datasource_registry.api.http import Doc, Request, Response, endpoint, etag
 from datasource_registry.api.public import PublicDataSourceAnswer, envelope, view
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(doc=Doc(summary="Get a data source by ID (Public v1)", responses={200: PublicDataSourceAnswer}))

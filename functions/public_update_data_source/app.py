@@ -11,7 +11,9 @@ from datasource_registry.api.public import (
     view,
 )
 from datasource_registry.domain.errors import ValidationFailed
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

@@ -9,7 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from datasource_registry.adapters.queues import JobMessage, request_from_body
 from datasource_registry.api.observability import logger, metrics, tracer
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start("CONNECTOR_RUNNERS", "EVENT_BUS_NAME")
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

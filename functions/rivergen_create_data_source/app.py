@@ -11,7 +11,9 @@ from datasource_registry.api.rivergen import (
     error_body,
     view,
 )
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start("IDEMPOTENCY_TABLE_NAME")
 
 
 @endpoint(

@@ -2,7 +2,9 @@
 
 from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint
 from datasource_registry.api.rivergen import RiverGenDeletedAnswer, RiverGenProblem, envelope, error_body, view
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

@@ -3,7 +3,9 @@
 from datasource_registry.api.canonical import decode_cursor
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.api.rivergen import RiverGenPageAnswer, RiverGenProblem, error_body, page_envelope
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

@@ -10,7 +10,9 @@ from datasource_registry.api.rivergen import (
     update_body,
     view,
 )
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

@@ -6,7 +6,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from datasource_registry.api.observability import logger, metrics, tracer
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start("REFRESH_QUEUE_URL")
 
 
 @logger.inject_lambda_context(clear_state=True)

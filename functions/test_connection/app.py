@@ -3,7 +3,9 @@
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.api.schemas import ConnectionTestView, test_view
 from datasource_registry.domain.rules import health_of
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start("CONNECTOR_RUNNERS")
 
 
 @endpoint(doc=Doc(summary="Test a saved data source's connection", responses={200: ConnectionTestView}))

@@ -2,7 +2,9 @@
 
 from datasource_registry.api.canonical import DataSourceView, UpdateDataSourceRequest, update_request, view
 from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint, etag
-from datasource_registry.runtime import services
+from datasource_registry.runtime import cold_start, services
+
+cold_start()
 
 
 @endpoint(

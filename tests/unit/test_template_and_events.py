@@ -52,3 +52,12 @@ def test_secret_permissions_are_scoped_to_the_registry_prefix():
 def test_every_function_without_a_route_has_a_sample_event_too():
     for function in load().functions().values():
         assert (EVENTS / f"{function.code_uri.name}.json").is_file(), function.logical_id
+
+
+def test_the_template_loader_refuses_a_key_given_twice(tmp_path):
+    import pytest
+
+    twice = tmp_path / "template.yaml"
+    twice.write_text("Resources:\n  F:\n    Properties:\n      Environment: {A: 1}\n      Environment: {B: 2}\n")
+    with pytest.raises(ValueError, match="'Environment' is given twice"):
+        load(twice)

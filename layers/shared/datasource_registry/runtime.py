@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -25,25 +25,69 @@ if TYPE_CHECKING:
     from datasource_registry.domain.systems import DataSystemService
 
 
+class MissingSetting(RuntimeError):
+    """A function runs without a setting its code needs: a deployment error, reported at cold start."""
+
+
 class Settings(BaseModel):
-    """The environment a handler runs with (template.yaml's Globals); validated once per container."""
+    """The environment a handler runs with (template.yaml), validated at cold start: no silent defaults.
+
+    The Globals every function has are required. The others only some functions have are None until set; code reads
+    them through `need`, and each handler declares the ones it needs with `cold_start`, so a function deployed without
+    one fails to start, naming it, instead of publishing to the default bus or sending to no queue.
+    """
 
     model_config = ConfigDict(defer_build=True)
 
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=3)]
-    secret_prefix: Annotated[str, Field(alias="SECRET_PREFIX", min_length=1)] = "datasource-registry"  # noqa: S105  # a name prefix, not a secret
-    secret_recovery_days: Annotated[int, Field(alias="SECRET_RECOVERY_DAYS", ge=7, le=30)] = 7
-    allowed_cidrs: Annotated[str, Field(alias="ALLOWED_CIDRS")] = ""
-    lend_function_role: Annotated[bool, Field(alias="ALLOW_FUNCTION_ROLE_FOR_AWS")] = False
-    refresh_queue_url: Annotated[str, Field(alias="REFRESH_QUEUE_URL")] = ""
-    event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME")] = "default"
-    idempotency_table_name: Annotated[str, Field(alias="IDEMPOTENCY_TABLE_NAME")] = ""
-    # family=function,... of the connector runners; empty runs the connectors in this process (unit tests only).
-    connector_runners: Annotated[str, Field(alias="CONNECTOR_RUNNERS")] = ""
+    secret_prefix: Annotated[str, Field(alias="SECRET_PREFIX", min_length=1)]
+    secret_recovery_days: Annotated[int, Field(alias="SECRET_RECOVERY_DAYS", ge=7, le=30)]
+    allowed_cidrs: Annotated[str, Field(alias="ALLOWED_CIDRS")]  # may be empty: no private network allowed
+    lend_function_role: Annotated[bool, Field(alias="ALLOW_FUNCTION_ROLE_FOR_AWS")]
+    refresh_queue_url: Annotated[str | None, Field(alias="REFRESH_QUEUE_URL", min_length=1)] = None
+    event_bus_name: Annotated[str | None, Field(alias="EVENT_BUS_NAME", min_length=1)] = None
+    idempotency_table_name: Annotated[str | None, Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)] = None
+    # family=function,... of the connector runners, or `in-process` (unit tests and benchmarks only).
+    connector_runners: Annotated[str | None, Field(alias="CONNECTOR_RUNNERS", min_length=1)] = None
 
     @classmethod
     def from_environment(cls) -> Settings:
-        return cls.model_validate(dict(os.environ))
+        # An empty value is no value (the runners' template blanks the Globals they have no use for).
+        return cls.model_validate({k: v for k, v in os.environ.items() if v != "" or k == "ALLOWED_CIDRS"})
+
+    def need(self, alias: str) -> str:
+        """The value of an optional setting this function needs (its `cold_start` named it)."""
+        field = OPTIONAL_SETTINGS[alias]
+        value = getattr(self, field)
+        if not value:
+            raise MissingSetting(f"{alias} is not set for this function (template.yaml, its Environment)")
+        return str(value)
+
+
+OPTIONAL_SETTINGS = {
+    info.alias: name for name, info in Settings.model_fields.items() if info.alias and not info.is_required()
+}
+_NEEDED: set[str] = set()
+
+
+def cold_start(*needs: str) -> None:
+    """A handler module's declaration of the optional settings its code reads, checked when the container starts.
+
+    In Lambda (and the built-artifact emulation) the handler is imported at init, so a missing or invalid setting
+    fails the init, naming it. The local server imports handlers lazily into one process: there the check runs
+    when the services are first built, for every handler imported so far.
+    """
+    unknown = set(needs) - OPTIONAL_SETTINGS.keys()
+    if unknown:
+        raise ValueError(f"not optional settings: {sorted(unknown)}")
+    _NEEDED.update(needs)
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        check(services().settings, needs)
+
+
+def check(settings: Settings, needs: Iterable[str]) -> None:
+    for alias in sorted(needs):
+        settings.need(alias)
 
 
 class _OnFirstUse:
@@ -139,13 +183,14 @@ class Services:
         from datasource_registry.domain.schemas import SchemaService
 
         gateway: ConnectorGateway
-        if self.settings.connector_runners:
+        runners = self.settings.need("CONNECTOR_RUNNERS")
+        if runners != "in-process":
             from datasource_registry.adapters.runners import RunnerConnectorGateway
             from datasource_registry.runner import parse_runner_names
 
             gateway = RunnerConnectorGateway(
                 self.runner_client,
-                parse_runner_names(self.settings.connector_runners),
+                parse_runner_names(runners),
                 self.settings.allowed_cidrs,
                 os.environ.get("AWS_ENDPOINT_URL") or None,
                 self.settings.lend_function_role,
@@ -189,7 +234,9 @@ class Services:
         """A persistence layer per request: Powertools keeps the key prefix on it, and one container serves many."""
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table_name, boto3_client=self.dynamodb)
+        return DynamoDBPersistenceLayer(
+            table_name=self.settings.need("IDEMPOTENCY_TABLE_NAME"), boto3_client=self.dynamodb
+        )
 
     # -- scheduled schema refresh ----------------------------------------------------------------------------
     @cached_property
@@ -212,7 +259,7 @@ class Services:
 
         return RefreshSweeper(
             DynamoDbRefreshSchedule(self.dynamodb, self.settings.table_name),
-            SqsRefreshQueue(self.sqs, self.settings.refresh_queue_url),
+            SqsRefreshQueue(self.sqs, self.settings.need("REFRESH_QUEUE_URL")),
             clock=self.clock,
         )
 
@@ -224,9 +271,9 @@ class Services:
 
         return DiscoveryJobs(
             DynamoDbJobStore(self.dynamodb, self.settings.table_name),
-            SqsJobQueue(self.sqs, self.settings.refresh_queue_url),
+            SqsJobQueue(self.sqs, lambda: self.settings.need("REFRESH_QUEUE_URL")),
             self.schemas,
-            EventBridgePublisher(self.events, self.settings.event_bus_name),
+            EventBridgePublisher(self.events, self.settings.need("EVENT_BUS_NAME")),
             self.data_sources.get,
             clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound, as for the data sources
         )
@@ -240,7 +287,7 @@ class Services:
         return RefreshWorker(
             self.data_sources,
             self.schema_refresher,
-            EventBridgePublisher(self.events, self.settings.event_bus_name),
+            EventBridgePublisher(self.events, self.settings.need("EVENT_BUS_NAME")),
             clock=self.clock,
         )
 
@@ -251,7 +298,9 @@ _services: Services | None = None
 def services() -> Services:
     global _services  # noqa: PLW0603  # one container-wide instance, created on first use
     if _services is None:
-        _services = Services(Settings.from_environment())
+        settings = Settings.from_environment()
+        check(settings, _NEEDED)
+        _services = Services(settings)
     return _services
 
 

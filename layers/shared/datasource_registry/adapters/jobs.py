@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets as random_tokens
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -284,10 +285,10 @@ def _decode_cursor(cursor: str) -> str:
 class SqsJobQueue:
     """Jobs go on the schema refresh queue, to the same worker: a message naming the job, nothing else."""
 
-    def __init__(self, client: SQSClient, queue_url: str) -> None:
+    def __init__(self, client: SQSClient, queue_url: Callable[[], str]) -> None:
         self._client = client
-        self._queue_url = queue_url
+        self._queue_url = queue_url  # read when a job is sent: the worker, which never sends one, has no queue URL
 
     def send_job(self, job: DiscoveryJob) -> None:
         body = {"tenantId": job.tenant_id, "dataSourceId": job.data_source_id, "job": job.id}
-        self._client.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(body, separators=(",", ":")))
+        self._client.send_message(QueueUrl=self._queue_url(), MessageBody=json.dumps(body, separators=(",", ":")))
