@@ -19,15 +19,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from datasource_registry.api import problems
+from datasource_registry.api.errors import PayloadTooLarge, RequestRefused, Unauthenticated, UnsupportedMediaType
 from datasource_registry.api.observability import logger, metrics, tracer
 from datasource_registry.domain.errors import (
     DependencyUnavailable,
     DomainError,
     FieldError,
     Forbidden,
-    PayloadTooLarge,
-    Unauthenticated,
-    UnsupportedMediaType,
     ValidationFailed,
 )
 from datasource_registry.domain.principal import Principal
@@ -313,7 +311,7 @@ def _invoke(
         )
         logger.append_keys(tenant_id=principal.tenant_id)
         return function(request)
-    except DomainError as error:
+    except (DomainError, RequestRefused) as error:
         status, payload = problems.from_error(error, render)
         logger.info("request refused", extra={"status": status, "problem": payload["type"]})
         return Response(status, payload, {"content-type": "application/problem+json"})

@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from datasource_registry.api.errors import IdempotencyKeyReused, RequestInProgress
 from datasource_registry.api.http import Header, Request, Response
-from datasource_registry.domain.errors import FieldError, IdempotencyKeyReused, RequestInProgress, ValidationFailed
+from datasource_registry.domain.errors import FieldError, ValidationFailed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig

@@ -1,4 +1,4 @@
-"""The one mapping from domain errors to HTTP answers (RFC 9457 problem JSON), shared by every handler."""
+"""The one mapping from domain errors and the transport's refusals to HTTP answers (RFC 9457 problem JSON), shared by every handler."""
 
 from __future__ import annotations
 
@@ -7,26 +7,27 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from datasource_registry.api import errors as refusals
+from datasource_registry.api.errors import RequestRefused
 from datasource_registry.domain import errors
 from datasource_registry.domain.errors import FieldError
 
 PROBLEM_TYPE = "urn:datasource-registry:problem:"
 
 # error class -> (status, type slug, title)
-_STATUS: dict[type[errors.DomainError], tuple[int, str, str]] = {
+_STATUS: dict[type[errors.DomainError | RequestRefused], tuple[int, str, str]] = {
     errors.ValidationFailed: (400, "validation", "Validation failed"),
-    errors.Unauthenticated: (401, "unauthenticated", "Authentication required"),
+    refusals.Unauthenticated: (401, "unauthenticated", "Authentication required"),
     errors.Forbidden: (403, "forbidden", "Forbidden"),
     errors.NotFound: (404, "not-found", "Not found"),
     errors.AlreadyExists: (409, "already-exists", "Already exists"),
     errors.VersionConflict: (409, "version-conflict", "Optimistic concurrency conflict"),
-    errors.PayloadTooLarge: (413, "payload-too-large", "Payload too large"),
-    errors.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
-    errors.PreconditionRequired: (428, "precondition-required", "Precondition required"),
+    refusals.PayloadTooLarge: (413, "payload-too-large", "Payload too large"),
+    refusals.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
     errors.DiscoveryFailed: (422, "discovery-failed", "Schema discovery failed"),
     errors.DependencyUnavailable: (503, "dependency-unavailable", "Service unavailable"),
-    errors.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused"),
-    errors.RequestInProgress: (409, "request-in-progress", "Request in progress"),
+    refusals.IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency key reused"),
+    refusals.RequestInProgress: (409, "request-in-progress", "Request in progress"),
 }
 
 
@@ -62,7 +63,7 @@ def field_list(items: list[FieldError]) -> list[dict[str, str]]:
     return [{"field": item.field, "reason": item.reason} for item in items]
 
 
-def from_error(error: errors.DomainError, render: Callable[[Any], Any]) -> tuple[int, dict[str, Any]]:
+def from_error(error: errors.DomainError | RequestRefused, render: Callable[[Any], Any]) -> tuple[int, dict[str, Any]]:
     """`render` turns a domain object into the dialect's view, for the `current` of a version conflict."""
     status, slug, title = next(
         (value for cls, value in _STATUS.items() if isinstance(error, cls)),

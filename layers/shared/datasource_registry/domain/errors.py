@@ -26,10 +26,6 @@ class ValidationFailed(DomainError):
         self.errors = errors
 
 
-class Unauthenticated(DomainError):
-    pass
-
-
 class Forbidden(DomainError):
     pass
 
@@ -54,18 +50,6 @@ class VersionConflict(DomainError):
         self.current = current
 
 
-class PreconditionRequired(DomainError):
-    pass
-
-
-class UnsupportedMediaType(DomainError):
-    pass
-
-
-class PayloadTooLarge(DomainError):
-    pass
-
-
 class DependencyUnavailable(DomainError):
     """An AWS dependency failed; nothing was left half-written and the request may be retried."""
 
@@ -76,11 +60,3 @@ class DiscoveryFailed(DomainError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code = code
-
-
-class IdempotencyKeyReused(DomainError):
-    """The Idempotency-Key was first used with a different request body."""
-
-
-class RequestInProgress(DomainError):
-    """The first request with this Idempotency-Key is still running; retry shortly."""
