@@ -162,17 +162,17 @@ class Services:
             ),
             clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound: a clock swapped in later still applies
         )
-        # Deleting a source first removes what it owns, whichever function deletes it: its snapshots, and its
-        # links from data systems (late-bound: the data systems service reads sources through this one).
-        from datasource_registry.adapters.snapshots import DynamoDbSnapshotStore
-
-        snapshots = DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name)
-        service.owns(lambda source: snapshots.delete_all(source.tenant_id, source.id))
         from datasource_registry.adapters.jobs import DynamoDbJobStore
+        from datasource_registry.adapters.snapshots import DynamoDbSnapshotStore
+        from datasource_registry.domain.cascade import DeletionCascade
 
-        jobs = DynamoDbJobStore(self.dynamodb, self.settings.table_name)
-        service.owns(lambda source: jobs.delete_all(source.tenant_id, source.id))
-        service.owns(lambda source: self.data_systems.forget_source(source))  # noqa: PLW0108
+        service.owns(
+            DeletionCascade(
+                DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name),
+                DynamoDbJobStore(self.dynamodb, self.settings.table_name),
+                lambda: self.data_systems,
+            )
+        )
         return service
 
     @cached_property
