@@ -62,3 +62,20 @@ def test_a_lost_response_is_sent_again_and_a_refusal_is_not(monkeypatch):
 
     with pytest.raises(DependencyUnavailable):
         with_backoff(always_lost, what="AWS")
+
+
+def test_a_batch_remainder_is_sent_again_until_done_and_one_that_never_drains_is_a_503(monkeypatch):
+    from datasource_registry.adapters import backoff
+
+    monkeypatch.setattr(backoff, "pause", lambda attempt: None)
+    sent: list[list[int]] = []
+
+    def half(pending: list[int]) -> list[int]:  # DynamoDB processes part of a batch under throttling
+        sent.append(pending)
+        return pending[len(pending) // 2 + 1 :]
+
+    backoff.until_processed(half, [1, 2, 3, 4, 5, 6], what="a test batch")
+    assert sent == [[1, 2, 3, 4, 5, 6], [5, 6]]  # the remainder only, then done
+
+    with pytest.raises(backoff.DependencyUnavailable, match="a test batch"):
+        backoff.until_processed(lambda pending: pending, [1], what="a test batch", attempts=3)

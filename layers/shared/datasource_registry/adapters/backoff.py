@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ConnectionError, HTTPClientError
 
@@ -55,3 +55,17 @@ def with_backoff(
                 raise DependencyUnavailable(f"{what} kept failing; retry later.") from error
         pause(attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def until_processed(send: Callable[[Any], Any], pending: Any, *, what: str, attempts: int = 8) -> None:
+    """A batch call (BatchGetItem, BatchWriteItem), then what it left unprocessed, with backoff between tries.
+
+    `send(pending)` sends and answers what is still unprocessed (empty when done). Throttled past `attempts`, the
+    answer is DependencyUnavailable (503, retry later); nothing is assumed done that was not.
+    """
+    for attempt in range(attempts):
+        pending = send(pending)
+        if not pending:
+            return
+        pause(attempt)
+    raise DependencyUnavailable(f"DynamoDB kept throttling {what}; retry later.")

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from datasource_registry.adapters.backoff import pause, transient, with_backoff
+from datasource_registry.adapters.backoff import transient, until_processed, with_backoff
 from datasource_registry.adapters.stored import document_of, source_of
-from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.names import name_identity
 from datasource_registry.domain.ports import DuplicateIdentity, Page, StaleVersion
@@ -262,18 +261,15 @@ class DynamoDbDataSourceRepository:
         unique = list(dict.fromkeys(data_source_ids))
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             keys = [self._key(tenant_id, RECORD + i) for i in unique[start : start + BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in range(TRANSACTION_ATTEMPTS * 2):
+
+            def read(request: dict[str, Any]) -> dict[str, Any]:
                 response = self._client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._table, []):
                     source = self.from_item(item)
                     found[source.id] = source
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                pause(attempt)  # throttled: back off before the remainder
-            else:
-                raise DependencyUnavailable("DynamoDB kept throttling a batch read; retry later.")
+                return dict(response.get("UnprocessedKeys") or {})
+
+            until_processed(read, {self._table: {"Keys": keys, "ConsistentRead": True}}, what="a batch read")
         return [found[i] for i in data_source_ids if i in found]
 
     def names_starting_with(self, tenant_id: str, prefix: str) -> list[tuple[str, str]]:

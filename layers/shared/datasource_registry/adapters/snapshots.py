@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from datasource_registry.adapters.backoff import pause, with_backoff
+from datasource_registry.adapters.backoff import until_processed, with_backoff
 from datasource_registry.adapters.dynamodb import tenant_pk, written_by
-from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.ports import SnapshotMeta, StaleVersion
 
 if TYPE_CHECKING:
@@ -156,21 +155,18 @@ class DynamoDbSnapshotStore:
         ]
         keys = [self._key(tenant_id, _chunk_sk(data_source_id, meta.version, meta.write_id, i)) for i in wanted]
         by_sort_key: dict[str, bytes] = {}
+
+        def read(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            response = self._client.batch_get_item(
+                RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}}
+            )
+            for item in response["Responses"].get(self._table, []):
+                by_sort_key[item["sk"]["S"]] = item["data"]["B"]
+            unprocessed: Any = response.get("UnprocessedKeys") or {}
+            return list(unprocessed.get(self._table, {}).get("Keys", []))
+
         for batch in range(0, len(keys), BATCH_GET):
-            pending: list[dict[str, Any]] = keys[batch : batch + BATCH_GET]
-            for attempt in range(8):
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}}
-                )
-                for item in response["Responses"].get(self._table, []):
-                    by_sort_key[item["sk"]["S"]] = item["data"]["B"]
-                unprocessed: Any = response.get("UnprocessedKeys") or {}
-                pending = unprocessed.get(self._table, {}).get("Keys", [])
-                if not pending:
-                    break
-                pause(attempt)  # throttled: the one backoff of the adapters
-            if pending:
-                raise DependencyUnavailable("DynamoDB kept throttling a schema read; retry later.")
+            until_processed(read, keys[batch : batch + BATCH_GET], what="a schema read")
         tables: list[dict[str, Any]] = []
         for index, key in zip(wanted, keys, strict=True):
             chunk = json.loads(gzip.decompress(by_sort_key[key["sk"]["S"]]))
@@ -207,13 +203,10 @@ def delete_under(client: DynamoDBClient, table: str, tenant_id: str, prefixes: t
 
 
 def batch_write(client: DynamoDBClient, table: str, requests: list[dict[str, Any]]) -> None:
+    def write(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        response = client.batch_write_item(RequestItems={table: pending})  # type: ignore[dict-item]
+        unprocessed: Any = response.get("UnprocessedItems") or {}
+        return list(unprocessed.get(table, []))
+
     for batch in range(0, len(requests), BATCH_WRITE):
-        pending = requests[batch : batch + BATCH_WRITE]
-        for attempt in range(8):
-            response = client.batch_write_item(RequestItems={table: pending})  # type: ignore[dict-item]
-            pending = response.get("UnprocessedItems", {}).get(table, [])  # type: ignore[assignment]
-            if not pending:
-                break
-            pause(attempt)  # throttled: the one backoff of the adapters
-        if pending:
-            raise DependencyUnavailable("DynamoDB kept throttling a batch write; retry later.")
+        until_processed(write, requests[batch : batch + BATCH_WRITE], what="a batch write")
