@@ -2,7 +2,7 @@
 
 from datasource_registry.api.http import Doc, Header, Request, Response, endpoint
 from datasource_registry.api.jobs import DiscoveryJobView, job_location, job_view
-from datasource_registry.api.schemas import DiscoveryView
+from datasource_registry.api.schema_views import DiscoveryView
 from datasource_registry.domain.errors import DiscoveryFailed
 from datasource_registry.runtime import cold_start, services
 

@@ -1,7 +1,7 @@
 """GET /api/v1/data-sources/{id}/schema: the latest (or ?version=N) schema snapshot, tables paginated."""
 
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.api.schemas import SchemaPage, decode_offset, schema_page_view
+from datasource_registry.api.schema_views import SchemaPage, decode_offset, schema_page_view
 from datasource_registry.runtime import cold_start, services
 
 cold_start()

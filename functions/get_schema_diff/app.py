@@ -1,7 +1,7 @@
 """GET /api/v1/data-sources/{id}/schema/diff?from=N&to=M[&severity=]: what changed between two snapshots."""
 
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
-from datasource_registry.api.schemas import SchemaDiffView, diff_view, severity_filter
+from datasource_registry.api.schema_views import SchemaDiffView, diff_view, severity_filter
 from datasource_registry.domain.drift import Severity
 from datasource_registry.runtime import cold_start, services
 

@@ -2,7 +2,7 @@
 
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.api.rivergen import RiverGenProblem, RiverGenResultAnswer, envelope, error_body, snake
-from datasource_registry.api.schemas import discovery_view
+from datasource_registry.api.schema_views import discovery_view
 from datasource_registry.runtime import cold_start, services
 
 cold_start("CONNECTOR_RUNNERS")

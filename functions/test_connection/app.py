@@ -1,7 +1,7 @@
 """POST /api/v1/data-sources/{id}/test-connection: test a saved source and record the outcome on it."""
 
 from datasource_registry.api.http import Doc, Request, Response, endpoint
-from datasource_registry.api.schemas import ConnectionTestView, test_view
+from datasource_registry.api.schema_views import ConnectionTestView, test_view
 from datasource_registry.domain.rules import health_of
 from datasource_registry.runtime import cold_start, services
 

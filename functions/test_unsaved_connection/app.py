@@ -2,7 +2,7 @@
 
 from datasource_registry.api.canonical import CreateDataSourceRequest, create_request
 from datasource_registry.api.http import Doc, Request, Response, endpoint
-from datasource_registry.api.schemas import ConnectionTestView, test_view
+from datasource_registry.api.schema_views import ConnectionTestView, test_view
 from datasource_registry.runtime import cold_start, services
 
 cold_start("CONNECTOR_RUNNERS")

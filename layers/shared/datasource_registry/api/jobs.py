@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from datasource_registry.api.schemas import DiscoveryView
+from datasource_registry.api.schema_views import DiscoveryView
 from datasource_registry.domain.jobs import DiscoveryJob
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
