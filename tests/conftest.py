@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import socket
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -312,3 +313,34 @@ def fresh_aws(request: pytest.FixtureRequest) -> None:
     local_api: LocalApi = request.getfixturevalue("local_api")
     httpx.post(f"{local_api.aws.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
     local_api.aws.provision(local_api.template)
+
+
+# --- Hanging listener -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP listener that accepts connections but never sends a byte (a server that never greets)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                accepted.append(conn)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join(2)
+    server.close()
+    for conn in accepted:
+        conn.close()

@@ -62,3 +62,38 @@ def background_checks(local_api):
     scheduler.start(interval_seconds=0.5)
     yield scheduler
     scheduler.stop()
+
+
+@pytest.fixture
+def bus_inbox(local_api):
+    """A queue fed by a rule on the registry's event bus: `subscribe(pattern)` answers a reader of what arrived.
+
+    The rules are removed after the test, so no other test's events reach its queue.
+    """
+    import json
+    import uuid
+
+    from devserver.template import physical_name
+
+    events, sqs = local_api.aws.client("events"), local_api.aws.client("sqs")
+    bus = physical_name("DataSourceEventBus")
+    rules: list[str] = []
+
+    def subscribe(pattern: dict):
+        inbox = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule = f"rule-{uuid.uuid4().hex[:8]}"
+        events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": arn}])
+        rules.append(rule)
+
+        def received() -> list[dict]:
+            messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+            return [json.loads(message["Body"]) for message in messages]
+
+        return received
+
+    yield subscribe
+    for rule in rules:
+        events.remove_targets(Rule=rule, EventBusName=bus, Ids=["inbox"])
+        events.delete_rule(Name=rule, EventBusName=bus)

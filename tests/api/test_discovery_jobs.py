@@ -3,8 +3,6 @@ source; a worker that dies is taken over; a job whose worker vanished reads as a
 
 from __future__ import annotations
 
-import socket
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -85,35 +83,8 @@ def test_respond_async_answers_202_and_the_worker_runs_the_job(api, schema, sche
     assert [j["id"] for j in older["items"]] == [done["id"]]
 
 
-@pytest.fixture
-def silent_port():
-    """A TCP listener that accepts and never answers: a discovery against it runs out of time."""
-    server = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join(timeout=2)
-    for conn in held:
-        conn.close()
-    server.close()
-
-
 def test_a_discovery_out_of_time_in_the_request_goes_to_the_worker_and_fails_there_with_its_code(
-    api, silent_port, scheduler
+    api, silent_server, scheduler
 ):
     source = api.post(
         BASE,
@@ -121,7 +92,7 @@ def test_a_discovery_out_of_time_in_the_request_goes_to_the_worker_and_fails_the
             "name": "Silent",
             "type": "postgresql",
             "host": "127.0.0.1",
-            "port": silent_port,
+            "port": silent_server,
             "databaseName": "x",
             "connectionTimeout": 1,
         },
@@ -213,32 +184,19 @@ def test_a_worker_that_dies_is_taken_over_after_its_lease_and_a_vanished_one_rea
     )
 
 
-def test_a_job_that_finds_a_changed_schema_announces_it_with_its_drift(api, tenant, local_api, schema):
+def test_a_job_that_finds_a_changed_schema_announces_it_with_its_drift(api, tenant, schema, bus_inbox):
     import json
-    import uuid
 
     import psycopg
 
-    events, sqs = local_api.aws.client("events"), local_api.aws.client("sqs")
-    bus = physical_name("DataSourceEventBus")
-    inbox = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = f"rule-{uuid.uuid4().hex[:8]}"
-    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"detail": {"tenantId": [tenant]}}))
-    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
+    inbox = bus_inbox({"detail": {"tenantId": [tenant]}})
     source = pg_source(api, schema)
-    try:
-        first = api.post(f"{BASE}/{source['id']}/discover-schema").json()
-        with psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True) as conn:
-            conn.execute(f'ALTER TABLE "{schema}".items ADD COLUMN note text')
-            conn.execute(f'ALTER TABLE "{schema}".orders DROP COLUMN total')
-        second = api.post(f"{BASE}/{source['id']}/discover-schema")
-        received = [
-            json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
-        ]
-    finally:
-        events.remove_targets(Rule=rule, EventBusName=bus, Ids=["inbox"])
-        events.delete_rule(Name=rule, EventBusName=bus)
+    first = api.post(f"{BASE}/{source['id']}/discover-schema").json()
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True) as conn:
+        conn.execute(f'ALTER TABLE "{schema}".items ADD COLUMN note text')
+        conn.execute(f'ALTER TABLE "{schema}".orders DROP COLUMN total')
+    second = api.post(f"{BASE}/{source['id']}/discover-schema")
+    received = inbox()
 
     changed = [e["detail"] for e in received if e["detail-type"] == "DataSourceSchemaChanged"]
     assert [c["version"] for c in changed] == [first["version"], 2]

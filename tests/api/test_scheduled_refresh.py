@@ -162,32 +162,20 @@ def test_a_malformed_message_fails_alone_and_ends_in_the_dead_letter_queue(
     assert poison in [m["Body"] for m in dead]
 
 
-def test_schema_and_health_changes_are_published_to_the_bus(api, tenant, clock, refresher, scheduler, local_api):
+def test_schema_and_health_changes_are_published_to_the_bus(api, tenant, clock, refresher, scheduler, bus_inbox):
     # Given a rule on the registry's bus that forwards its events to a queue we can read
-    events = local_api.aws.client("events")
-    sqs = local_api.aws.client("sqs")
-    bus = physical_name("DataSourceEventBus")
-    inbox = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = f"rule-{uuid.uuid4().hex[:8]}"
-    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["datasource-registry"]}))
-    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
+    inbox = bus_inbox({"source": ["datasource-registry"]})
     create(api, "Changing", tested=False, status="active", credentials={"password": "pg-secret-value"})
     refresher.script(
         "changing",
         RefreshOutcome(ok=True, changed=True, version=3, diff_summary={"tablesAdded": 1, "columnsChanged": 2}),
     )
 
-    try:
-        scheduler.tick()  # the first check: the health changes
-        scheduler.tick()  # then the refresh: the schema changes
-        received = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
-    finally:
-        events.remove_targets(Rule=rule, EventBusName=bus, Ids=["inbox"])
-        events.delete_rule(Name=rule, EventBusName=bus)
+    scheduler.tick()  # the first check: the health changes
+    scheduler.tick()  # then the refresh: the schema changes
+    received = inbox()
 
-    mine = [json.loads(m["Body"]) for m in received]
-    mine = [e for e in mine if e["detail"]["tenantId"] == tenant]
+    mine = [e for e in received if e["detail"]["tenantId"] == tenant]
     by_type = {e["detail-type"]: e["detail"] for e in mine}
     assert by_type["DataSourceSchemaChanged"]["diffSummary"] == {"tablesAdded": 1, "columnsChanged": 2}
     assert by_type["DataSourceSchemaChanged"]["version"] == 3

@@ -7,30 +7,22 @@ test, discovery on the local PostgreSQL, snapshot storage), and only the clock i
 from __future__ import annotations
 
 import json
-import uuid
 
 import psycopg
 
 from datasource_registry.domain.schemas import SchemaService
 from datasource_registry.runtime import services
-from devserver.template import physical_name
 
 BASE = "/api/v1/data-sources"
 
 
 def test_the_schedule_refreshes_a_postgres_schema_and_publishes_the_change(
-    api, tenant, clock, scheduler, local_api, pg_schema
+    api, tenant, clock, scheduler, pg_schema, bus_inbox
 ):
     # Given an active PostgreSQL source refreshed every minute, and a rule that forwards the bus's events to a queue
     assert isinstance(services().schema_refresher, SchemaService)  # the real refresher, not a fake
     schema = pg_schema('CREATE TABLE "{schema}".customers (id bigint PRIMARY KEY, email text NOT NULL)')
-    events, sqs = local_api.aws.client("events"), local_api.aws.client("sqs")
-    bus = physical_name("DataSourceEventBus")
-    inbox = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = f"rule-{uuid.uuid4().hex[:8]}"
-    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"detail": {"tenantId": [tenant]}}))
-    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
+    inbox = bus_inbox({"detail": {"tenantId": [tenant]}})
     created = api.post(
         BASE,
         json={
@@ -45,25 +37,18 @@ def test_the_schedule_refreshes_a_postgres_schema_and_publishes_the_change(
             "credentials": {"username": "postgres", "password": "pg-refresh-secret"},
         },
     ).json()
-    try:
-        # When the schedule fires (the first check, then the refresh the interval asks for), the table is
-        # altered, and the schedule fires again a minute later
-        scheduler.tick()
-        checked = api.get(f"{BASE}/{created['id']}").json()
-        scheduler.tick()
-        first = api.get(f"{BASE}/{created['id']}").json()
-        with psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True) as conn:
-            conn.execute(f'ALTER TABLE "{schema}".customers ADD COLUMN phone text')
-        clock.advance(seconds=61)
-        scheduler.tick()
-        second = api.get(f"{BASE}/{created['id']}").json()
-        received = [
-            json.loads(m["Body"])
-            for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
-        ]
-    finally:
-        events.remove_targets(Rule=rule, EventBusName=bus, Ids=["inbox"])
-        events.delete_rule(Name=rule, EventBusName=bus)
+    # When the schedule fires (the first check, then the refresh the interval asks for), the table is
+    # altered, and the schedule fires again a minute later
+    scheduler.tick()
+    checked = api.get(f"{BASE}/{created['id']}").json()
+    scheduler.tick()
+    first = api.get(f"{BASE}/{created['id']}").json()
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True) as conn:
+        conn.execute(f'ALTER TABLE "{schema}".customers ADD COLUMN phone text')
+    clock.advance(seconds=61)
+    scheduler.tick()
+    second = api.get(f"{BASE}/{created['id']}").json()
+    received = inbox()
 
     # Then the first tick only tested the connection (healthy, nothing discovered yet)
     assert checked["state"] == {"code": "100", "reason": "Healthy.", "healthy": True}

@@ -4,11 +4,8 @@ severities and the severity filter, and the schema-change event read from the bu
 from __future__ import annotations
 
 import json
-import uuid
 
 import psycopg
-
-from devserver.template import physical_name
 
 BASE = "/api/v1/data-sources"
 ORDERS = (
@@ -88,33 +85,19 @@ def test_the_diff_says_what_breaks_and_filters_by_severity(api, pg_schema):
 
 
 def test_the_schema_change_event_carries_counts_first_changes_and_the_diff_path(
-    api, tenant, clock, scheduler, local_api, pg_schema
+    api, tenant, clock, scheduler, pg_schema, bus_inbox
 ):
     # Given a source refreshed every minute by the schedule, and a rule forwarding the bus's events to a queue
     schema = pg_schema(ORDERS)
-    events, sqs = local_api.aws.client("events"), local_api.aws.client("sqs")
-    bus = physical_name("DataSourceEventBus")
-    inbox = sqs.create_queue(QueueName=f"drift-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = f"drift-{uuid.uuid4().hex[:8]}"
-    pattern = {"detail-type": ["DataSourceSchemaChanged"], "detail": {"tenantId": [tenant]}}
-    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
+    inbox = bus_inbox({"detail-type": ["DataSourceSchemaChanged"], "detail": {"tenantId": [tenant]}})
     created = api.post(BASE, json=postgres_source(schema, status="active", schemaRefreshInterval=60)).json()
-    try:
-        # When the schedule checks and discovers it, the table is altered, and the schedule fires again
-        scheduler.tick()  # the first connection check
-        scheduler.tick()  # the first refresh: version 1
-        alter(schema)
-        clock.advance(seconds=61)
-        scheduler.tick()
-        received = [
-            json.loads(m["Body"])
-            for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
-        ]
-    finally:
-        events.remove_targets(Rule=rule, EventBusName=bus, Ids=["inbox"])
-        events.delete_rule(Name=rule, EventBusName=bus)
+    # When the schedule checks and discovers it, the table is altered, and the schedule fires again
+    scheduler.tick()  # the first connection check
+    scheduler.tick()  # the first refresh: version 1
+    alter(schema)
+    clock.advance(seconds=61)
+    scheduler.tick()
+    received = inbox()
 
     # Then the event says what breaks and where the whole diff is, without the password
     first, detail = sorted((e["detail"] for e in received), key=lambda d: d["version"])

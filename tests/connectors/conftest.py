@@ -149,37 +149,6 @@ def redis_keys() -> Iterator[Callable[[dict[str, object]], str]]:
     client.close()
 
 
-# --- Hanging listener -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A TCP listener that accepts connections but never sends a byte (a server that never greets)."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                accepted.append(conn)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield int(server.getsockname()[1])
-    stop.set()
-    thread.join(2)
-    server.close()
-    for conn in accepted:
-        conn.close()
-
-
 # --- HTTP -----------------------------------------------------------------------------------------
 
 

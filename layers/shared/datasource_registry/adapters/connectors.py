@@ -22,6 +22,15 @@ NO_BORROWED_ROLE = (
 )
 
 
+def borrows_role(target: ConnectionTarget, credentials: dict[str, str], *, lend_function_role: bool) -> bool:
+    """An AWS source without keys of its own would run with the role of whoever runs it: refused unless lent.
+
+    Otherwise a tenant could point a source at the registry's own table or buckets and read them.
+    """
+    has_keys = bool(credentials.get("access_key_id") and credentials.get("secret_access_key"))
+    return target.type in AWS_TYPES and not has_keys and not lend_function_role
+
+
 class LibraryConnectorGateway:
     def __init__(
         self, policy: NetworkPolicy, aws_endpoint_url: str | None = None, lend_function_role: bool = False
@@ -31,9 +40,7 @@ class LibraryConnectorGateway:
         self._lend_function_role = lend_function_role
 
     def _borrows_role(self, target: ConnectionTarget, credentials: dict[str, str]) -> bool:
-        # Otherwise a tenant could point a source at the registry's own table or buckets and read them.
-        has_keys = bool(credentials.get("access_key_id") and credentials.get("secret_access_key"))
-        return target.type in AWS_TYPES and not has_keys and not self._lend_function_role
+        return borrows_role(target, credentials, lend_function_role=self._lend_function_role)
 
     def test(
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from datasource_registry.adapters.connectors import AWS_TYPES, NO_BORROWED_ROLE
+from datasource_registry.adapters.connectors import NO_BORROWED_ROLE, borrows_role
 from datasource_registry.connectors import ConnectionTarget, ConnectionTestResult, ConnectorError
 from datasource_registry.connectors.errors import ErrorCode
 from datasource_registry.discovered import DiscoveredSchema
@@ -66,8 +66,7 @@ class RunnerConnectorGateway:
         self.read_margin = read_margin
 
     def _borrows_role(self, target: ConnectionTarget, credentials: dict[str, str]) -> bool:
-        has_keys = bool(credentials.get("access_key_id") and credentials.get("secret_access_key"))
-        return target.type in AWS_TYPES and not has_keys and not self._lend_function_role
+        return borrows_role(target, credentials, lend_function_role=self._lend_function_role)
 
     def test(
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
