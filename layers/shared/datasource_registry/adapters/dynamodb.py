@@ -105,12 +105,14 @@ class DynamoDbDataSourceRepository:
     @staticmethod
     def from_item(item: dict[str, Any]) -> DataSource:
         identity = {"data_source_id": item["id"]["S"], "tenant_id": item["tenantId"]["S"]}
-        source = source_of(
-            item["doc"]["S"], **identity, row_version=int(item["rowVersion"]["N"]), **schedule_state(item)
+        # `revision` is written by every stored write; an item from before revisions is guarded on rowVersion.
+        return source_of(
+            item["doc"]["S"],
+            **identity,
+            row_version=int(item["rowVersion"]["N"]),
+            revision=int(item["revision"]["N"]) if "revision" in item else 0,
+            **schedule_state(item),
         )
-        # Written by every stored write; an item from before revisions is guarded on rowVersion (see replace).
-        source.revision = int(item["revision"]["N"]) if "revision" in item else 0
-        return source
 
     def _key(self, tenant_id: str, sort_key: str) -> dict[str, Any]:
         return {"pk": _s(tenant_pk(tenant_id)), "sk": _s(sort_key)}
@@ -401,7 +403,7 @@ def schedule_state(item: dict[str, Any]) -> dict[str, Any]:
     due = item.get("dueAt")
     claim = item.get("refreshClaim")
     return {
-        "next_refresh_at": due["S"].split("#", 1)[0] if due else None,
+        "next_refresh_at": datetime.fromisoformat(due["S"].split("#", 1)[0]) if due else None,
         "refresh_claim": claim["S"] if claim else None,
     }
 

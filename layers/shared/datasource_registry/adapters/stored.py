@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from datasource_registry.domain.errors import FieldError, ValidationFailed
-from datasource_registry.domain.model import DataSource, DataSourceSpec, Schedule
+from datasource_registry.domain.model import DataSource, DataSourceSpec, Schedule, constructed
 from datasource_registry.domain.types import DataSourceType, Status, SyncMode
 
 # DynamoDB's item limit is 400 KB for names and values together; keys, markers and index attributes take a few.
@@ -79,14 +79,14 @@ class StoredSpec(BaseModel):
     secret_manager_key: str | None = None
 
     def to_domain(self) -> DataSourceSpec:
-        values = self.model_dump()
+        values = dict(self.__dict__)  # every field, as read (the schedule is rebuilt below)
         # A value this version no longer knows degrades to what a reader can still act on, never an error.
         values["type"] = DataSourceType._value2member_map_.get(self.type or "")
         known_mode = self.sync_mode in SyncMode._value2member_map_
         values["sync_mode"] = SyncMode(self.sync_mode) if known_mode else SyncMode.FULL_REFRESH
         values["status"] = Status(self.status) if self.status in Status._value2member_map_ else Status.DRAFT
-        values["schedule"] = Schedule.model_construct(**self.schedule.model_dump())
-        return DataSourceSpec.model_construct(**values)
+        values["schedule"] = constructed(Schedule, dict(self.schedule.__dict__))
+        return constructed(DataSourceSpec, values)
 
 
 class StoredDataSource(BaseModel):
@@ -125,12 +125,17 @@ class StoredDataSource(BaseModel):
         values = {name: getattr(source, name) for name in cls.model_fields if name != "spec"}
         return cls.model_validate({**values, "spec": source.spec.model_dump(mode="json")})
 
-    def to_domain(self, *, data_source_id: str, tenant_id: str, row_version: int) -> DataSource:
+    def to_domain(self, *, data_source_id: str, tenant_id: str, row_version: int, revision: int = 0) -> DataSource:
         # Constructed, not validated: the domain model's rules (and their fill-ins) belong to writes.
-        values = {name: getattr(self, name) for name in type(self).model_fields if name != "spec"}
-        return DataSource.model_construct(
-            **values, spec=self.spec.to_domain(), id=data_source_id, tenant_id=tenant_id, row_version=row_version
+        values = {name: value for name, value in self.__dict__.items() if name != "spec"}
+        values.update(
+            spec=self.spec.to_domain(),
+            id=data_source_id,
+            tenant_id=tenant_id,
+            row_version=row_version,
+            revision=revision,
         )
+        return constructed(DataSource, values)
 
 
 ATTRIBUTES = {"next_refresh_at", "refresh_claim"}
@@ -148,11 +153,15 @@ def document_of(source: DataSource) -> str:
     return document
 
 
-def source_of(document: str, *, data_source_id: str, tenant_id: str, row_version: int, **attributes: Any) -> DataSource:
-    """The domain's data source from a stored document plus the item's own attributes (ATTRIBUTES)."""
-    values = {**json.loads(document), **{name: attributes.get(name) for name in ATTRIBUTES}}
-    stored = StoredDataSource.model_validate(values)
-    return stored.to_domain(data_source_id=data_source_id, tenant_id=tenant_id, row_version=row_version)
+def source_of(
+    document: str, *, data_source_id: str, tenant_id: str, row_version: int, revision: int = 0, **attributes: Any
+) -> DataSource:
+    """The domain's data source from a stored document plus the item's own attributes (ATTRIBUTES, revision)."""
+    stored = StoredDataSource.model_validate_json(document)  # parsed and validated in one pass (pydantic-core)
+    stored.__dict__.update({name: attributes.get(name) for name in ATTRIBUTES})
+    return stored.to_domain(
+        data_source_id=data_source_id, tenant_id=tenant_id, row_version=row_version, revision=revision
+    )
 
 
 def _largest_field(source: DataSource) -> str:

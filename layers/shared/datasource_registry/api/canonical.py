@@ -23,6 +23,7 @@ from datasource_registry.domain.model import (
     DataSource,
     DataSourceSpec,
     Health,
+    constructed,
 )
 from datasource_registry.domain.ports import Page
 from datasource_registry.domain.rules import field_errors, health_of
@@ -130,12 +131,12 @@ _SYSTEM_FIELDS = [
 
 
 def view(source: DataSource) -> dict[str, Any]:
-    values: dict[str, Any] = {name: getattr(source.spec, name) for name in DataSourceSpec.model_fields}
+    values: dict[str, Any] = dict(source.spec.__dict__)  # every field of the spec
     values.update(shown_texts(source))
     values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
     values["state"] = health_of(source)
     values["credentials"] = CredentialsView(configured=source.credential_names)
-    data: dict[str, Any] = DataSourceView.model_construct(**values).model_dump(mode="json", by_alias=True)
+    data: dict[str, Any] = constructed(DataSourceView, values).model_dump(mode="json", by_alias=True)
     # 003: the schedule is `{}` until one is set, and shows only the members that are.
     data["schedule"] = {name: value for name, value in data["schedule"].items() if value is not None}
     return data
