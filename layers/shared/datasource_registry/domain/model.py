@@ -431,14 +431,18 @@ class DataSource(BaseModel):
 
 
 Model = TypeVar("Model", bound=BaseModel)
+_FIELD_NAMES: dict[type[BaseModel], frozenset[str]] = {}
 
 
 def constructed(cls: type[Model], values: dict[str, Any]) -> Model:
     """An instance from values already known good and complete (one per field, nothing else), as `model_construct`
     makes it but without its per-field loop of defaults and aliases: reads of stored records and answers' views
     build thousands. A missing or unknown field is a programming error, refused here rather than read later."""
-    if values.keys() != cls.model_fields.keys():
-        missing, extra = cls.model_fields.keys() - values.keys(), values.keys() - cls.model_fields.keys()
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(cls.model_fields)
+    if values.keys() != names:
+        missing, extra = names - values.keys(), values.keys() - names
         raise TypeError(f"{cls.__name__}: missing {sorted(missing)}, unknown {sorted(extra)}")
     instance = cls.__new__(cls)
     object.__setattr__(instance, "__dict__", values)
