@@ -54,7 +54,7 @@ def runner_endpoint() -> Iterator[str]:
 
 
 class RunnerPath:
-    """test_connection and discover_schema with the library's signatures, run by the runner of the type's family."""
+    """check_connection and discover_schema with the library's signatures, run by the runner of the type's family."""
 
     def __init__(self, endpoint: str) -> None:
         import boto3
@@ -91,10 +91,10 @@ class RunnerPath:
             raise ConnectorError(answer["error"]["code"], answer["error"]["message"])
         return result_of(answer)
 
-    def test_connection(self, target, credentials, policy, *, deadline_seconds=None, aws_endpoint_url=None):  # type: ignore[no-untyped-def]
-        from datasource_registry.runner import test_result_from
+    def check_connection(self, target, credentials, policy, *, deadline_seconds=None, aws_endpoint_url=None):  # type: ignore[no-untyped-def]
+        from datasource_registry.runner import check_result_from
 
-        return test_result_from(self._invoke("test", target, credentials, policy, deadline_seconds, aws_endpoint_url))
+        return check_result_from(self._invoke("test", target, credentials, policy, deadline_seconds, aws_endpoint_url))
 
     def discover_schema(self, target, credentials, policy, *, deadline_seconds=None, aws_endpoint_url=None):  # type: ignore[no-untyped-def]
         from datasource_registry.runner import schema_from
@@ -114,7 +114,7 @@ def connector_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     where = str(getattr(request, "param", "in-process"))
     if where == "runner":
         path = RunnerPath(request.getfixturevalue("runner_endpoint"))
-        for name in ("test_connection", "discover_schema"):
+        for name in ("check_connection", "discover_schema"):
             if hasattr(request.module, name):
                 monkeypatch.setattr(request.module, name, getattr(path, name))
     return where

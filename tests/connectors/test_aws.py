@@ -12,7 +12,7 @@ import pyarrow.orc as orc
 import pyarrow.parquet as pq
 import pytest
 
-from datasource_registry.connectors import ConnectionTarget, ConnectorError, discover_schema, test_connection
+from datasource_registry.connectors import ConnectionTarget, ConnectorError, check_connection, discover_schema
 
 from .conftest import LOOPBACK, CountingProxy, unique
 
@@ -36,7 +36,7 @@ SAMPLE = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", Non
 def test_an_existing_bucket_is_reachable(moto_endpoint: str, s3_bucket: str) -> None:
     target = ConnectionTarget(type="s3", source_config={"bucket": s3_bucket, "prefix": "raw/"})
 
-    result = test_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+    result = check_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
     assert result.success, result.error
     assert [s.name for s in result.stages] == ["resolve", "authenticate", "metadata"]
@@ -46,7 +46,7 @@ def test_an_existing_bucket_is_reachable(moto_endpoint: str, s3_bucket: str) -> 
 def test_a_missing_bucket_is_not_found(moto_endpoint: str) -> None:
     target = ConnectionTarget(type="s3", source_config={"bucket": unique("missing").replace("_", "-")})
 
-    result = test_connection(
+    result = check_connection(
         target,
         {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG"},
         LOOPBACK,
@@ -104,7 +104,7 @@ def test_a_large_csv_is_sampled_not_downloaded(moto_endpoint: str, s3_bucket: st
     body = b"id,value\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(400_000))
     put(moto_endpoint, s3_bucket, "big.csv", body)
 
-    result = test_connection(
+    result = check_connection(
         file_target("csv", f"s3://{s3_bucket}/big.csv"), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
     )
 
@@ -175,7 +175,7 @@ def test_a_large_parquet_file_is_not_downloaded_whole(
 
 
 def test_a_missing_file_is_not_found(moto_endpoint: str, s3_bucket: str) -> None:
-    result = test_connection(
+    result = check_connection(
         file_target("parquet", "nope.parquet", s3_bucket), {}, LOOPBACK, aws_endpoint_url=moto_endpoint
     )
 
@@ -193,7 +193,7 @@ def test_a_file_that_is_not_what_it_claims_is_a_protocol_error(moto_endpoint: st
 
 
 def test_a_file_path_without_a_bucket_is_invalid_config() -> None:
-    result = test_connection(file_target("csv", "organizations/1/files/1/file.csv"), {}, LOOPBACK)
+    result = check_connection(file_target("csv", "organizations/1/files/1/file.csv"), {}, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"
 
@@ -229,7 +229,7 @@ def dynamodb_table(moto_endpoint: str):
 def test_dynamodb_table_is_described(moto_endpoint: str, dynamodb_table: str) -> None:
     target = ConnectionTarget(type="dynamodb", region="us-east-1", source_config={"table_name": dynamodb_table})
 
-    result = test_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
+    result = check_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
     assert result.success, result.error
     assert result.details["status"] == "ACTIVE"
@@ -238,7 +238,7 @@ def test_dynamodb_table_is_described(moto_endpoint: str, dynamodb_table: str) ->
 def test_dynamodb_missing_table_is_not_found(moto_endpoint: str) -> None:
     target = ConnectionTarget(type="dynamodb", region="us-east-1", source_config={"table_name": "does-not-exist"})
 
-    assert test_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint).error_code == "NOT_FOUND"
+    assert check_connection(target, {}, LOOPBACK, aws_endpoint_url=moto_endpoint).error_code == "NOT_FOUND"
 
 
 def test_dynamodb_discovery_lists_keys_and_attributes(moto_endpoint: str, dynamodb_table: str) -> None:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from datasource_registry.connectors import ConnectionTarget, discover_schema, test_connection
+from datasource_registry.connectors import ConnectionTarget, check_connection, discover_schema
 from datasource_registry.domain.schema_diff import diff_schemas
 
 from .conftest import LOOPBACK, free_port
@@ -40,7 +40,7 @@ def maria(database: str | None = "test", **overrides: object) -> ConnectionTarge
 def test_a_reachable_server_passes_every_stage(mariadb_database) -> None:
     db = mariadb_database()
 
-    result = test_connection(maria(db), {"username": "root"}, LOOPBACK)
+    result = check_connection(maria(db), {"username": "root"}, LOOPBACK)
 
     assert result.success, result.error
     assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate", "metadata"]
@@ -51,7 +51,7 @@ def test_a_wrong_password_is_auth_failed_and_never_echoed(mariadb_database) -> N
     mariadb_database()
     secret = f"S3cr3t-{uuid.uuid4().hex}"
 
-    result = test_connection(maria(), {"username": "root", "password": secret}, LOOPBACK)
+    result = check_connection(maria(), {"username": "root", "password": secret}, LOOPBACK)
 
     assert result.error_code == "AUTH_FAILED"
     assert result.stages[-1].name == "authenticate"
@@ -61,7 +61,7 @@ def test_a_wrong_password_is_auth_failed_and_never_echoed(mariadb_database) -> N
 def test_a_missing_database_is_not_found(mariadb_database) -> None:
     mariadb_database()
 
-    result = test_connection(maria(f"missing_{uuid.uuid4().hex[:8]}"), {"username": "root"}, LOOPBACK)
+    result = check_connection(maria(f"missing_{uuid.uuid4().hex[:8]}"), {"username": "root"}, LOOPBACK)
 
     assert result.error_code == "NOT_FOUND"
 
@@ -69,14 +69,14 @@ def test_a_missing_database_is_not_found(mariadb_database) -> None:
 def test_a_server_that_never_sends_its_greeting_times_out(silent_server: int) -> None:
     started = time.monotonic()
 
-    result = test_connection(maria(port=silent_server, connection_timeout=1), {}, LOOPBACK)
+    result = check_connection(maria(port=silent_server, connection_timeout=1), {}, LOOPBACK)
 
     assert result.error_code == "TIMEOUT"
     assert time.monotonic() - started < 2.5
 
 
 def test_a_closed_port_is_unreachable() -> None:
-    result = test_connection(maria(port=free_port()), {}, LOOPBACK)
+    result = check_connection(maria(port=free_port()), {}, LOOPBACK)
 
     assert result.error_code == "UNREACHABLE"
 

@@ -10,8 +10,8 @@ from datasource_registry.connectors import (
     ConnectionTarget,
     ConnectorError,
     NetworkPolicy,
+    check_connection,
     discover_schema,
-    test_connection,
 )
 from datasource_registry.connectors.connstring import POSTGRES_SCHEMES, parse_connection_string
 from datasource_registry.connectors.network import resolve_pinned
@@ -53,7 +53,7 @@ def test_internal_addresses_are_blocked_when_the_policy_allows_nothing(host: str
     target = ConnectionTarget(type="postgresql", host=host, port=5432, database_name="test", connection_timeout=5)
 
     # When it is tested with a policy that opens nothing
-    result = test_connection(target, {"username": "postgres"}, NOTHING_ALLOWED)
+    result = check_connection(target, {"username": "postgres"}, NOTHING_ALLOWED)
 
     # Then it is refused at the resolve stage, before any connection
     assert result.success is False
@@ -66,7 +66,7 @@ def test_metadata_addresses_stay_blocked_even_when_a_cidr_covers_them(host: str)
     policy = NetworkPolicy.from_string("127.0.0.0/8, 169.254.0.0/16, fd00::/8, 0.0.0.0/0, ::/0")
     target = ConnectionTarget(type="redis", host=host, port=6379, connection_timeout=5)
 
-    result = test_connection(target, {}, policy)
+    result = check_connection(target, {}, policy)
 
     assert result.error_code == "BLOCKED_ADDRESS"
 
@@ -162,7 +162,7 @@ def test_dangerous_postgres_connection_strings_are_refused(url: str) -> None:
 def test_dangerous_mysql_connection_strings_are_refused(url: str) -> None:
     target = ConnectionTarget(type="database", connection_string=url)
 
-    result = test_connection(target, {}, LOOPBACK)
+    result = check_connection(target, {}, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"
 
@@ -188,7 +188,7 @@ def test_http_api_to_a_blocked_address_is_refused_before_connecting() -> None:
         type="http_api", source_config={"url": "http://[::ffff:169.254.169.254]/latest/meta-data/"}
     )
 
-    result = test_connection(target, {}, LOOPBACK)
+    result = check_connection(target, {}, LOOPBACK)
 
     assert result.error_code == "BLOCKED_ADDRESS"
     assert all(s.name != "connect" for s in result.stages)
@@ -196,6 +196,6 @@ def test_http_api_to_a_blocked_address_is_refused_before_connecting() -> None:
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://example.com/x"])
 def test_http_api_accepts_only_http_and_https(url: str) -> None:
-    result = test_connection(ConnectionTarget(type="http_api", source_config={"url": url}), {}, LOOPBACK)
+    result = check_connection(ConnectionTarget(type="http_api", source_config={"url": url}), {}, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"

@@ -22,8 +22,8 @@ def test_importing_the_library_loads_no_driver() -> None:
 
 def test_a_synthetic_test_loads_no_driver_and_only_connector_and_neutral_code() -> None:
     modules = loaded_after(
-        "from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, test_connection\n"
-        "assert test_connection(ConnectionTarget(type='synthetic'), {}, NetworkPolicy()).success"
+        "from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, check_connection\n"
+        "assert check_connection(ConnectionTarget(type='synthetic'), {}, NetworkPolicy()).success"
     )
 
     ours = {m for m in modules if m.startswith("datasource_registry.")}
@@ -41,9 +41,9 @@ def test_postgres_connector_loads_psycopg_when_it_runs_and_never_pyarrow() -> No
     # psycopg (the test stops at the network policy, before any socket: the default policy refuses loopback).
     imported = loaded_after("import datasource_registry.connectors.postgres")
     ran = loaded_after(
-        "from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, test_connection\n"
+        "from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, check_connection\n"
         "target = ConnectionTarget(type='postgresql', host='127.0.0.1', port=5432)\n"
-        "result = test_connection(target, {}, NetworkPolicy())\n"
+        "result = check_connection(target, {}, NetworkPolicy())\n"
         "assert result.error_code == 'BLOCKED_ADDRESS', result"
     )
 

@@ -10,8 +10,8 @@ import pytest
 from datasource_registry.connectors import (
     ConnectionTarget,
     ConnectorError,
+    check_connection,
     discover_schema,
-    test_connection,
 )
 from datasource_registry.connectors.errors import WITHHELD
 from datasource_registry.domain.schema_diff import diff_schemas
@@ -46,7 +46,7 @@ def pg(schema: str | None = None, **overrides: object) -> ConnectionTarget:
 
 
 def test_a_reachable_server_passes_every_stage(pg_schema) -> None:
-    result = test_connection(pg(), {"username": "postgres"}, LOOPBACK)
+    result = check_connection(pg(), {"username": "postgres"}, LOOPBACK)
 
     assert result.success, result.error
     assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate", "metadata"]
@@ -62,7 +62,7 @@ def test_a_missing_database_is_not_found_and_the_password_never_appears(pg_schem
     secret = f"pw_{uuid.uuid4().hex}"
     target = pg(database_name=secret)
 
-    result = test_connection(target, {"username": "postgres", "password": secret}, LOOPBACK)
+    result = check_connection(target, {"username": "postgres", "password": secret}, LOOPBACK)
 
     assert result.error_code == "NOT_FOUND"
     assert result.stages[-1].name == "authenticate"
@@ -79,7 +79,7 @@ def test_a_password_in_the_connection_string_is_scrubbed() -> None:
         connection_timeout=5,
     )
 
-    result = test_connection(target, {}, LOOPBACK)
+    result = check_connection(target, {}, LOOPBACK)
 
     assert result.error_code == "NOT_FOUND"
     assert secret not in repr(result.to_dict())
@@ -88,7 +88,7 @@ def test_a_password_in_the_connection_string_is_scrubbed() -> None:
 def test_a_closed_port_is_unreachable_at_the_connect_stage() -> None:
     from .conftest import free_port
 
-    result = test_connection(pg(port=free_port()), {}, LOOPBACK)
+    result = check_connection(pg(port=free_port()), {}, LOOPBACK)
 
     assert result.error_code == "UNREACHABLE"
     assert [s.name for s in result.stages] == ["resolve", "connect"]
@@ -97,7 +97,7 @@ def test_a_closed_port_is_unreachable_at_the_connect_stage() -> None:
 def test_a_server_that_never_answers_fails_within_the_connection_timeout(silent_server: int) -> None:
     started = time.monotonic()
 
-    result = test_connection(pg(port=silent_server, connection_timeout=2), {}, LOOPBACK)
+    result = check_connection(pg(port=silent_server, connection_timeout=2), {}, LOOPBACK)
 
     elapsed = time.monotonic() - started
     assert result.error_code == "TIMEOUT"
@@ -107,7 +107,7 @@ def test_a_server_that_never_answers_fails_within_the_connection_timeout(silent_
 def test_the_smaller_deadline_wins_over_the_connection_timeout(silent_server: int) -> None:
     started = time.monotonic()
 
-    result = test_connection(pg(port=silent_server, connection_timeout=60), {}, LOOPBACK, deadline_seconds=2)
+    result = check_connection(pg(port=silent_server, connection_timeout=60), {}, LOOPBACK, deadline_seconds=2)
 
     assert result.error_code == "TIMEOUT"
     assert time.monotonic() - started < 4

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from datasource_registry.connectors import ConnectionTarget, ConnectorError, discover_schema, test_connection
+from datasource_registry.connectors import ConnectionTarget, ConnectorError, check_connection, discover_schema
 from datasource_registry.domain.types import DataSourceType
 
 from .conftest import LOOPBACK, HttpServer, TlsServer, port_open, require
@@ -24,7 +24,7 @@ def redis_target(**overrides: object) -> ConnectionTarget:
 def test_redis_connects_and_reports_its_version(redis_keys) -> None:
     redis_keys({})
 
-    result = test_connection(redis_target(), {}, LOOPBACK)
+    result = check_connection(redis_target(), {}, LOOPBACK)
 
     assert result.success, result.error
     assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate", "metadata"]
@@ -42,8 +42,8 @@ def test_redis_wrong_password_for_an_acl_user_is_auth_failed() -> None:
     try:
         bad = f"bad-{uuid.uuid4().hex}"
 
-        denied = test_connection(redis_target(), {"username": user, "password": bad}, LOOPBACK)
-        allowed = test_connection(redis_target(), {"username": user, "password": good}, LOOPBACK)
+        denied = check_connection(redis_target(), {"username": user, "password": bad}, LOOPBACK)
+        allowed = check_connection(redis_target(), {"username": user, "password": good}, LOOPBACK)
 
         assert denied.error_code == "AUTH_FAILED"
         assert bad not in repr(denied.to_dict())
@@ -76,7 +76,7 @@ def test_redis_discovery_groups_keys_into_patterns(redis_keys) -> None:
 
 
 def test_redis_server_that_never_answers_times_out(silent_server: int) -> None:
-    result = test_connection(redis_target(port=silent_server, connection_timeout=1), {}, LOOPBACK)
+    result = check_connection(redis_target(port=silent_server, connection_timeout=1), {}, LOOPBACK)
 
     assert result.error_code == "TIMEOUT"
 
@@ -91,7 +91,7 @@ def api(url: str, **overrides: object) -> ConnectionTarget:
 
 
 def test_http_api_test_succeeds_and_sends_the_api_key_as_a_header(http_server: HttpServer) -> None:
-    result = test_connection(api(http_server.url("/secure")), {"api_key": "k3y-value-123"}, LOOPBACK)
+    result = check_connection(api(http_server.url("/secure")), {"api_key": "k3y-value-123"}, LOOPBACK)
 
     assert result.success, result.error
     assert result.details["status"] == 200
@@ -102,7 +102,7 @@ def test_http_api_test_succeeds_and_sends_the_api_key_as_a_header(http_server: H
 def test_http_api_bearer_token_and_auth_failure_without_leaking_it(http_server: HttpServer) -> None:
     token = f"tok-{uuid.uuid4().hex}"
 
-    result = test_connection(api(http_server.url("/secure")), {"oauth_token": token}, LOOPBACK)
+    result = check_connection(api(http_server.url("/secure")), {"oauth_token": token}, LOOPBACK)
 
     assert result.error_code == "AUTH_FAILED"
     assert http_server.requests[-1]["authorization"] == f"Bearer {token}"
@@ -110,7 +110,7 @@ def test_http_api_bearer_token_and_auth_failure_without_leaking_it(http_server: 
 
 
 def test_http_api_redirects_are_reported_not_followed(http_server: HttpServer) -> None:
-    result = test_connection(api(http_server.url("/redirect")), {}, LOOPBACK)
+    result = check_connection(api(http_server.url("/redirect")), {}, LOOPBACK)
 
     assert result.success is False
     assert result.error_code == "INVALID_CONFIG"
@@ -119,13 +119,13 @@ def test_http_api_redirects_are_reported_not_followed(http_server: HttpServer) -
 
 
 def test_http_api_missing_page_is_not_found(http_server: HttpServer) -> None:
-    assert test_connection(api(http_server.url("/nope")), {}, LOOPBACK).error_code == "NOT_FOUND"
+    assert check_connection(api(http_server.url("/nope")), {}, LOOPBACK).error_code == "NOT_FOUND"
 
 
 def test_http_api_credentials_in_the_url_are_refused_and_scrubbed(http_server: HttpServer) -> None:
     url = f"http://user:hunter2-{uuid.uuid4().hex}@127.0.0.1:{http_server.port}/status"
 
-    result = test_connection(api(url), {}, LOOPBACK)
+    result = check_connection(api(url), {}, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"
     assert "hunter2" not in repr(result.to_dict())
@@ -149,14 +149,14 @@ def test_http_api_discovery_lists_top_level_fields(http_server: HttpServer) -> N
 def test_http_api_on_loopback_is_blocked_without_an_allow(http_server: HttpServer) -> None:
     from datasource_registry.connectors import NetworkPolicy
 
-    result = test_connection(api(http_server.url("/status")), {}, NetworkPolicy())
+    result = check_connection(api(http_server.url("/status")), {}, NetworkPolicy())
 
     assert result.error_code == "BLOCKED_ADDRESS"
     assert http_server.requests == []
 
 
 def test_http_api_server_that_never_answers_times_out(silent_server: int) -> None:
-    result = test_connection(api(f"http://127.0.0.1:{silent_server}/", connection_timeout=1), {}, LOOPBACK)
+    result = check_connection(api(f"http://127.0.0.1:{silent_server}/", connection_timeout=1), {}, LOOPBACK)
 
     assert result.error_code == "TIMEOUT"
 
@@ -167,7 +167,7 @@ def test_https_with_an_untrusted_certificate_is_tls_failed_and_sni_names_the_hos
     # Given an HTTPS API on "localhost" (pinned to 127.0.0.1) with a self-signed certificate
     target = api(f"https://localhost:{tls_server.port}/status")
 
-    result = test_connection(target, {}, LOOPBACK)
+    result = check_connection(target, {}, LOOPBACK)
 
     # Then the certificate is refused, and the TLS handshake carried the configured name, not the IP
     assert result.error_code == "TLS_FAILED"
@@ -181,7 +181,7 @@ def test_https_with_an_untrusted_certificate_is_tls_failed_and_sni_names_the_hos
 def test_synthetic_source_is_always_healthy_and_deterministic() -> None:
     target = ConnectionTarget(type="synthetic", source_config={"tables": 4, "columns": 3})
 
-    result = test_connection(target, {}, LOOPBACK)
+    result = check_connection(target, {}, LOOPBACK)
     first = discover_schema(target, {}, LOOPBACK)
     second = discover_schema(target, {}, LOOPBACK)
 
@@ -217,7 +217,7 @@ UNSUPPORTED = sorted(
 def test_other_types_are_reported_unsupported(type_name: str) -> None:
     target = ConnectionTarget(type=type_name, host="db.example.com", port=1)
 
-    result = test_connection(target, {}, LOOPBACK)
+    result = check_connection(target, {}, LOOPBACK)
 
     assert result.success is False
     assert result.error_code == "UNSUPPORTED"
@@ -228,6 +228,6 @@ def test_other_types_are_reported_unsupported(type_name: str) -> None:
 
 
 def test_generic_database_with_an_unknown_scheme_is_invalid_config() -> None:
-    result = test_connection(ConnectionTarget(type="database", connection_string="sqlserver://h/db"), {}, LOOPBACK)
+    result = check_connection(ConnectionTarget(type="database", connection_string="sqlserver://h/db"), {}, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, discover_schema, test_connection
+from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, check_connection, discover_schema
 
 from .conftest import LOOPBACK, SshServer, free_port, port_open, require
 
@@ -33,7 +33,7 @@ def _postgres_running() -> None:
 
 
 def test_an_unpinned_host_key_succeeds_and_reports_the_fingerprint_to_pin(sshd: SshServer) -> None:
-    result = test_connection(through(sshd), {"username": "postgres", "ssh_private_key": sshd.client_key}, LOOPBACK)
+    result = check_connection(through(sshd), {"username": "postgres", "ssh_private_key": sshd.client_key}, LOOPBACK)
 
     assert result.success, result.error
     assert [s.name for s in result.stages] == ["tunnel", "connect", "authenticate", "metadata"]
@@ -46,7 +46,7 @@ def test_a_pinned_matching_host_key_succeeds_and_discovery_works(sshd: SshServer
     target = through(sshd, ssh_host_key_fingerprint=sshd.host_key_fingerprint, schema_name=schema)
     credentials = {"ssh_private_key": sshd.client_key}
 
-    result = test_connection(target, credentials, LOOPBACK)
+    result = check_connection(target, credentials, LOOPBACK)
     discovered = discover_schema(target, credentials, LOOPBACK)
 
     assert result.success, result.error
@@ -56,7 +56,7 @@ def test_a_pinned_matching_host_key_succeeds_and_discovery_works(sshd: SshServer
 def test_a_host_key_mismatch_fails_before_authenticating(sshd: SshServer) -> None:
     wrong = "SHA256:" + "A" * 43
 
-    result = test_connection(
+    result = check_connection(
         through(sshd, ssh_host_key_fingerprint=wrong), {"ssh_private_key": sshd.client_key}, LOOPBACK
     )
 
@@ -66,12 +66,12 @@ def test_a_host_key_mismatch_fails_before_authenticating(sshd: SshServer) -> Non
 
 
 def test_an_encrypted_key_with_its_passphrase_works_and_the_passphrase_never_leaks(sshd: SshServer) -> None:
-    good = test_connection(
+    good = check_connection(
         through(sshd),
         {"ssh_private_key": sshd.encrypted_client_key, "ssh_passphrase": sshd.passphrase},
         LOOPBACK,
     )
-    bad = test_connection(
+    bad = check_connection(
         through(sshd),
         {"ssh_private_key": sshd.encrypted_client_key, "ssh_passphrase": "wrong passphrase!"},
         LOOPBACK,
@@ -92,26 +92,26 @@ def test_an_unauthorized_key_is_auth_failed(sshd: SshServer) -> None:
     key = paramiko.ECDSAKey.generate()
     key.write_private_key(stranger)
 
-    result = test_connection(through(sshd), {"ssh_private_key": stranger.getvalue()}, LOOPBACK)
+    result = check_connection(through(sshd), {"ssh_private_key": stranger.getvalue()}, LOOPBACK)
 
     assert result.error_code == "AUTH_FAILED"
     assert result.stages[-1].name == "tunnel"
 
 
 def test_the_bastion_itself_is_subject_to_the_network_policy(sshd: SshServer) -> None:
-    result = test_connection(through(sshd), {"ssh_private_key": sshd.client_key}, NetworkPolicy())
+    result = check_connection(through(sshd), {"ssh_private_key": sshd.client_key}, NetworkPolicy())
 
     assert result.error_code == "BLOCKED_ADDRESS"
 
 
 def test_a_metadata_target_behind_the_bastion_is_refused(sshd: SshServer) -> None:
-    result = test_connection(through(sshd, host="169.254.169.254"), {"ssh_private_key": sshd.client_key}, LOOPBACK)
+    result = check_connection(through(sshd, host="169.254.169.254"), {"ssh_private_key": sshd.client_key}, LOOPBACK)
 
     assert result.error_code == "BLOCKED_ADDRESS"
 
 
 def test_a_target_the_bastion_cannot_reach_is_unreachable(sshd: SshServer) -> None:
-    result = test_connection(through(sshd, port=free_port()), {"ssh_private_key": sshd.client_key}, LOOPBACK)
+    result = check_connection(through(sshd, port=free_port()), {"ssh_private_key": sshd.client_key}, LOOPBACK)
 
     assert result.error_code == "UNREACHABLE"
     assert result.ssh_host_key_fingerprint == sshd.host_key_fingerprint

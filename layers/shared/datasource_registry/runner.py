@@ -95,7 +95,7 @@ def target_from(fields: Mapping[str, Any]) -> ConnectionTarget:
     return ConnectionTarget(**values)
 
 
-def test_result_from(data: Mapping[str, Any]) -> ConnectionTestResult:
+def check_result_from(data: Mapping[str, Any]) -> ConnectionTestResult:
     stages = [Stage(s["name"], bool(s["ok"]), float(s["durationMs"]), s.get("error")) for s in data["stages"]]
     return ConnectionTestResult(
         success=bool(data["success"]),
@@ -121,7 +121,7 @@ def scrubber_for(credentials: Mapping[str, Any]) -> Scrubber:
 
 def handle(event: Mapping[str, Any]) -> dict[str, Any]:
     """A runner's whole job: run the connector library in this process and answer in JSON, never raising."""
-    from datasource_registry.connectors import NetworkPolicy, discover_schema, test_connection
+    from datasource_registry.connectors import NetworkPolicy, check_connection, discover_schema
 
     credentials = {str(k): str(v) for k, v in dict(event.get("credentials") or {}).items()}
     scrub = scrubber_for(credentials)
@@ -134,7 +134,7 @@ def handle(event: Mapping[str, Any]) -> dict[str, Any]:
         deadline = None if event.get("deadlineSeconds") is None else float(event["deadlineSeconds"])
         endpoint = event.get("awsEndpointUrl") or None
         if operation == "test":
-            result = test_connection(target, credentials, policy, deadline_seconds=deadline, aws_endpoint_url=endpoint)
+            result = check_connection(target, credentials, policy, deadline_seconds=deadline, aws_endpoint_url=endpoint)
             return _answer(result.to_dict())
         schema = discover_schema(target, credentials, policy, deadline_seconds=deadline, aws_endpoint_url=endpoint)
         return _answer(schema.to_dict())
@@ -165,7 +165,3 @@ def result_of(answer: Mapping[str, Any]) -> Any:
 
 def schema_from(data: Mapping[str, Any]) -> DiscoveredSchema:
     return DiscoveredSchema.from_dict(dict(data))
-
-
-# The name starts with "test": pytest must not collect it from modules that import it.
-test_result_from.__test__ = False  # type: ignore[attr-defined]

@@ -10,8 +10,8 @@ from datasource_registry.connectors import (
     ErrorCode,
     NetworkPolicy,
     Stage,
+    check_connection,
     discover_schema,
-    test_connection,
 )
 
 # Sources read through AWS APIs with boto3: without keys of their own they would borrow the function's role.
@@ -48,7 +48,7 @@ class LibraryConnectorGateway:
         if self._borrows_role(target, credentials):
             stage = Stage("authenticate", False, 0.0, NO_BORROWED_ROLE)
             return ConnectionTestResult(False, [stage], 0.0, ErrorCode.AUTH_FAILED.value, NO_BORROWED_ROLE)
-        return test_connection(
+        return check_connection(
             target,
             credentials,
             self._policy,

@@ -19,13 +19,13 @@ from datasource_registry.connectors import ConnectionTarget, ConnectionTestResul
 from datasource_registry.connectors.errors import ErrorCode
 from datasource_registry.discovered import DiscoveredSchema
 from datasource_registry.runner import (
+    check_result_from,
     failed_test,
     family_of,
     request_of,
     result_of,
     schema_from,
     scrubber_for,
-    test_result_from,
 )
 
 # The caller's deadline already leaves it time to record the outcome (Request.seconds_left). Out of that deadline
@@ -81,7 +81,7 @@ class RunnerConnectorGateway:
         if "error" in answer:  # the runner refused the request itself (a test's own failures are results)
             error = answer["error"]
             return failed_test(ErrorCode(error["code"]), str(error["message"]))
-        return test_result_from(result_of(answer))
+        return check_result_from(result_of(answer))
 
     def discover(
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float

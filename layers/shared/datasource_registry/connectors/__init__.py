@@ -1,6 +1,6 @@
 """Connector library: test connections and discover schemas with each source's own driver, safely."""
 
-from datasource_registry.connectors.api import discover_schema, test_connection
+from datasource_registry.connectors.api import check_connection, discover_schema
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.network import NetworkPolicy
 from datasource_registry.connectors.result import ConnectionTestResult, Stage
@@ -17,6 +17,6 @@ __all__ = [
     "NetworkPolicy",
     "Stage",
     "Table",
+    "check_connection",
     "discover_schema",
-    "test_connection",
 ]

@@ -59,7 +59,7 @@ def _connector(target: ConnectionTarget, function: str) -> Callable[[Context], o
     return connector
 
 
-def test_connection(
+def check_connection(
     target: ConnectionTarget,
     credentials: Mapping[str, str],
     policy: NetworkPolicy,
@@ -74,7 +74,7 @@ def test_connection(
     message: str | None = None
     try:
         with ctx.resources:
-            _connector(target, "test")(ctx)
+            _connector(target, "check")(ctx)
     except ConnectorError as exc:
         code, message = exc.code, ctx.scrub(exc.message)
         if not ctx.stages or ctx.stages[-1].ok:
@@ -125,7 +125,3 @@ def discover_schema(
         raise ConnectorError(ErrorCode.UNEXPECTED, ctx.scrub(f"{type(exc).__name__}: {exc}")) from None
     assert isinstance(schema, DiscoveredSchema)
     return schema
-
-
-# The name starts with "test": tell pytest that importing it into a test module does not make it a test.
-test_connection.__test__ = False  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ def _schema_name(ctx: Context) -> str:
     return ctx.target.region or str(ctx.target.source_config.get("region") or "") or "us-east-1"
 
 
-def test(ctx: Context) -> None:
+def check(ctx: Context) -> None:
     dynamodb = _client(ctx)
     table_name = ctx.target.source_config.get("table_name")
     with ctx.stage("authenticate", aws.classify):

@@ -206,7 +206,7 @@ def _infer(ctx: Context) -> Table:
     return table
 
 
-def test(ctx: Context) -> None:
+def check(ctx: Context) -> None:
     _infer(ctx)
 
 

@@ -111,7 +111,7 @@ def _read_bounded(ctx: Context, response: http.client.HTTPResponse) -> bytes:
     raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"the response is larger than {MAX_BODY_BYTES} bytes")
 
 
-def test(ctx: Context) -> None:
+def check(ctx: Context) -> None:
     response, body = _fetch(ctx)
     ctx.server_version = response.getheader("Server")
     ctx.details["bytes"] = len(body)

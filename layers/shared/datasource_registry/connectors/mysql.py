@@ -110,7 +110,7 @@ def _limit_statements(ctx: Context, conn: pymysql.connections.Connection[Any]) -
             cur.execute("SET SESSION max_execution_time = %s", [int(seconds * 1000)])
 
 
-def test(ctx: Context) -> None:
+def check(ctx: Context) -> None:
     conn = _connect(ctx)
     with ctx.stage("metadata", _classify):
         _limit_statements(ctx, conn)

@@ -119,7 +119,7 @@ def _set_statement_timeout(ctx: Context, conn: psycopg.Connection[Any]) -> None:
     conn.execute("SELECT pg_catalog.set_config('statement_timeout', %s, false)", [str(millis)])
 
 
-def test(ctx: Context) -> None:
+def check(ctx: Context) -> None:
     conn = _connect(ctx)
     with ctx.stage("metadata", _classify):
         _set_statement_timeout(ctx, conn)

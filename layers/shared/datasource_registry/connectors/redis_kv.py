@@ -88,7 +88,7 @@ def _client(ctx: Context) -> redis.Redis:
     return client
 
 
-def test(ctx: Context) -> None:
+def check(ctx: Context) -> None:
     client = _client(ctx)
     with ctx.stage("metadata", _classify):
         info: dict[str, Any] = client.info("server")
@@ -149,4 +149,4 @@ def discover(ctx: Context) -> DiscoveredSchema:
     )
 
 
-__all__ = ["ConnectorError", "discover", "key_pattern", "test"]
+__all__ = ["ConnectorError", "check", "discover", "key_pattern"]

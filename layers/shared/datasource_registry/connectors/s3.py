@@ -63,7 +63,7 @@ def _bucket(ctx: Context) -> tuple[str, str, Any]:
         return bucket, prefix.lstrip("/"), aws.client(ctx, "s3", region=region)
 
 
-def test(ctx: Context) -> None:
+def check(ctx: Context) -> None:
     bucket, prefix, s3 = _bucket(ctx)
     with ctx.stage("authenticate", aws.classify):
         s3.head_bucket(Bucket=bucket)

@@ -31,7 +31,7 @@ def _schema(ctx: Context) -> DiscoveredSchema:
     return DiscoveredSchema(NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns).apply(tables))
 
 
-def test(ctx: Context) -> None:
+def check(ctx: Context) -> None:
     with ctx.stage("metadata"):
         ctx.server_version = "synthetic"
         ctx.details["tables"] = len(_schema(ctx).tables)
