@@ -129,6 +129,28 @@ SAMPLES: dict[tuple[str, str], Sample] = {
             "GET", f"/api/v1/data-sources/{source['id']}/schema/diff", params={"from": "1", "to": "1"}
         )
     ),
+    # -- configuration history (every source has revision 1, its create, and 2, its link to a system) ----------
+    ("GET", "/api/v1/data-sources/{id}/revisions"): Sample(
+        lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}/revisions")
+    ),
+    ("GET", "/api/v1/data-sources/{id}/revisions/{n}"): Sample(
+        lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}/revisions/1")
+    ),
+    ("GET", "/api/v1/data-sources/{id}/revisions/diff"): Sample(
+        lambda source, n: Call(
+            "GET", f"/api/v1/data-sources/{source['id']}/revisions/diff", params={"from": "1", "to": "2"}
+        )
+    ),
+    ("POST", "/api/v1/data-sources/{id}/revisions/{n}/restore"): Sample(
+        lambda source, n: Call(
+            "POST",
+            f"/api/v1/data-sources/{source['id']}/revisions/1/restore",
+            headers={"if-match": f'"{source["rowVersion"]}"'},
+        )
+    ),
+    ("GET", "/api/v1/audit-events"): Sample(
+        lambda source, n: Call("GET", "/api/v1/audit-events", params={"limit": "100"}), targets_source=False
+    ),
     # -- Foundation (000): x-org names the caller's tenant -------------------------------------------------------
     ("POST", "/api/data/data_source"): Sample(
         lambda source, n: Call(

@@ -130,7 +130,13 @@ def principal_from(event: Mapping[str, Any]) -> Principal:
     roles = [Role(name) for name in names if name in Role._value2member_map_]
     if not roles:
         raise Forbidden("The token carries no role of viewer, editor or admin.")
-    return Principal(subject=subject, tenant_id=tenant, role=max(roles, key=_ROLE_RANK.__getitem__))
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    return Principal(
+        subject=subject,
+        tenant_id=tenant,
+        role=max(roles, key=_ROLE_RANK.__getitem__),
+        request_id=str(request_id)[:128] if request_id else None,
+    )
 
 
 def _check_parameters(values: Mapping[str, str], where: str) -> None:

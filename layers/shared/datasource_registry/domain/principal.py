@@ -13,6 +13,7 @@ class Principal:
     subject: str
     tenant_id: str
     role: Role
+    request_id: str | None = None  # API Gateway's request id: revisions and the audit trail name it
 
     def require_write(self) -> None:
         """003's role table: GET needs viewer; POST, PUT, PATCH and DELETE need editor (admin includes editor)."""
