@@ -424,6 +424,41 @@ def assert_consistent(aws: Any, tenant: str) -> None:
     markers = {item["sk"]["S"] for item in items}
     for record in stored.values():
         assert f"KEY#{record['key']}" in markers, f"record {record['id']} lost its key marker"
+    assert_history_agrees(items, stored)
+
+
+def revision_items(items: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The tenant's revision items by (source id, number)."""
+    return {
+        (item["dataSourceId"]["S"], int(item["number"]["N"])): item
+        for item in items
+        if item["sk"]["S"].startswith("REV#")
+    }
+
+
+def assert_history_agrees(items: list[dict[str, Any]], stored: dict[str, dict[str, Any]]) -> None:
+    """No change without its revision, no revision without its change: revision n is the record's rowVersion n,
+    numbered without gaps; a source that is gone ends with its `deleted` revision; each has its audit line."""
+    revisions = revision_items(items)
+    audit = {
+        (item["dataSourceId"]["S"], int(item["number"]["N"])) for item in items if item["sk"]["S"].startswith("AUDIT#")
+    }
+    assert audit == set(revisions), f"revisions and audit lines disagree: {sorted(audit ^ set(revisions))}"
+    by_source: dict[str, list[int]] = {}
+    for source_id, number in revisions:
+        by_source.setdefault(source_id, []).append(number)
+    for record in stored.values():
+        numbers = sorted(by_source.get(record["id"], []))
+        assert numbers == list(range(1, record["rowVersion"] + 1)), (
+            f"record {record['id']} at rowVersion {record['rowVersion']} has revisions {numbers}"
+        )
+    for source_id, numbers in by_source.items():
+        if source_id not in stored:
+            last = revisions[(source_id, max(numbers))]
+            assert last["action"]["S"] == "deleted", f"{source_id} is gone but its history does not end deleted"
+            assert sorted(numbers) == list(range(1, max(numbers) + 1)), f"{source_id} has gaps: {sorted(numbers)}"
+    for item in revisions.values():
+        assert "expiresAt" in item, f"revision {item['sk']['S']} never expires"
 
 
 # -- faults ------------------------------------------------------------------------------------------------

@@ -66,12 +66,9 @@ class HistoryService:
     def restore(self, principal: Principal, reference: str, number: int, expected_version: int | None) -> Restored:
         principal.require_write()
         revision = self.get(principal, reference, number)
-        source, to_set_again = self._data_sources.restore(
+        source, written, to_set_again = self._data_sources.restore(
             principal, revision.data_source_id, revision, expected_version
         )
-        written = self._revisions.get(principal.tenant_id, source.id, source.row_version)
-        if written is None:  # written in the same transaction as the record just read back
-            raise NotFound(f"Data source {reference!r} has no revision {source.row_version}.")
         return Restored(source, written, to_set_again)
 
     def audit(self, principal: Principal, since: datetime | None, after: str | None, limit: int) -> AuditPage:

@@ -238,21 +238,31 @@ class DataSourceService:
         credentials: CredentialChanges | None = None,
         expected_version: int | None = None,
         extension_changes: dict[str, dict[str, Any]] | None = None,
-        restored_from: int | None = None,
     ) -> DataSource:
         """Only the given fields change; a stale expected_version is a conflict, never a lost update.
 
-        The write records its revision (domain/revisions.py) in the same transaction; `restored_from` marks a
-        restore of that revision.
-
         `extension_changes` (a dialect's namespace -> its fields) merges into the record's extensions; None removes.
         A write that loses the race to the registry's own write (or, without expected_version, to anyone's) reads
-        again and re-applies its changes on the latest record.
+        again and re-applies its changes on the latest record. The write records its revision (domain/revisions.py)
+        in the same transaction.
         """
+        return self._update(principal, reference, changes, credentials, expected_version, extension_changes)[0]
+
+    def _update(
+        self,
+        principal: Principal,
+        reference: str,
+        changes: dict[str, Any],
+        credentials: CredentialChanges | None,
+        expected_version: int | None,
+        extension_changes: dict[str, dict[str, Any]] | None,
+        restored_from: int | None = None,
+    ) -> tuple[DataSource, Revision]:
+        """update(), answering the revision written too; `restored_from` marks a restore of that revision."""
         principal.require_write()
         credentials = credentials or CredentialChanges()
 
-        def attempt() -> DataSource:
+        def attempt() -> tuple[DataSource, Revision]:
             current = self.get(principal, reference)
             if expected_version is not None and expected_version != current.row_version:
                 raise VersionConflict(current)
@@ -287,7 +297,7 @@ class DataSourceService:
             revision = revision_of(current, updated, principal, action, updated.updated_at, touched, restored_from)
             try:
                 self._repository.replace(current, updated, revision)
-                return updated
+                return updated, revision
             except BaseException as exc:
                 if undo_secret:
                     undo_secret()
@@ -346,8 +356,9 @@ class DataSourceService:
 
     def restore(
         self, principal: Principal, reference: str, revision: Revision, expected_version: int | None = None
-    ) -> tuple[DataSource, builtins.list[str]]:
-        """A new revision whose configuration equals `revision`'s; and the credentials that must be set again.
+    ) -> tuple[DataSource, Revision, builtins.list[str]]:
+        """A new revision whose configuration equals `revision`'s (the record, the revision written, and the
+        credentials that must be set again).
 
         The registry's secret comes back as it was only if Secrets Manager still holds the version the revision
         names; otherwise the credentials in force stay, and their names are answered so the user can set them.
@@ -368,7 +379,7 @@ class DataSourceService:
             namespace: {**dict.fromkeys(current.extensions.get(namespace) or {}), **(wanted.get(namespace) or {})}
             for namespace in current.extensions.keys() | wanted.keys()
         }
-        restored = self.update(
+        restored, written = self._update(
             principal,
             current.id,
             spec_at(revision),
@@ -377,7 +388,7 @@ class DataSourceService:
             extension_changes,
             restored_from=revision.number,
         )
-        return restored, to_set_again
+        return restored, written, to_set_again
 
     def _keep_secret(self, tenant_id: str, reference: str, arn: str | None) -> bool:
         """After a failed removal: if the record is still there, take its secret out of deletion; say if it is."""
