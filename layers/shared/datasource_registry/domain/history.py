@@ -66,6 +66,8 @@ class HistoryService:
     def restore(self, principal: Principal, reference: str, number: int, expected_version: int | None) -> Restored:
         principal.require_write()
         revision = self.get(principal, reference, number)
+        if not revision.configuration:
+            raise ValidationFailed([FieldError("n", "this revision's configuration was too large to keep")])
         source, written, to_set_again = self._data_sources.restore(
             principal, revision.data_source_id, revision, expected_version
         )
