@@ -12,7 +12,7 @@ from datasource_registry.adapters.memory import (
 from datasource_registry.domain.errors import NotFound, ValidationFailed, VersionConflict
 from datasource_registry.domain.history import HistoryService
 from datasource_registry.domain.model import DataSourceSpec
-from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.principal import CALLER, Principal
 from datasource_registry.domain.service import CredentialChanges, DataSourceService
 from datasource_registry.domain.types import Role
 
@@ -108,6 +108,25 @@ def test_another_tenant_sees_no_history_and_a_diff_must_run_forwards(parts):
     assert history.audit(OTHER, None, None, 10).items == []
     with pytest.raises(ValidationFailed):
         history.diff(EDITOR, source.id, 2, 1)
+
+
+def test_a_secret_read_outside_a_request_is_the_registry_s_and_inside_one_the_caller_s(parts):
+    repo, _, service, history = parts
+    source = service.create(EDITOR, spec(), None, {"password": "p"})
+
+    service.credentials_of(source)  # the scheduled refresh: no request
+    token = CALLER.set(EDITOR)
+    try:
+        service.credentials_of(source)  # a connection test
+    finally:
+        CALLER.reset(token)
+
+    reads = [e for e in history.audit(EDITOR, None, None, 10).items if e.action == "secret-read"]
+    assert [(e.actor, e.request_id, e.fields) for e in reads] == [
+        ("registry", None, ["credentials.password read"]),
+        ("alice", "req-1", ["credentials.password read"]),
+    ]
+    assert len(repo.accesses) == 2
 
 
 def test_a_deleted_source_ends_its_history_with_a_deleted_revision(parts):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from datasource_registry.adapters.backoff import pause, transient, with_backoff
-from datasource_registry.adapters.revisions import DEFAULT_RETENTION_DAYS, revision_items
+from datasource_registry.adapters.revisions import DEFAULT_RETENTION_DAYS, access_item, revision_items
 from datasource_registry.adapters.stored import document_of, source_of
 from datasource_registry.domain.errors import DependencyUnavailable
 from datasource_registry.domain.model import DataSource
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-    from datasource_registry.domain.revisions import Revision
+    from datasource_registry.domain.revisions import AuditEvent, Revision
 
 # Layout (one partition per tenant, so a tenant's queries never touch another's items):
 #   pk = T#<tenant>  sk = DS#<id>     the record; ids sort by creation time, so a Query lists oldest first
@@ -280,6 +280,18 @@ class DynamoDbDataSourceRepository:
             ],
             failures=[StaleVersion(source.id), None, None, None, *[StaleVersion(source.id)] * len(history)],
         )
+
+    def record_access(self, tenant_id: str, event: AuditEvent) -> None:
+        write_id = new_write_id()
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table,
+                "Item": access_item(tenant_id, event, self.retention_days, write_id),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        self.put_once(put, StaleVersion(event.data_source_id), write_id)  # a repeat finds its own line: done
 
     # -- filter reads (002): index ranges and batched gets, never a Scan --------------------------------------
     def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:

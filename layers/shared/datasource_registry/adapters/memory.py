@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+from dataclasses import replace
 from datetime import datetime
 
 from datasource_registry.domain.model import DataSource
@@ -19,6 +20,7 @@ class InMemoryDataSourceRepository:
         self.keys: dict[tuple[str, str], str] = {}
         self.names: dict[tuple[str, str], str] = {}
         self.revisions: dict[tuple[str, str, int], Revision] = {}
+        self.accesses: list[tuple[str, AuditEvent]] = []
         self._lock = threading.Lock()
 
     def _record(self, revision: Revision | None) -> None:
@@ -79,6 +81,9 @@ class InMemoryDataSourceRepository:
             del self.keys[(source.tenant_id, stored.key)]
             del self.names[(source.tenant_id, name_identity(stored.spec.name))]
 
+    def record_access(self, tenant_id: str, event: AuditEvent) -> None:
+        self.accesses.append((tenant_id, event))
+
     def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:
         return [copy.deepcopy(self.records[(tenant_id, i)]) for i in data_source_ids if (tenant_id, i) in self.records]
 
@@ -98,6 +103,7 @@ class InMemoryRevisionStore:
 
     def __init__(self, repository: InMemoryDataSourceRepository) -> None:
         self._revisions = repository.revisions
+        self._accesses = repository.accesses
 
     def page(self, tenant_id: str, data_source_id: str, limit: int, before: int | None) -> RevisionPage:
         numbers = sorted(
@@ -139,6 +145,12 @@ class InMemoryRevisionStore:
             ),
             key=lambda event: event.position,
         )
+        reads = [
+            replace(e, position=f"{e.at.isoformat()}#{e.data_source_id}#{e.revision:010d}#r{n:08x}")
+            for n, (t, e) in enumerate(self._accesses)
+            if t == tenant_id and (since is None or e.at >= since)
+        ]
+        events = sorted(events + reads, key=lambda event: event.position)
         events = [event for event in events if after is None or event.position > after]
         return AuditPage(events[:limit], events[limit - 1].position if len(events) > limit else None)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,25 @@ def revision_items(table: str, revision: Revision, retention_days: int) -> list[
         {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
         {"Put": {"TableName": table, "Item": audit, "ConditionExpression": "attribute_not_exists(pk)"}},
     ]
+
+
+def access_item(tenant_id: str, event: AuditEvent, retention_days: int, write_id: str) -> dict[str, Any]:
+    """An audit line that records no change (a secret read): its own key, stamped with the write that made it."""
+    item: dict[str, Any] = {
+        "pk": {"S": f"T#{tenant_id}"},
+        "sk": {"S": f"{audit_key(event.at, event.data_source_id, event.revision)}#r{uuid.uuid4().hex[:8]}"},
+        "dataSourceId": {"S": event.data_source_id},
+        "number": {"N": str(event.revision)},
+        "action": {"S": event.action},
+        "actor": {"S": event.actor},
+        "at": {"S": _utc(event.at)},
+        "fields": {"S": json.dumps(event.fields, separators=(",", ":"))},
+        "writeId": {"S": write_id},
+        TTL_ATTRIBUTE: {"N": str(int((event.at + timedelta(days=retention_days)).timestamp()))},
+    }
+    if event.request_id:
+        item["requestId"] = {"S": event.request_id}
+    return item
 
 
 def revision_from_item(tenant_id: str, item: dict[str, Any]) -> Revision:

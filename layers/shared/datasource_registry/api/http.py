@@ -30,7 +30,7 @@ from datasource_registry.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.principal import CALLER, Principal
 from datasource_registry.domain.types import Role
 
 MAX_BODY_BYTES = 256 * 1024
@@ -276,7 +276,11 @@ def _invoke(
         _check_parameters(query, "query")
         request = Request(principal, headers, path, query, _json_body(event, headers) if body else None, context)
         logger.append_keys(tenant_id=principal.tenant_id)
-        return function(request)
+        caller = CALLER.set(principal)
+        try:
+            return function(request)
+        finally:
+            CALLER.reset(caller)
     except DomainError as error:
         status, payload = problems.from_error(error, render)
         logger.info("request refused", extra={"status": status, "problem": payload["type"]})

@@ -17,7 +17,7 @@ from datasource_registry.domain.history import Restored
 from datasource_registry.domain.revisions import AuditPage, Change, Revision, RevisionPage
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
-_AUDIT_POSITION = re.compile(r"[0-9T:.\-]{26}Z#[A-Za-z0-9_]{1,64}#[0-9]{10}")
+_AUDIT_POSITION = re.compile(r"[0-9T:.\-]{26}Z#[A-Za-z0-9_]{1,64}#[0-9]{10}(#r[0-9a-f]{8})?")
 
 
 class ChangeView(BaseModel):

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from datasource_registry.connectors.result import ConnectionTestResult
     from datasource_registry.connectors.schema import DiscoveredSchema
     from datasource_registry.connectors.target import ConnectionTarget
-    from datasource_registry.domain.revisions import Revision
+    from datasource_registry.domain.revisions import AuditEvent, Revision
 
 
 class StaleVersion(Exception):
@@ -64,6 +64,9 @@ class DataSourceRepository(Protocol):
 
     def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:
         """The tenant's sources among `data_source_ids`, in the order asked; unknown ids are left out."""
+
+    def record_access(self, tenant_id: str, event: AuditEvent) -> None:
+        """Add a line to the tenant's audit trail that records no change (the registry read a secret), once."""
 
     def names_starting_with(self, tenant_id: str, prefix: str) -> list[tuple[str, str]]:
         """(case-folded name, id) of the tenant's sources whose case-folded name starts with `prefix`."""

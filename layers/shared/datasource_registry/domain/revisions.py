@@ -29,6 +29,8 @@ CREATED, UPDATED, RESTORED, DELETED, LINKED, UNLINKED = (
     "linked",
     "unlinked",
 )
+SECRET_READ = "secret-read"  # noqa: S105  # an action's name. An audit event only: the registry read a source's credentials (test, discovery, refresh)
+REGISTRY = "registry"  # the actor of reads outside a request: the scheduled refresh
 CREDENTIALS = "credentials"  # the configuration's list of credential names (values live in the secret only)
 MAX_DIFF_SPAN = 1000  # revisions a diff may span: it reads their credential changes
 
@@ -94,6 +96,22 @@ class AuditEvent:
     revision: int
     fields: list[str] = field(default_factory=list)
     position: str = ""  # where the next page starts (the store's own order)
+
+
+def secret_read(source: DataSource, caller: Principal | None, at: datetime) -> AuditEvent:
+    """The audit event of the registry reading a source's credentials for `caller` (None: its own schedule)."""
+    where = [f"{CREDENTIALS}.{name} read" for name in source.credential_names]
+    if source.spec.secret_manager_key:
+        where.append("secretManagerKey read")
+    return AuditEvent(
+        at=at,
+        actor=caller.subject if caller is not None else REGISTRY,
+        request_id=caller.request_id if caller is not None else None,
+        action=SECRET_READ,
+        data_source_id=source.id,
+        revision=source.row_version,
+        fields=where,
+    )
 
 
 @dataclass(frozen=True)

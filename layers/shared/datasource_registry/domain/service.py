@@ -33,7 +33,7 @@ from datasource_registry.domain.ports import (
     SecretStore,
     StaleVersion,
 )
-from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.principal import CALLER, Principal
 from datasource_registry.domain.refresh import awaits_check, rescheduled, schedule_changed, scheduled_refresh
 from datasource_registry.domain.revisions import (
     CREATED,
@@ -43,6 +43,7 @@ from datasource_registry.domain.revisions import (
     Revision,
     deletion_of,
     revision_of,
+    secret_read,
     spec_at,
 )
 from datasource_registry.domain.rules import (
@@ -162,6 +163,10 @@ class DataSourceService:
         return self._repository.get_many(tenant, window)
 
     def credentials_of(self, source: DataSource) -> dict[str, str]:
+        """The values in force; the read is in the tenant's audit trail first (no read without its line), naming the
+        request's caller (a test, a discovery) or the registry itself (the scheduled refresh)."""
+        if (source.secret_arn and source.secret_version) or source.spec.secret_manager_key:
+            self._repository.record_access(source.tenant_id, secret_read(source, CALLER.get(), self._clock()))
         return credentials_in_force(self._secrets, source)
 
     # -- writes ------------------------------------------------------------------------------------------
