@@ -342,6 +342,18 @@ def new_source(client: httpx.Client, n: int | str) -> dict[str, Any]:
 
 
 # -- stored state ---------------------------------------------------------------------------------------------
+def readable(value: object) -> str:
+    """json.dumps' default for DynamoDB items: binary attributes (gzip'd schema chunks, revisions) as their text."""
+    if isinstance(value, bytes):
+        import gzip
+
+        try:
+            return gzip.decompress(value).decode(errors="replace")
+        except OSError:
+            return value.decode(errors="replace")
+    raise TypeError(type(value).__name__)
+
+
 def table_items(aws: Any, tenant: str | None = None) -> list[dict[str, Any]]:
     dynamodb = aws.client("dynamodb")
     items: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ from tests.prove.harness import (
     create_body,
     marked_credentials,
     new_source,
+    readable,
     routes,
     sample,
     table_items,
@@ -82,24 +83,12 @@ def test_the_configuration_history_holds_secrets_as_names_only(local_api, client
     assert {"field": "credentials.password", "credential": "changed"} in shown[3].json()["changes"]
     assert "********" in shown[4].json()["configuration"]["connectionString"]
     stored = [item for item in table_items(local_api.aws, tenant) if item["sk"]["S"].startswith(f"REV#{source_id}")]
-    assert len(stored) == 5 and all("********" in _readable(item["body"]["B"]) for item in stored)
+    assert len(stored) == 5 and all("********" in readable(item["body"]["B"]) for item in stored)
     for item in stored:
-        scan(json.dumps(item, default=_readable), "a revision item")
+        scan(json.dumps(item, default=readable), "a revision item")
 
 
 def test_no_dynamodb_item_holds_a_credential_value(local_api):
     # Given everything the suite stored so far (every tenant), Then no item holds the marker
     for item in table_items(local_api.aws):
-        scan(json.dumps(item, default=_readable), "a DynamoDB item")
-
-
-def _readable(value: object) -> str:
-    """Binary attributes (gzip'd schema chunks) are scanned as the text they hold."""
-    if isinstance(value, bytes):
-        import gzip
-
-        try:
-            return gzip.decompress(value).decode(errors="replace")
-        except OSError:
-            return value.decode(errors="replace")
-    raise TypeError(type(value).__name__)
+        scan(json.dumps(item, default=readable), "a DynamoDB item")
