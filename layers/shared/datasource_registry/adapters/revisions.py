@@ -207,7 +207,8 @@ class DynamoDbRevisionStore:
             "ExpressionAttributeValues": {":pk": self._pk(tenant_id), ":low": {"S": low}, ":high": {"S": f"{AUDIT}~"}},
             "Limit": limit + 1,
         }
-        if after is not None:
+        if after is not None and f"{AUDIT}{after}" >= low:
+            # DynamoDB refuses a start key outside the condition: a cursor from before `since` starts at `since`.
             query["ExclusiveStartKey"] = {"pk": self._pk(tenant_id), "sk": {"S": f"{AUDIT}{after}"}}
         items = self._client.query(**query)["Items"]
         events = [
