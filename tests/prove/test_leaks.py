@@ -51,7 +51,7 @@ def test_the_configuration_history_holds_secrets_as_names_only(local_api, client
     api = client_for("editor")
     body = create_body(
         "history",
-        connectionString=f"postgresql://app:{MARKER}-url@db.example.com:5432/prod?password={MARKER}-opt",
+        connectionString=f"postgresql://app:{MARKER}-url@db.example.com:5432/prod?sslmode=require",
         sourceConfig={"apiToken": f"{MARKER}-doc", "url": f"https://u:{MARKER}-in-url@api.example.com/x"},
         metadata={"secretKey": f"{MARKER}-meta", "note": "kept"},
     )
