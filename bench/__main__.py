@@ -10,6 +10,7 @@ BENCHES = [
     "bench.warm_list",
     "bench.aws_calls",
     "bench.discovery",
+    "bench.discovery_job",
     "bench.sweep",
 ]
 

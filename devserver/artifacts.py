@@ -377,6 +377,8 @@ SCENARIO = (
     Step("test_connection", 200),  # the sample's host does not resolve: a failed test is still a 200 answer
     Step("test_unsaved_connection", 200),  # the local PostgreSQL, through psycopg from the connectors layer
     Step("discover_schema", 422),  # the sample's host does not resolve: the discovery fails cleanly
+    Step("list_discoveries", 200),  # ... and that job is listed, failed
+    Step("get_discovery", 404),  # the sample names a job id never issued
     Step("rivergen_get_data_source", 200),  # 001's dialect names the canonical sample by its key
     Step("rivergen_list_data_sources", 200),
     Step("rivergen_update_data_source", 200),

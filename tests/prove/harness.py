@@ -80,6 +80,8 @@ class Sample:
     reads: bool = False  # a POST that only reads (002's by-ids and filter): viewers may call it
 
 
+PLACEHOLDER_JOB = "job_01kaqz5h0000000000000000000"  # well formed, never issued: its reads answer 404
+
 # The one per-route table: a route added to template.yaml needs a row here, and every proof then covers it.
 SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/v1/data-sources"): Sample(
@@ -120,6 +122,12 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("POST", "/api/v1/data-sources/{id}/discover-schema"): Sample(
         lambda source, n: Call("POST", f"/api/v1/data-sources/{source['id']}/discover-schema")
+    ),
+    ("GET", "/api/v1/data-sources/{id}/discoveries"): Sample(
+        lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}/discoveries")
+    ),
+    ("GET", "/api/v1/data-sources/{id}/discoveries/{jobId}"): Sample(
+        lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}/discoveries/{PLACEHOLDER_JOB}")
     ),
     ("GET", "/api/v1/data-sources/{id}/schema"): Sample(
         lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}/schema")

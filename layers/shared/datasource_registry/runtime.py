@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
     from datasource_registry.domain.history import HistoryService
+    from datasource_registry.domain.jobs import DiscoveryJobs
     from datasource_registry.domain.ports import SchemaRefresher
     from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
     from datasource_registry.domain.schemas import SchemaService
@@ -126,6 +127,10 @@ class Services:
 
         snapshots = DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name)
         service.owns(lambda source: snapshots.delete_all(source.tenant_id, source.id))
+        from datasource_registry.adapters.jobs import DynamoDbJobStore
+
+        jobs = DynamoDbJobStore(self.dynamodb, self.settings.table_name)
+        service.owns(lambda source: jobs.delete_all(source.tenant_id, source.id))
         service.owns(lambda source: self.data_systems.forget_source(source))  # noqa: PLW0108
         return service
 
@@ -191,6 +196,21 @@ class Services:
             DynamoDbRefreshSchedule(self.dynamodb, self.settings.table_name),
             SqsRefreshQueue(self.sqs, self.settings.refresh_queue_url),
             clock=self.clock,
+        )
+
+    @cached_property
+    def discovery_jobs(self) -> DiscoveryJobs:
+        from datasource_registry.adapters.events import EventBridgePublisher
+        from datasource_registry.adapters.jobs import DynamoDbJobStore, SqsJobQueue
+        from datasource_registry.domain.jobs import DiscoveryJobs
+
+        return DiscoveryJobs(
+            DynamoDbJobStore(self.dynamodb, self.settings.table_name),
+            SqsJobQueue(self.sqs, self.settings.refresh_queue_url),
+            self.schemas,
+            EventBridgePublisher(self.events, self.settings.event_bus_name),
+            self.data_sources.get,
+            clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound, as for the data sources
         )
 
     @property

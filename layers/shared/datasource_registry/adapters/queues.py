@@ -1,8 +1,9 @@
-"""The refresh queue in SQS: claimed refresh requests sent with SendMessageBatch, ten at a time."""
+"""The refresh queue in SQS: claimed refresh requests sent with SendMessageBatch, ten at a time, and discovery jobs."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from datasource_registry.domain.ports import RefreshRequest
@@ -20,14 +21,24 @@ def request_body(request: RefreshRequest) -> str:
     )
 
 
-def request_from_body(body: str) -> RefreshRequest:
-    """The message back into a request; raises ValueError for anything the sweeper did not send."""
+@dataclass(frozen=True)
+class JobMessage:
+    """A discovery job for the worker (adapters/jobs.SqsJobQueue sends it): which job of which source."""
+
+    tenant_id: str
+    data_source_id: str
+    job_id: str
+
+
+def request_from_body(body: str) -> RefreshRequest | JobMessage:
+    """The message back into a request; raises ValueError for anything the sweeper or a job request did not send."""
     try:
         data = json.loads(body)
-        request = RefreshRequest(str(data["tenantId"]), str(data["dataSourceId"]), str(data["claim"]))
+        kind, last = (JobMessage, "job") if isinstance(data, dict) and "job" in data else (RefreshRequest, "claim")
+        request = kind(str(data["tenantId"]), str(data["dataSourceId"]), str(data[last]))
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError("not a refresh request message") from exc
-    if not all((request.tenant_id, request.data_source_id, request.claim)):
+    if not all(vars(request).values()):
         raise ValueError("not a refresh request message")
     return request
 

@@ -179,30 +179,41 @@ class DynamoDbSnapshotStore:
         return tables
 
     def delete_all(self, tenant_id: str, data_source_id: str) -> None:
-        keys: list[dict[str, Any]] = []
-        for prefix in (f"SCHEMA#{data_source_id}#", f"SCHEMACHUNK#{data_source_id}#"):
-            query: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-                "ExpressionAttributeValues": {":pk": {"S": tenant_pk(tenant_id)}, ":prefix": {"S": prefix}},
-                "ProjectionExpression": "pk, sk",
-            }
-            while True:
-                page = self._client.query(**query)
-                keys.extend(page["Items"])
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        self._write([{"DeleteRequest": {"Key": key}} for key in keys])
+        delete_under(
+            self._client, self._table, tenant_id, (f"SCHEMA#{data_source_id}#", f"SCHEMACHUNK#{data_source_id}#")
+        )
 
     def _write(self, requests: list[dict[str, Any]]) -> None:
-        for batch in range(0, len(requests), BATCH_WRITE):
-            pending = requests[batch : batch + BATCH_WRITE]
-            for attempt in range(8):
-                response = self._client.batch_write_item(RequestItems={self._table: pending})  # type: ignore[dict-item]
-                pending = response.get("UnprocessedItems", {}).get(self._table, [])  # type: ignore[assignment]
-                if not pending:
-                    break
-                pause(attempt)  # throttled: the one backoff of the adapters
-            if pending:
-                raise DependencyUnavailable("DynamoDB kept throttling a batch write; retry later.")
+        batch_write(self._client, self._table, requests)
+
+
+def delete_under(client: DynamoDBClient, table: str, tenant_id: str, prefixes: tuple[str, ...]) -> None:
+    """Delete every item of the tenant's partition whose sort key starts with one of `prefixes`."""
+    keys: list[dict[str, Any]] = []
+    for prefix in prefixes:
+        query: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": tenant_pk(tenant_id)}, ":prefix": {"S": prefix}},
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            page = client.query(**query)
+            keys.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    batch_write(client, table, [{"DeleteRequest": {"Key": key}} for key in keys])
+
+
+def batch_write(client: DynamoDBClient, table: str, requests: list[dict[str, Any]]) -> None:
+    for batch in range(0, len(requests), BATCH_WRITE):
+        pending = requests[batch : batch + BATCH_WRITE]
+        for attempt in range(8):
+            response = client.batch_write_item(RequestItems={table: pending})  # type: ignore[dict-item]
+            pending = response.get("UnprocessedItems", {}).get(table, [])  # type: ignore[assignment]
+            if not pending:
+                break
+            pause(attempt)  # throttled: the one backoff of the adapters
+        if pending:
+            raise DependencyUnavailable("DynamoDB kept throttling a batch write; retry later.")

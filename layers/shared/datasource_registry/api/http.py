@@ -67,6 +67,7 @@ class Request:
     query: Mapping[str, str]
     body: Any
     context: LambdaContext | None = None  # for work that must finish within the invocation
+    request_id: str | None = None  # API Gateway's requestContext.requestId, recorded on what the request starts
 
     def seconds_left(self, margin: float = 2.0) -> float:
         """What is left of the function's own timeout, less a margin to record the outcome and answer."""
@@ -274,7 +275,16 @@ def _invoke(
         query = dict(event.get("queryStringParameters") or {})
         _check_parameters(path, "path")
         _check_parameters(query, "query")
-        request = Request(principal, headers, path, query, _json_body(event, headers) if body else None, context)
+        request_id = (event.get("requestContext") or {}).get("requestId")
+        request = Request(
+            principal,
+            headers,
+            path,
+            query,
+            _json_body(event, headers) if body else None,
+            context,
+            str(request_id) if request_id else None,
+        )
         logger.append_keys(tenant_id=principal.tenant_id)
         caller = CALLER.set(principal)
         try:

@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 from datasource_registry.api.canonical import PaginationView
 from datasource_registry.connectors.result import ConnectionTestResult
 from datasource_registry.connectors.schema import SchemaDiff
+from datasource_registry.domain.drift import ChangeKind, Severity
 from datasource_registry.domain.errors import FieldError, ValidationFailed
 from datasource_registry.domain.model import Health
 from datasource_registry.domain.ports import SnapshotMeta
@@ -75,6 +76,31 @@ class DiscoveryView(SnapshotSummary):
     diff: Annotated[dict[str, int] | None, Field(description="Summary of changes from the previous version.")]
 
 
+class SchemaChangeView(BaseModel):
+    model_config = _CAMEL
+    kind: ChangeKind
+    severity: Annotated[
+        Severity,
+        Field(
+            description="breaking: removed or renamed table/column, narrowed or unknown type change, nullable -> not "
+            "null, key or table kind changed. non_breaking: added table/column, widened type, not null -> nullable."
+        ),
+    ]
+    table: Annotated[str, Field(description="schema.table (the new name for a renamed table).")]
+    column: Annotated[str | None, Field(description="The column (the new name for a renamed one); null for tables.")]
+    before: Annotated[
+        str | None,
+        Field(description="Type (column and type changes), old name (renames), nullability, or the key's columns."),
+    ]
+    after: Annotated[str | None, Field(description="The same after the change.")]
+
+
+class SeverityCountsView(BaseModel):
+    model_config = _CAMEL
+    breaking: int
+    non_breaking: int
+
+
 class SchemaDiffView(BaseModel):
     model_config = _CAMEL
     data_source_id: str
@@ -84,6 +110,11 @@ class SchemaDiffView(BaseModel):
     tables_removed: list[str]
     tables_changed: list[dict[str, Any]]
     summary: dict[str, int]
+    severity_counts: Annotated[SeverityCountsView, Field(description="Changes per severity in the whole diff.")]
+    changes: Annotated[
+        list[SchemaChangeView],
+        Field(description="Each change with its kind and severity, breaking first; only one severity with ?severity="),
+    ]
 
 
 def _summary(data_source_id: str, meta: SnapshotMeta) -> dict[str, Any]:
@@ -162,8 +193,21 @@ def schema_page_view(
     }
 
 
-def diff_view(data_source_id: str, old: int, new: int, diff: SchemaDiff) -> dict[str, Any]:
-    return {"dataSourceId": data_source_id, "fromVersion": old, "toVersion": new, **diff.to_dict()}
+def diff_view(
+    data_source_id: str, old: int, new: int, diff: SchemaDiff, severity: Severity | None = None
+) -> dict[str, Any]:
+    return {"dataSourceId": data_source_id, "fromVersion": old, "toVersion": new, **diff.to_dict(severity)}
+
+
+def severity_filter(value: str | None) -> Severity | None:
+    """?severity=breaking|non_breaking; absent means every change."""
+    if value is None:
+        return None
+    try:
+        return Severity(value)
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)
+        raise ValidationFailed([FieldError("severity", f"must be one of {choices}")]) from None
 
 
 def encode_offset(offset: int) -> str:

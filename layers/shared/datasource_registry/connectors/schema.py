@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.domain import globs
+from datasource_registry.domain.drift import Family, SchemaChange, Severity, changes_between, severity_counts
 
 FORMAT_VERSION = 1
 
@@ -133,6 +134,8 @@ class SchemaDiff:
     tables_added: list[str]
     tables_removed: list[str]
     tables_changed: list[TableChange]
+    # The same diff as one list of kinds and severities (domain/drift.py), breaking changes first.
+    changes: list[SchemaChange] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -148,12 +151,18 @@ class SchemaDiff:
             "columnsChanged": sum(len(t.columns_changed) for t in self.tables_changed),
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def severity_counts(self) -> dict[str, int]:
+        return severity_counts(self.changes)
+
+    def to_dict(self, severity: Severity | None = None) -> dict[str, Any]:
+        """The whole diff; `severity` keeps only the changes of that severity in `changes` (counts stay whole)."""
         return {
             "tablesAdded": self.tables_added,
             "tablesRemoved": self.tables_removed,
             "tablesChanged": [t.to_dict() for t in self.tables_changed],
             "summary": self.summary(),
+            "severityCounts": self.severity_counts(),
+            "changes": [c.to_dict() for c in self.changes if severity is None or c.severity is severity],
         }
 
 
@@ -161,8 +170,9 @@ def _column_shape(column: Column) -> dict[str, Any]:
     return {"type": column.type, "nullable": column.nullable}
 
 
-def diff_schemas(old: DiscoveredSchema, new: DiscoveredSchema) -> SchemaDiff:
-    """What changed from `old` to `new`: tables added/removed, and per table columns and primary key."""
+def diff_schemas(old: DiscoveredSchema, new: DiscoveredSchema, family: Family = "other") -> SchemaDiff:
+    """What changed from `old` to `new`: tables added/removed, per table columns and primary key, and each change
+    with its kind and severity (types judged by the rules of `family`)."""
     before = {t.qualified_name: t for t in old.tables}
     after = {t.qualified_name: t for t in new.tables}
     changed: list[TableChange] = []
@@ -195,6 +205,7 @@ def diff_schemas(old: DiscoveredSchema, new: DiscoveredSchema) -> SchemaDiff:
         tables_added=sorted(after.keys() - before.keys()),
         tables_removed=sorted(before.keys() - after.keys()),
         tables_changed=changed,
+        changes=changes_between(old.tables, new.tables, family),
     )
 
 

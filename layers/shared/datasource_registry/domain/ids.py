@@ -49,3 +49,16 @@ def key_from_name(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:255]
     return slug or "data-source"
+
+
+JOB_PREFIX = "job_"
+_JOB_ID = re.compile(JOB_PREFIX + "[" + _CROCKFORD + "]{26}")
+
+
+def new_job_id(now_ms: int | None = None) -> str:
+    """A discovery job's id: the same time-ordered form as a data source's, so a source's jobs sort newest last."""
+    return JOB_PREFIX + new_data_source_id(now_ms).removeprefix(ID_PREFIX)
+
+
+def looks_like_job_id(reference: str) -> bool:
+    return _JOB_ID.fullmatch(reference) is not None

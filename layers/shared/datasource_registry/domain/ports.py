@@ -162,6 +162,8 @@ class RefreshOutcome:
     changed: bool = False
     version: int | None = None
     diff_summary: dict[str, Any] | None = None
+    # Severity counts, the first changes and the path of the full diff (domain/drift.py's notice), for the event.
+    drift: dict[str, Any] | None = None
     error_code: str | None = None
     error: str | None = None
     healthy: bool = True

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from datasource_registry.domain.errors import DependencyUnavailable
+from datasource_registry.domain.jobs import SCHEMA_CHANGED
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.ports import (
     EventPublisher,
@@ -51,7 +52,6 @@ MAX_CLAIMS_PER_SWEEP = 5000
 SEND_BATCH = 10  # SQS SendMessageBatch takes ten messages
 
 REFRESHER_ERROR = "refresher_error"
-SCHEMA_CHANGED = "DataSourceSchemaChanged"
 HEALTH_CHANGED = "DataSourceHealthChanged"
 
 
@@ -211,7 +211,12 @@ class RefreshWorker:
         if outcome.ok and outcome.changed:
             self._publisher.publish(
                 SCHEMA_CHANGED,
-                {**identity, "version": outcome.version, "diffSummary": outcome.diff_summary or {}},
+                {
+                    **identity,
+                    "version": outcome.version,
+                    "diffSummary": outcome.diff_summary or {},
+                    **(outcome.drift or {}),
+                },
             )
             published.append(SCHEMA_CHANGED)
         old_health = health_of(before)

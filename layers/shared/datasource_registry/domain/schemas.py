@@ -13,7 +13,9 @@ from datasource_registry.connectors.result import ConnectionTestResult, Stage
 from datasource_registry.connectors.schema import DiscoveredSchema, SchemaDiff, diff_schemas
 from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.domain.credentials import in_memory
+from datasource_registry.domain.drift import family_of, notice
 from datasource_registry.domain.errors import DiscoveryFailed, NotFound, ValidationFailed
+from datasource_registry.domain.jobs import WORKER, Discovered
 from datasource_registry.domain.model import DataSource, DataSourceSpec
 from datasource_registry.domain.ports import (
     ConnectorGateway,
@@ -25,6 +27,7 @@ from datasource_registry.domain.ports import (
 from datasource_registry.domain.principal import Principal
 from datasource_registry.domain.rules import configuration_errors, connection_changed, connection_checked
 from datasource_registry.domain.service import DataSourceService, utc_now
+from datasource_registry.domain.types import Role
 
 # Tables per stored chunk are bounded by bytes in the adapter; this bounds one API page.
 MAX_TABLE_PAGE = 1000
@@ -83,6 +86,18 @@ class Discovery:
 def tested_reason(result: ConnectionTestResult) -> str | None:
     """Why a connection test failed, as every test records it (user's or the registry's own)."""
     return None if result.success else f"{result.error_code}: {result.error}"
+
+
+def diff_path(data_source_id: str, old: int, new: int) -> str:
+    return f"/api/v1/data-sources/{data_source_id}/schema/diff?from={old}&to={new}"
+
+
+def drift_notice(discovery: Discovery) -> dict[str, Any] | None:
+    """What a schema-change event says of the changes: counts by severity, the first few, the full diff's path."""
+    if discovery.diff is None:
+        return None
+    version = discovery.meta.version
+    return {**notice(discovery.diff.changes), "diffPath": diff_path(discovery.data_source_id, version - 1, version)}
 
 
 class SchemaService:
@@ -161,18 +176,64 @@ class SchemaService:
             raise DiscoveryFailed(code, str(refused)) from None
         return self._discover_with(source, credentials, deadline_seconds)
 
-    def _discover_with(self, source: DataSource, credentials: dict[str, str], deadline_seconds: float) -> Discovery:
+    def discover_for_job(
+        self,
+        tenant_id: str,
+        data_source_id: str,
+        deadline_seconds: float,
+        progress: Callable[[int, int | None], None],
+    ) -> Discovered:
+        """A discovery job's run (domain/jobs.py): the whole `deadline_seconds`, not capped by the connection timeout
+        (which still bounds connecting); the result as the job records it."""
+        source = self._data_sources.get(Principal(WORKER, tenant_id, Role.ADMIN), data_source_id)
         try:
-            schema = self._connectors.discover(
-                target_of(source.spec, credentials), credentials, self._budget(source, deadline_seconds)
-            )
+            credentials = self._credentials(source)
+        except (PermissionError, LookupError) as refused:
+            code = "PERMISSION_DENIED" if isinstance(refused, PermissionError) else "NOT_FOUND"
+            raise DiscoveryFailed(code, str(refused)) from None
+        discovery = self._discover_with(
+            source, credentials, deadline_seconds, progress=progress, capped=False, stamp=False
+        )
+        meta = discovery.meta
+        result = {  # the discover-schema answer's fields (api/schemas.DiscoveryView), kept on the job
+            "dataSourceId": source.id,
+            "version": meta.version,
+            "fingerprint": meta.fingerprint,
+            "discoveredAt": meta.discovered_at.isoformat().replace("+00:00", "Z"),
+            "tableCount": meta.table_count,
+            "estimatedRows": meta.estimated_rows,
+            "changed": discovery.changed,
+            "diff": discovery.diff.summary() if discovery.diff else None,
+        }
+        return Discovered(result, drift_notice(discovery) if discovery.changed else None)
+
+    def _discover_with(
+        self,
+        source: DataSource,
+        credentials: dict[str, str],
+        deadline_seconds: float,
+        *,
+        progress: Callable[[int, int | None], None] | None = None,
+        capped: bool = True,
+        stamp: bool = True,
+    ) -> Discovery:
+        """Discover, store a new version only if the schema changed, and (`stamp`) stamp the source; a job stamps
+        the source itself once its own outcome is recorded, so the record's write is the last of the run."""
+        budget = self._budget(source, deadline_seconds) if capped else max(0.5, deadline_seconds)
+        try:
+            schema = self._connectors.discover(target_of(source.spec, credentials), credentials, budget)
         except ConnectorError as failure:
             raise DiscoveryFailed(failure.code.value, failure.message) from None
+        if progress:
+            progress(0, len(schema.tables))
         now = self._clock()
         latest = self._snapshots.latest(source.tenant_id, source.id)
         fingerprint = schema.fingerprint()
         if latest is not None and latest.fingerprint == fingerprint:
-            self._stamp(source, now, latest)
+            if progress:
+                progress(len(schema.tables), len(schema.tables))
+            if stamp:
+                self._stamp(source, now, latest)
             return Discovery(source.id, latest, changed=False, diff=None)
         tables = [table.to_dict() for table in sorted(schema.tables, key=lambda t: (t.schema, t.name))]
         rows = [t.estimated_rows for t in schema.tables if t.estimated_rows is not None]
@@ -189,9 +250,19 @@ class SchemaService:
             stored = self._snapshots.save(source.tenant_id, source.id, meta, tables)
         except StaleVersion:
             raise DiscoveryFailed("CONFLICT", "Another discovery of this source finished first; retry.") from None
-        diff = diff_schemas(self._load(source, latest), schema) if latest else None
-        self._stamp(source, now, stored)
+        family = family_of(source.spec.type.value if source.spec.type else None)
+        diff = diff_schemas(self._load(source, latest), schema, family) if latest else None
+        if progress:
+            progress(len(tables), len(tables))
+        if stamp:
+            self._stamp(source, now, stored)
         return Discovery(source.id, stored, changed=True, diff=diff)
+
+    def record_discovered(self, tenant_id: str, data_source_id: str, result: dict[str, Any]) -> None:
+        """Stamp the source with a job's discovery (schemaDiscoveredAt, recordCount), as a direct discovery does."""
+        source = self._data_sources.get(Principal(WORKER, tenant_id, Role.ADMIN), data_source_id)
+        meta = self._meta(source, int(result["version"]))
+        self._stamp(source, datetime.fromisoformat(str(result["discoveredAt"]).replace("Z", "+00:00")), meta)
 
     def _stamp(self, source: DataSource, now: datetime, meta: SnapshotMeta) -> None:
         def stamp(current: DataSource) -> dict[str, Any]:
@@ -214,7 +285,8 @@ class SchemaService:
     def diff(self, principal: Principal, reference: str, old: int, new: int) -> tuple[DataSource, SchemaDiff]:
         source = self._data_sources.get(principal, reference)
         before, after = self._meta(source, old), self._meta(source, new)
-        return source, diff_schemas(self._load(source, before), self._load(source, after))
+        family = family_of(source.spec.type.value if source.spec.type else None)
+        return source, diff_schemas(self._load(source, before), self._load(source, after), family)
 
     # -- scheduled refresh (the SchemaRefresher port) -------------------------------------------------------
     def refresh(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
@@ -233,6 +305,7 @@ class SchemaService:
             changed=discovery.changed,
             version=discovery.meta.version,
             diff_summary=discovery.diff.summary() if discovery.diff else None,
+            drift=drift_notice(discovery),
             healthy=True,
         )
 
