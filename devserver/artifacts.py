@@ -223,6 +223,11 @@ SCENARIO = (
     Step("get_connector_type", 200),
     Step("get_schema", 404),
     Step("get_schema_diff", 404),
+    Step("list_revisions", 200),  # created, updated twice: three revisions
+    Step("get_revision", 200),
+    Step("get_revision_diff", 200),
+    Step("restore_revision", 200),  # revision 1 again, as revision 4
+    Step("list_audit_events", 200),
     Step("public_create_data_sources", 200, capture=("public", "data.id")),
     Step("public_filter_data_sources", 200),
     Step("public_get_data_source", 200, ids=((DS, "public"),)),

@@ -96,7 +96,8 @@ def _honour_transaction_tokens() -> None:
         if not token:
             return original(self)
         key = (self.current_account, self.region, token)
-        request = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+        # Binary attributes (gzip'd revisions) arrive decoded: compare their bytes too.
+        request = json.dumps(self.body.get("TransactItems"), sort_keys=True, default=_bytes_as_hex)
         with _WRITE_LOCK:
             now = time.monotonic()
             for stale in [k for k, (at, _) in seen.items() if now - at > IDEMPOTENCY_WINDOW_SECONDS]:
@@ -114,6 +115,12 @@ def _honour_transaction_tokens() -> None:
 
     transact_write_items._tokens = True  # type: ignore[attr-defined]
     DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _bytes_as_hex(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(type(value).__name__)
 
 
 def _refuse_versions_of_deleted_secrets() -> None:

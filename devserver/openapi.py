@@ -58,18 +58,19 @@ def _parameter(location: str, name: str, description: str, schema: dict[str, Any
     return {"name": name, "in": location, "required": required, "description": description, "schema": schema}
 
 
-_PATH_PARAMETERS = {"type": "Connector type key, e.g. `postgresql` or `kafka` (GET /api/v1/connector-types)."}
+PATH_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "id": ("Data source id (`ds_...`) or key.", {"type": "string", "minLength": 1}),
+    "n": ("Revision number (1 is the create).", {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"}),
+    "type": (
+        "Connector type key, e.g. `postgresql` or `kafka` (GET /api/v1/connector-types).",
+        {"type": "string", "minLength": 1},
+    ),
+}
 
 
 def operation(route: Route, doc: Doc, refs: Mapping[Any, dict[str, Any]]) -> dict[str, Any]:
     parameters = [
-        _parameter(
-            "path",
-            name,
-            _PATH_PARAMETERS.get(name, "Data source id (`ds_...`) or key."),
-            {"type": "string", "minLength": 1},
-            True,
-        )
+        _parameter("path", name, *PATH_PARAMETERS.get(name, PATH_PARAMETERS["id"]), True)
         for name in re.findall(r"\{([A-Za-z0-9_]+)\}", route.path)
     ]
     parameters += [_parameter("query", q.name, q.description, q.schema, q.required) for q in doc.query]

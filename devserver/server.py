@@ -73,11 +73,16 @@ class LocalApi:
         return cls(aws, template, invoker, template.routes(), runners)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        for route in self.routes:
-            found = route.pattern.match(path)
-            if found and route.method == method:
-                return route, {k: unquote(v) for k, v in found.groupdict().items()}
-        return None
+        # API Gateway picks the most specific route: `/revisions/diff` wins over `/revisions/{n}`.
+        candidates = [
+            (route, found) for route in self.routes if route.method == method and (found := route.pattern.match(path))
+        ]
+        if not candidates:
+            return None
+        route, found = max(
+            candidates, key=lambda pair: sum(not part.startswith("{") for part in pair[0].path.split("/"))
+        )
+        return route, {k: unquote(v) for k, v in found.groupdict().items()}
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes

@@ -145,6 +145,28 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         lambda source, n: Call("GET", f"/api/v1/connector-types/{source.get('type') or 'postgresql'}"),
         targets_source=False,
     ),
+    # -- configuration history (every source has revision 1, its create, and 2, its link to a system) ----------
+    ("GET", "/api/v1/data-sources/{id}/revisions"): Sample(
+        lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}/revisions")
+    ),
+    ("GET", "/api/v1/data-sources/{id}/revisions/{n}"): Sample(
+        lambda source, n: Call("GET", f"/api/v1/data-sources/{source['id']}/revisions/1")
+    ),
+    ("GET", "/api/v1/data-sources/{id}/revisions/diff"): Sample(
+        lambda source, n: Call(
+            "GET", f"/api/v1/data-sources/{source['id']}/revisions/diff", params={"from": "1", "to": "2"}
+        )
+    ),
+    ("POST", "/api/v1/data-sources/{id}/revisions/{n}/restore"): Sample(
+        lambda source, n: Call(
+            "POST",
+            f"/api/v1/data-sources/{source['id']}/revisions/1/restore",
+            headers={"if-match": f'"{source["rowVersion"]}"'},
+        )
+    ),
+    ("GET", "/api/v1/audit-events"): Sample(
+        lambda source, n: Call("GET", "/api/v1/audit-events", params={"limit": "100"}), targets_source=False
+    ),
     # -- Foundation (000): x-org names the caller's tenant -------------------------------------------------------
     ("POST", "/api/data/data_source"): Sample(
         lambda source, n: Call(
@@ -336,6 +358,18 @@ def new_source(client: httpx.Client, n: int | str) -> dict[str, Any]:
 
 
 # -- stored state ---------------------------------------------------------------------------------------------
+def readable(value: object) -> str:
+    """json.dumps' default for DynamoDB items: binary attributes (gzip'd schema chunks, revisions) as their text."""
+    if isinstance(value, bytes):
+        import gzip
+
+        try:
+            return gzip.decompress(value).decode(errors="replace")
+        except OSError:
+            return value.decode(errors="replace")
+    raise TypeError(type(value).__name__)
+
+
 def table_items(aws: Any, tenant: str | None = None) -> list[dict[str, Any]]:
     dynamodb = aws.client("dynamodb")
     items: list[dict[str, Any]] = []
@@ -418,6 +452,43 @@ def assert_consistent(aws: Any, tenant: str) -> None:
     markers = {item["sk"]["S"] for item in items}
     for record in stored.values():
         assert f"KEY#{record['key']}" in markers, f"record {record['id']} lost its key marker"
+    assert_history_agrees(items, stored)
+
+
+def revision_items(items: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The tenant's revision items by (source id, number)."""
+    return {
+        (item["dataSourceId"]["S"], int(item["number"]["N"])): item
+        for item in items
+        if item["sk"]["S"].startswith("REV#")
+    }
+
+
+def assert_history_agrees(items: list[dict[str, Any]], stored: dict[str, dict[str, Any]]) -> None:
+    """No change without its revision, no revision without its change: revision n is the record's rowVersion n,
+    numbered without gaps; a source that is gone ends with its `deleted` revision; each has its audit line."""
+    revisions = revision_items(items)
+    audit = {
+        (item["dataSourceId"]["S"], int(item["number"]["N"]))
+        for item in items
+        if item["sk"]["S"].startswith("AUDIT#") and item["action"]["S"] != "secret-read"  # reads change nothing
+    }
+    assert audit == set(revisions), f"revisions and audit lines disagree: {sorted(audit ^ set(revisions))}"
+    by_source: dict[str, list[int]] = {}
+    for source_id, number in revisions:
+        by_source.setdefault(source_id, []).append(number)
+    for record in stored.values():
+        numbers = sorted(by_source.get(record["id"], []))
+        assert numbers == list(range(1, record["rowVersion"] + 1)), (
+            f"record {record['id']} at rowVersion {record['rowVersion']} has revisions {numbers}"
+        )
+    for source_id, numbers in by_source.items():
+        if source_id not in stored:
+            last = revisions[(source_id, max(numbers))]
+            assert last["action"]["S"] == "deleted", f"{source_id} is gone but its history does not end deleted"
+            assert sorted(numbers) == list(range(1, max(numbers) + 1)), f"{source_id} has gaps: {sorted(numbers)}"
+    for item in revisions.values():
+        assert "expiresAt" in item, f"revision {item['sk']['S']} never expires"
 
 
 # -- faults ------------------------------------------------------------------------------------------------

@@ -22,9 +22,11 @@ from tests.prove.harness import (
     assert_consistent,
     new_source,
     records,
+    revision_items,
     routes,
     sample,
     secret_values,
+    table_items,
 )
 
 WRITE_ROUTES = [route for route in routes() if route.method in WRITES]
@@ -41,6 +43,8 @@ def _snapshot(local_api, tenant: str) -> dict[str, Any]:
     for record in state.values():
         if record.get("secret_arn"):
             record["secret"] = secret_values(local_api.aws, record["secret_arn"], record["secret_version"])
+    # The configuration history too: a failed write leaves no revision, a repeated one does not write two.
+    state["revisions"] = sorted(revision_items(table_items(local_api.aws, tenant)))
     return state
 
 
@@ -82,6 +86,8 @@ def test_a_failure_at_any_aws_call_of_a_write_changes_nothing(local_api, api, te
 def _effect(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """What a write did to the tenant's records, independent of ids and generated values."""
     changed = []
+    before, after = dict(before), dict(after)
+    revisions = len(after.pop("revisions")) - len(before.pop("revisions"))
     for source_id in sorted(before.keys() & after.keys()):
         old, new = before[source_id], after[source_id]
         if old == new:
@@ -94,7 +100,12 @@ def _effect(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
             )
         )
     created = sorted((after[i]["rowVersion"], sorted(after[i].get("secret", {}))) for i in after.keys() - before.keys())
-    return {"deleted": len(before.keys() - after.keys()), "created": created, "changed": sorted(changed)}
+    return {
+        "deleted": len(before.keys() - after.keys()),
+        "created": created,
+        "changed": sorted(changed),
+        "revisions written": revisions,
+    }
 
 
 # Lost once (botocore's next attempt gets the answer), and lost at every one of botocore's 5 attempts (the error

@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from devserver import tokens
-from tests.prove.harness import WRITES, records, routes, sample
+from tests.prove.harness import WRITES, new_source, records, revision_items, routes, sample, table_items
 
 ROUTES = routes()
 IDS = [f"{route.method} {route.path}" for route in ROUTES]
@@ -79,3 +79,29 @@ def test_expired_unsigned_or_wrong_audience_tokens_answer_401(local_api, module_
         assert response.status_code == 401, (name, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     assert records(local_api.aws, tenant) == before
+
+
+def test_another_tenants_history_is_never_seen_even_after_its_source_is_deleted(local_api, client_for, tenant):
+    # Given another tenant's source, changed once and then deleted (its history is kept for the retention)
+    other = f"{tenant}_other"
+    theirs_api = client_for("editor", tenant_id=other)
+    theirs = new_source(theirs_api, "history")
+    assert theirs_api.delete(f"/rivergen/api/v1/data-sources/{theirs['id']}").status_code == 200
+    history = revision_items(table_items(local_api.aws, other))
+    assert len(history) == 3  # created, linked, deleted: there is something to find
+    # When this tenant asks for it by id, by diff, by restore, and through its own audit trail
+    mine = client_for("admin")
+    base = f"/api/v1/data-sources/{theirs['id']}/revisions"
+    answers = [
+        mine.get(base),
+        mine.get(f"{base}/1"),
+        mine.get(f"{base}/diff", params={"from": "1", "to": "3"}),
+        mine.post(f"{base}/1/restore"),
+    ]
+    audit = mine.get("/api/v1/audit-events", params={"limit": "100"})
+    # Then nothing is found, the audit trail does not name it, and their history is unchanged
+    assert [answer.status_code for answer in answers] == [404, 404, 404, 404]
+    assert audit.status_code == 200 and theirs["id"] not in audit.text
+    assert revision_items(table_items(local_api.aws, other)) == history
+    # And its own tenant still reads it
+    assert [r["action"] for r in theirs_api.get(base).json()["data"]] == ["deleted", "linked", "created"]

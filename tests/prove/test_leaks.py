@@ -8,7 +8,17 @@ from typing import Any
 import httpx
 
 from tests.prove.conftest import scan
-from tests.prove.harness import MARKER, marked_credentials, new_source, routes, sample, table_items, tenant_secrets
+from tests.prove.harness import (
+    MARKER,
+    create_body,
+    marked_credentials,
+    new_source,
+    readable,
+    routes,
+    sample,
+    table_items,
+    tenant_secrets,
+)
 
 
 def _call_every_route(api: httpx.Client, tag: str) -> dict[str, Any]:
@@ -45,6 +55,48 @@ def test_every_route_with_marked_credentials_leaks_nothing(local_api, client_for
     assert MARKER in stored
 
 
+def test_the_configuration_history_holds_secrets_as_names_only(local_api, client_for, tenant):
+    # Given a source whose every string field that may carry a secret carries the marker, changed, restored, deleted
+    api = client_for("editor")
+    body = create_body(
+        "history",
+        connectionString=f"postgresql://app:{MARKER}-url@db.example.com:5432/prod?sslmode=require",
+        sourceConfig={"apiToken": f"{MARKER}-doc", "url": f"https://u:{MARKER}-in-url@api.example.com/x"},
+        metadata={"secretKey": f"{MARKER}-meta", "note": "kept"},
+    )
+    created = api.post("/api/v1/data-sources", json=body)
+    assert created.status_code == 201, created.text
+    source_id = created.json()["id"]
+    changed = {
+        "key": created.json()["key"],
+        "credentials": marked_credentials("history-2"),
+        "sourceConfig": {"apiToken": f"{MARKER}-doc-2"},
+        "connectionString": f"postgresql://app:{MARKER}-url-2@db2.example.com:5432/prod",
+    }
+    assert api.put("/api/v1/data-sources", json=changed).status_code == 200
+    base = f"/api/v1/data-sources/{source_id}/revisions"
+    assert api.post(f"{base}/1/restore").status_code == 200
+    public = {"description": "p", "password": f"{MARKER}-public-history"}
+    assert api.patch(f"/api/public/v1/data-sources/{source_id}", json=public).status_code == 200
+    assert api.delete(f"/rivergen/api/v1/data-sources/{source_id}").status_code == 200
+    # When every history route reads it (the conftest scans every body and log line)
+    listed = api.get(base, params={"limit": "100"})
+    numbers = [revision["number"] for revision in listed.json()["data"]]
+    assert numbers == [5, 4, 3, 2, 1]
+    shown = [api.get(f"{base}/{n}") for n in numbers]
+    assert all(revision.status_code == 200 for revision in shown)
+    assert api.get(f"{base}/diff", params={"from": "1", "to": "5"}).status_code == 200
+    assert api.get("/api/v1/audit-events", params={"limit": "100"}).status_code == 200
+    # Then the history says what changed, by name; and its items hold the redacted text (so the item scan below
+    # reads the gzip'd revisions: it would find the marker there)
+    assert {"field": "credentials.password", "credential": "changed"} in shown[3].json()["changes"]
+    assert "********" in shown[4].json()["configuration"]["connectionString"]
+    stored = [item for item in table_items(local_api.aws, tenant) if item["sk"]["S"].startswith(f"REV#{source_id}")]
+    assert len(stored) == 5 and all("********" in readable(item["body"]["B"]) for item in stored)
+    for item in stored:
+        scan(json.dumps(item, default=readable), "a revision item")
+
+
 def test_no_dynamodb_item_holds_a_credential_value(local_api, client_for, tenant):
     # Given a tenant of its own whose every route was called with marked credentials (alone, this test still has
     # something to scan; in the module it also scans what the test above stored)
@@ -53,7 +105,7 @@ def test_no_dynamodb_item_holds_a_credential_value(local_api, client_for, tenant
     # When every item of the table is scanned, Then no item holds the marker
     items = table_items(local_api.aws)
     for item in items:
-        scan(json.dumps(item, default=_readable), "a DynamoDB item")
+        scan(json.dumps(item, default=readable), "a DynamoDB item")
     # And the scan covered this tenant's records (each pointing at its secret), markers, counter and snapshots
     own = [item for item in items if item["pk"]["S"] == f"T#{tenant}"]
     kinds = {item["sk"]["S"].split("#")[0] for item in own}
@@ -66,15 +118,3 @@ def test_no_dynamodb_item_holds_a_credential_value(local_api, client_for, tenant
 
 def _secret_string(local_api: Any, arn: str) -> str:
     return str(local_api.aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
-
-
-def _readable(value: object) -> str:
-    """Binary attributes (gzip'd schema chunks) are scanned as the text they hold."""
-    if isinstance(value, bytes):
-        import gzip
-
-        try:
-            return gzip.decompress(value).decode(errors="replace")
-        except OSError:
-            return value.decode(errors="replace")
-    raise TypeError(type(value).__name__)

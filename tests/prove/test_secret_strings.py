@@ -27,7 +27,7 @@ from devserver.scheduler import LocalScheduler
 from devserver.template import physical_name
 from tests.conftest import port_open, require
 from tests.prove.conftest import scan
-from tests.prove.harness import MARKER, records, secret_values, table_items
+from tests.prove.harness import MARKER, readable, records, secret_values, table_items
 
 # Secrets with the characters that break naive handling: quotes, '@', '%', ':', '/', '\', non-ASCII.
 ODD = ["plain", "q'uo\"te", "at@sign", "per%cent", "co:lon", "sl/ash", "back\\slash", "ünï☃de"]
@@ -75,7 +75,7 @@ def every_item(aws: Any) -> list[str]:
     texts: list[str] = []
     for table in dynamodb.list_tables()["TableNames"]:
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            texts += [json.dumps(item, default=lambda b: b.decode(errors="replace")) for item in page["Items"]]
+            texts += [json.dumps(item, default=readable) for item in page["Items"]]
     return texts
 
 

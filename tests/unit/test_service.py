@@ -68,7 +68,7 @@ def test_create_keeps_credentials_in_the_secret_store_and_only_their_names_on_th
 
 
 def test_a_failed_record_write_leaves_no_orphaned_secret(repo, secrets, service, monkeypatch):
-    monkeypatch.setattr(repo, "add", lambda source: (_ for _ in ()).throw(Boom()))
+    monkeypatch.setattr(repo, "add", lambda source, revision=None: (_ for _ in ()).throw(Boom()))
 
     with pytest.raises(Boom):
         service.create(EDITOR, pg_spec(), None, {"password": "p"})
@@ -134,7 +134,7 @@ def test_credential_updates_set_remove_or_leave_each_name(service):
 
 def test_a_failed_update_restores_the_secret_version_in_force(repo, secrets, service, monkeypatch):
     source = service.create(EDITOR, pg_spec(), None, {"password": "old"})
-    monkeypatch.setattr(repo, "replace", lambda previous, updated: (_ for _ in ()).throw(Boom()))
+    monkeypatch.setattr(repo, "replace", lambda previous, updated, revision=None: (_ for _ in ()).throw(Boom()))
 
     with pytest.raises(Boom):
         service.update(EDITOR, source.id, {}, CredentialChanges({"password": "new"}))
@@ -146,7 +146,7 @@ def test_a_failed_update_restores_the_secret_version_in_force(repo, secrets, ser
 
 def test_a_failed_delete_restores_the_secret(repo, secrets, service, monkeypatch):
     source = service.create(EDITOR, pg_spec(), None, {"password": "p"})
-    monkeypatch.setattr(repo, "remove", lambda source: (_ for _ in ()).throw(Boom()))
+    monkeypatch.setattr(repo, "remove", lambda source, revision=None: (_ for _ in ()).throw(Boom()))
 
     with pytest.raises(Boom):
         service.delete(EDITOR, source.id)
@@ -230,11 +230,11 @@ def test_a_user_write_that_loses_only_to_a_system_write_is_reapplied_on_the_late
     original_replace = repo.replace
     raced = []
 
-    def replace_after_a_system_write(previous, updated):
+    def replace_after_a_system_write(previous, updated, revision=None):
         if not raced:
             raced.append(True)
             service.apply_system_update(source.tenant_id, source.id, lambda current: {"failure_count": 7})
-        original_replace(previous, updated)
+        original_replace(previous, updated, revision)
 
     monkeypatch.setattr(repo, "replace", replace_after_a_system_write)
     # When the user writes with the rowVersion they read
@@ -275,8 +275,8 @@ def test_a_create_whose_every_answer_was_lost_reports_what_is_stored(repo, secre
 
     stored_add = repo.add
 
-    def landed_but_unanswered(source):
-        stored_add(source)
+    def landed_but_unanswered(source, revision=None):
+        stored_add(source, revision)
         raise DependencyUnavailable("lost")
 
     # Given the record write took effect but no answer came back, Then the create is answered as done
@@ -284,7 +284,7 @@ def test_a_create_whose_every_answer_was_lost_reports_what_is_stored(repo, secre
     created = service.create(EDITOR, pg_spec(), None, {"password": "pw"})
     assert service.get(EDITOR, created.id).secret_arn == created.secret_arn in secrets.current
 
-    def never_landed(source):
+    def never_landed(source, revision=None):
         raise DependencyUnavailable("lost")
 
     # Given it did not take effect, Then the answer is 503 and the secret is not left behind

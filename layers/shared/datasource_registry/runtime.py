@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from datasource_registry.domain.history import HistoryService
     from datasource_registry.domain.jobs import DiscoveryJobs
     from datasource_registry.domain.ports import ConnectorGateway, SchemaRefresher
     from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
@@ -49,6 +50,8 @@ class Settings(BaseModel):
     idempotency_table_name: Annotated[str | None, Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)] = None
     # family=function,... of the connector runners, or `in-process` (unit tests and benchmarks only).
     connector_runners: Annotated[str | None, Field(alias="CONNECTOR_RUNNERS", min_length=1)] = None
+    # How long revisions and audit events are kept (DynamoDB TTL; template.yaml's RevisionRetentionDays).
+    revision_retention_days: Annotated[int, Field(alias="REVISION_RETENTION_DAYS", ge=1, le=3650)]
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -156,7 +159,9 @@ class Services:
         from datasource_registry.adapters.secrets import SecretsManagerSecretStore
 
         service = DataSourceService(
-            DynamoDbDataSourceRepository(self.dynamodb, self.settings.table_name),
+            DynamoDbDataSourceRepository(
+                self.dynamodb, self.settings.table_name, self.settings.revision_retention_days
+            ),
             SecretsManagerSecretStore(
                 self.lazy_secretsmanager, self.settings.secret_prefix, self.settings.secret_recovery_days
             ),
@@ -227,8 +232,18 @@ class Services:
         from datasource_registry.domain.systems import DataSystemService
 
         return DataSystemService(
-            DynamoDbDataSystemRepository(self.dynamodb, self.settings.table_name), self.data_sources.get
+            DynamoDbDataSystemRepository(
+                self.dynamodb, self.settings.table_name, self.settings.revision_retention_days
+            ),
+            self.data_sources.get,
         )
+
+    @cached_property
+    def history(self) -> HistoryService:
+        from datasource_registry.adapters.revisions import DynamoDbRevisionStore
+        from datasource_registry.domain.history import HistoryService
+
+        return HistoryService(DynamoDbRevisionStore(self.dynamodb, self.settings.table_name), self.data_sources)
 
     def idempotency_store(self) -> DynamoDBPersistenceLayer:
         """A persistence layer per request: Powertools keeps the key prefix on it, and one container serves many."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from datasource_registry.adapters.backoff import transient, until_processed, with_backoff
+from datasource_registry.adapters.revisions import DEFAULT_RETENTION_DAYS, access_item, revision_items
 from datasource_registry.adapters.stored import document_of, source_of
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.names import name_identity
@@ -18,6 +19,8 @@ from datasource_registry.domain.refresh import due_shard
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from datasource_registry.domain.revisions import AuditEvent, Revision
 
 # Layout (one partition per tenant, so a tenant's queries never touch another's items):
 #   pk = T#<tenant>  sk = DS#<id>     the record; ids sort by creation time, so a Query lists oldest first
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 # user's writes advance (the domain decides). When a write's response is lost and the write is sent again, a
 # transaction is recognised by its ClientRequestToken; a single conditional write by finding its own writeId on
 # the item (ReturnValuesOnConditionCheckFailure=ALL_OLD), so a write that took effect is never answered as lost.
+# A configuration write carries its revision and audit line (adapters/revisions.py) in the same transaction.
 RECORD = "DS#"
 TRANSACTION_ATTEMPTS = 6
 BATCH_GET_LIMIT = 100
@@ -81,9 +85,14 @@ def guard(source: DataSource) -> dict[str, Any]:
 
 
 class DynamoDbDataSourceRepository:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self._client = client
         self._table = table_name
+        self.retention_days = retention_days
+
+    def history(self, revision: Revision | None) -> list[TransactWriteItemTypeDef]:
+        """The revision's items for a write's transaction (none for the registry's own writes)."""
+        return revision_items(self._table, revision, self.retention_days) if revision is not None else []
 
     # -- mapping -----------------------------------------------------------------------------------------
     def to_item(self, source: DataSource) -> dict[str, Any]:
@@ -148,8 +157,9 @@ class DynamoDbDataSourceRepository:
         return Page(items=page, next_after=page[-1].id if len(items) > limit else None, total=total)
 
     # -- writes ------------------------------------------------------------------------------------------
-    def add(self, source: DataSource) -> None:
+    def add(self, source: DataSource, revision: Revision | None = None) -> None:
         pk = tenant_pk(source.tenant_id)
+        history = self.history(revision)
         marker = {"pk": _s(pk), "id": _s(source.id)}
         source.revision = 1
         write_id = new_write_id()
@@ -178,8 +188,15 @@ class DynamoDbDataSourceRepository:
                     }
                 },
                 self._count(pk, +1),
+                *history,
             ],
-            failures=[StaleVersion(source.id), DuplicateIdentity("key"), DuplicateIdentity("name"), None],
+            failures=[
+                StaleVersion(source.id),
+                DuplicateIdentity("key"),
+                DuplicateIdentity("name"),
+                None,
+                *[StaleVersion(source.id)] * len(history),
+            ],
             write_id=write_id,
         )
 
@@ -195,16 +212,22 @@ class DynamoDbDataSourceRepository:
             }
         }
 
-    def replace(self, previous: DataSource, updated: DataSource) -> None:
+    def replace(self, previous: DataSource, updated: DataSource, revision: Revision | None = None) -> None:
         write_id = new_write_id()
         put = self.guarded_put(previous, updated, write_id)
+        history = self.history(revision)
+        stale = StaleVersion(previous.id)
         if name_marker(previous.spec.name) == name_marker(updated.spec.name):
-            self.put_once(put, StaleVersion(previous.id), write_id)
+            if history:
+                self.transact([put, *history], failures=[stale] * (1 + len(history)), write_id=write_id)
+            else:
+                self.put_once(put, stale, write_id)
             return
         pk = tenant_pk(updated.tenant_id)
         self.transact(
             [
                 put,
+                *history,
                 {
                     "Delete": {
                         "TableName": self._table,
@@ -225,12 +248,13 @@ class DynamoDbDataSourceRepository:
                     }
                 },
             ],
-            failures=[StaleVersion(previous.id), StaleVersion(previous.id), DuplicateIdentity("name")],
+            failures=[stale, *[stale] * len(history), stale, DuplicateIdentity("name")],
             write_id=write_id,
         )
 
-    def remove(self, source: DataSource) -> None:
+    def remove(self, source: DataSource, revision: Revision | None = None) -> None:
         pk = tenant_pk(source.tenant_id)
+        history = self.history(revision)
         self.transact(
             [
                 {
@@ -253,9 +277,22 @@ class DynamoDbDataSourceRepository:
                     }
                 },
                 self._count(pk, -1),
+                *history,
             ],
-            failures=[StaleVersion(source.id), None, None, None],
+            failures=[StaleVersion(source.id), None, None, None, *[StaleVersion(source.id)] * len(history)],
         )
+
+    def record_access(self, tenant_id: str, event: AuditEvent) -> None:
+        write_id = new_write_id()
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table,
+                "Item": access_item(tenant_id, event, self.retention_days, write_id),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        self.put_once(put, StaleVersion(event.data_source_id), write_id)  # a repeat finds its own line: done
 
     # -- filter reads (002): index ranges and batched gets, never a Scan --------------------------------------
     def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:

@@ -123,6 +123,17 @@ class SecretsManagerSecretStore:
         values: dict[str, str] = json.loads(response["SecretString"])
         return values
 
+    def held(self, ref: SecretRef) -> dict[str, str] | None:
+        try:
+            response = self._client.get_secret_value(SecretId=ref.arn, VersionId=ref.version)
+        except ClientError as error:
+            # Gone (a version Secrets Manager dropped, a deleted secret) or being deleted: not restorable.
+            if _code(error) in {"ResourceNotFoundException", "InvalidRequestException"}:
+                return None
+            raise
+        values: dict[str, str] = json.loads(response["SecretString"])
+        return values
+
     def read_named(self, tenant_id: str, name: str) -> dict[str, str]:
         # The role may read every secret under the registry's prefix: a tenant may name only its own there.
         secret_name = name.split(":secret:", 1)[1] if ":secret:" in name else name

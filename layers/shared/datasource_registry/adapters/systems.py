@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from datasource_registry.adapters.dynamodb import DynamoDbDataSourceRepository, new_write_id, tenant_pk
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.ports import StaleVersion
+from datasource_registry.domain.revisions import Revision
 from datasource_registry.domain.systems import DataSystem
 
 if TYPE_CHECKING:
@@ -18,10 +19,12 @@ SYSTEM = "SYS#"
 
 
 class DynamoDbDataSystemRepository:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int | None = None) -> None:
         self._client = client
         self._table = table_name
         self._sources = DynamoDbDataSourceRepository(client, table_name)
+        if retention_days is not None:
+            self._sources.retention_days = retention_days
 
     def _key(self, tenant_id: str, system_id: str) -> dict[str, Any]:
         return {"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": SYSTEM + system_id}}
@@ -103,13 +106,17 @@ class DynamoDbDataSystemRepository:
             }
         }
 
-    def remove_unlinking(self, system: DataSystem, sources: list[tuple[DataSource, DataSource]]) -> None:
+    def remove_unlinking(self, system: DataSystem, sources: list[tuple[DataSource, DataSource, Revision]]) -> None:
         write_id = new_write_id()
-        puts = [self._sources.guarded_put(before, after, write_id) for before, after in sources]
+        puts = [
+            item
+            for before, after, revision in sources
+            for item in [self._sources.guarded_put(before, after, write_id), *self._sources.history(revision)]
+        ]
         stale = StaleVersion(system.id)
         self._sources.transact([self._delete(system), *puts], failures=[stale] * (1 + len(puts)))
 
-    def save_link(self, system: tuple[DataSystem, DataSystem], source: tuple[DataSource, DataSource]) -> None:
+    def save_link(self, system: tuple[DataSystem, DataSystem], source: tuple[DataSource, DataSource, Revision]) -> None:
         item = self._item(system[1])
         write_id = item["writeId"]["S"]
         # Either side moved: the service re-reads and retries. A repeat that finds its own writeId succeeded.
@@ -118,7 +125,8 @@ class DynamoDbDataSystemRepository:
             [
                 self._guarded_put(item, system[0].row_version),
                 self._sources.guarded_put(source[0], source[1], write_id),
+                *self._sources.history(source[2]),
             ],
-            failures=[stale, stale],
+            failures=[stale, stale, stale, stale],
             write_id=write_id,
         )

@@ -28,7 +28,7 @@ from datasource_registry.domain.errors import (
     Forbidden,
     ValidationFailed,
 )
-from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.principal import CALLER, Principal
 from datasource_registry.domain.types import Role
 
 MAX_BODY_BYTES = 256 * 1024
@@ -138,7 +138,13 @@ def principal_from(event: Mapping[str, Any]) -> Principal:
     roles = [Role(name) for name in names if name in Role._value2member_map_]
     if not roles:
         raise Forbidden("The token carries no role of viewer, editor or admin.")
-    return Principal(subject=subject, tenant_id=tenant, role=max(roles, key=_ROLE_RANK.__getitem__))
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    return Principal(
+        subject=subject,
+        tenant_id=tenant,
+        role=max(roles, key=_ROLE_RANK.__getitem__),
+        request_id=str(request_id)[:128] if request_id else None,
+    )
 
 
 def _check_parameters(values: Mapping[str, str], where: str) -> None:
@@ -310,7 +316,11 @@ def _invoke(
             declared_headers,
         )
         logger.append_keys(tenant_id=principal.tenant_id)
-        return function(request)
+        caller = CALLER.set(principal)
+        try:
+            return function(request)
+        finally:
+            CALLER.reset(caller)
     except (DomainError, RequestRefused) as error:
         status, payload = problems.from_error(error, render)
         logger.info("request refused", extra={"status": status, "problem": payload["type"]})

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from datasource_registry.connectors.result import ConnectionTestResult
     from datasource_registry.connectors.target import ConnectionTarget
     from datasource_registry.discovered import DiscoveredSchema
+    from datasource_registry.domain.revisions import AuditEvent, Revision
 
 
 class StaleVersion(Exception):
@@ -43,8 +44,10 @@ class Page:
 
 
 class DataSourceRepository(Protocol):
-    def add(self, source: DataSource) -> None:
-        """Store a new source with its key and name markers, all or nothing. Raises DuplicateIdentity."""
+    def add(self, source: DataSource, revision: Revision | None = None) -> None:
+        """Store a new source with its key and name markers (and its first revision), all or nothing.
+
+        Raises DuplicateIdentity."""
 
     def get(self, tenant_id: str, data_source_id: str) -> DataSource | None: ...
 
@@ -52,14 +55,18 @@ class DataSourceRepository(Protocol):
 
     def list_page(self, tenant_id: str, limit: int, after: str | None) -> Page: ...
 
-    def replace(self, previous: DataSource, updated: DataSource) -> None:
-        """Write `updated` if the stored rowVersion is still `previous.row_version`. Raises StaleVersion."""
+    def replace(self, previous: DataSource, updated: DataSource, revision: Revision | None = None) -> None:
+        """Write `updated` (with `revision`, the configuration change it records, in the same write) if the stored
+        record is still `previous`. Raises StaleVersion. The registry's own writes pass no revision."""
 
-    def remove(self, source: DataSource) -> None:
-        """Delete the source and its markers if its rowVersion is unchanged. Raises StaleVersion."""
+    def remove(self, source: DataSource, revision: Revision | None = None) -> None:
+        """Delete the source and its markers (writing its last revision) if it is unchanged. Raises StaleVersion."""
 
     def get_many(self, tenant_id: str, data_source_ids: list[str]) -> list[DataSource]:
         """The tenant's sources among `data_source_ids`, in the order asked; unknown ids are left out."""
+
+    def record_access(self, tenant_id: str, event: AuditEvent) -> None:
+        """Add a line to the tenant's audit trail that records no change (the registry read a secret), once."""
 
     def names_starting_with(self, tenant_id: str, prefix: str) -> list[tuple[str, str]]:
         """(case-folded name, id) of the tenant's sources whose case-folded name starts with `prefix`."""
@@ -84,6 +91,9 @@ class SecretStore(Protocol):
         """Make `restore` current again after the record that would have used `discard` failed to commit."""
 
     def read(self, ref: SecretRef) -> dict[str, str]: ...
+
+    def held(self, ref: SecretRef) -> dict[str, str] | None:
+        """The values of that version if the store still holds it (a restore's question); None if it is gone."""
 
     def read_named(self, tenant_id: str, name: str) -> dict[str, str]:
         """A secret the user manages (002's secretManagerKey). Raises PermissionError for another tenant's."""

@@ -29,11 +29,23 @@ from datasource_registry.domain.ports import (
     DataSourceRepository,
     DuplicateIdentity,
     Page,
+    SecretRef,
     SecretStore,
     StaleVersion,
 )
-from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.principal import CALLER, Principal
 from datasource_registry.domain.refresh import awaits_check, rescheduled, schedule_changed, scheduled_refresh
+from datasource_registry.domain.revisions import (
+    CREATED,
+    CREDENTIALS,
+    RESTORED,
+    UPDATED,
+    Revision,
+    deletion_of,
+    revision_of,
+    secret_read,
+    spec_at,
+)
 from datasource_registry.domain.rules import (
     configuration_errors,
     connection_changed,
@@ -151,6 +163,10 @@ class DataSourceService:
         return self._repository.get_many(tenant, window)
 
     def credentials_of(self, source: DataSource) -> dict[str, str]:
+        """The values in force; the read is in the tenant's audit trail first (no read without its line), naming the
+        request's caller (a test, a discovery) or the registry itself (the scheduled refresh)."""
+        if (source.secret_arn and source.secret_version) or source.spec.secret_manager_key:
+            self._repository.record_access(source.tenant_id, secret_read(source, CALLER.get(), self._clock()))
         return credentials_in_force(self._secrets, source)
 
     # -- writes ------------------------------------------------------------------------------------------
@@ -186,7 +202,7 @@ class DataSourceService:
         )
         source.next_refresh_at = scheduled_refresh(source, now)
         try:
-            self._add(source, key_was_derived=key is None)
+            self._add(principal, source, key_was_derived=key is None)
         except DependencyUnavailable:
             # The outcome is unknown (every answer was lost): what is stored decides, and a secret is discarded
             # only when its record surely is not there (an unreadable store keeps it: findable by its tags).
@@ -200,10 +216,11 @@ class DataSourceService:
             raise
         return source
 
-    def _add(self, source: DataSource, key_was_derived: bool) -> None:
+    def _add(self, principal: Principal, source: DataSource, key_was_derived: bool) -> None:
         for attempt in range(3):
             try:
-                self._repository.add(source)
+                # Revision 1 is written with the record (its key may still change below, so it is built each time).
+                self._repository.add(source, revision_of(None, source, principal, CREATED, source.created_at))
                 return
             except StaleVersion:
                 # A brand-new id is taken only if ids collide; a repeat of this very write is recognised as success
@@ -231,12 +248,26 @@ class DataSourceService:
 
         `extension_changes` (a dialect's namespace -> its fields) merges into the record's extensions; None removes.
         A write that loses the race to the registry's own write (or, without expected_version, to anyone's) reads
-        again and re-applies its changes on the latest record.
+        again and re-applies its changes on the latest record. The write records its revision (domain/revisions.py)
+        in the same transaction.
         """
+        return self._update(principal, reference, changes, credentials, expected_version, extension_changes)[0]
+
+    def _update(
+        self,
+        principal: Principal,
+        reference: str,
+        changes: dict[str, Any],
+        credentials: CredentialChanges | None,
+        expected_version: int | None,
+        extension_changes: dict[str, dict[str, Any]] | None,
+        restored_from: int | None = None,
+    ) -> tuple[DataSource, Revision]:
+        """update(), answering the revision written too; `restored_from` marks a restore of that revision."""
         principal.require_write()
         credentials = credentials or CredentialChanges()
 
-        def attempt() -> DataSource:
+        def attempt() -> tuple[DataSource, Revision]:
             current = self.get(principal, reference)
             if expected_version is not None and expected_version != current.row_version:
                 raise VersionConflict(current)
@@ -248,7 +279,7 @@ class DataSourceService:
             # Secrets in the strings move to the secret (a record written before this rule moves them now too);
             # a placeholder sent back keeps the value in force.
             spec, found = secrets_out(spec)
-            updated, undo_secret = self._with_credentials(
+            updated, undo_secret, touched = self._with_credentials(
                 current, CredentialChanges(values={**found, **credentials.values}, clear=credentials.clear)
             )
             reset_test = connection_changed(current.spec, spec) or updated.secret_version != current.secret_version
@@ -267,9 +298,11 @@ class DataSourceService:
                 updated = updated.model_copy(
                     update=rescheduled(updated, updated.updated_at, forget_failures=reset_test)
                 )
+            action = UPDATED if restored_from is None else RESTORED
+            revision = revision_of(current, updated, principal, action, updated.updated_at, touched, restored_from)
             try:
-                self._repository.replace(current, updated)
-                return updated
+                self._repository.replace(current, updated, revision)
+                return updated, revision
             except BaseException as exc:
                 if undo_secret:
                     undo_secret()
@@ -281,14 +314,18 @@ class DataSourceService:
 
         return settle(attempt, exhausted=lambda: VersionConflict(self.get(principal, reference)))
 
-    def _with_credentials(self, current: DataSource, changes: CredentialChanges) -> tuple[DataSource, _Undo | None]:
-        """The record with its new secret version, and how to undo that secret write if the record fails."""
+    def _with_credentials(
+        self, current: DataSource, changes: CredentialChanges
+    ) -> tuple[DataSource, _Undo | None, set[str]]:
+        """The record with its new secret version, how to undo that secret write if the record fails, and the
+        names whose value changed (the revision says "password changed", never the value)."""
         if changes.empty:
-            return current, None
+            return current, None, set()
         before = registry_credentials(self._secrets, current)
         after = changes.apply(before)
         if after == before:
-            return current, None
+            return current, None, set()
+        touched = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
         undo: _Undo
         if current.secret_arn and current.secret_version:
             ref = self._secrets.add_version(current.secret_arn, after)
@@ -298,7 +335,7 @@ class DataSourceService:
             ref = self._secrets.create(current.tenant_id, current.id, after)
             undo = lambda: self._discard_secret(ref.arn)  # noqa: E731
         update = {"secret_arn": ref.arn, "secret_version": ref.version, "credential_names": sorted(after)}
-        return current.model_copy(update=update), undo
+        return current.model_copy(update=update), undo, touched
 
     def delete(self, principal: Principal, reference: str, expected_version: int | None = None) -> None:
         principal.require_write()
@@ -314,13 +351,49 @@ class DataSourceService:
             if current.secret_arn:
                 self._secrets.schedule_deletion(current.secret_arn)  # a repeat (or a concurrent delete's) is a no-op
             try:
-                self._repository.remove(current)
+                self._repository.remove(current, deletion_of(current, principal, self._clock()))
             except BaseException:
                 if self._keep_secret(principal.tenant_id, reference, current.secret_arn):
                     raise  # the record stays, and so does its secret; StaleVersion reads again and decides again
                 raise NotFound(f"Data source {reference!r} was not found.") from None  # another delete won
 
         settle(attempt, exhausted=lambda: VersionConflict(self.get(principal, reference)))
+
+    def restore(
+        self, principal: Principal, reference: str, revision: Revision, expected_version: int | None = None
+    ) -> tuple[DataSource, Revision, builtins.list[str]]:
+        """A new revision whose configuration equals `revision`'s (the record, the revision written, and the
+        credentials that must be set again).
+
+        The registry's secret comes back as it was only if Secrets Manager still holds the version the revision
+        names; otherwise the credentials in force stay, and their names are answered so the user can set them.
+        Data system links are relationships of the systems and are not restored.
+        """
+        principal.require_write()
+        current = self.get(principal, reference)
+        names = builtins.list(revision.configuration.get(CREDENTIALS, []))
+        held = None
+        if revision.secret_arn and revision.secret_version:
+            held = self._secrets.held(SecretRef(revision.secret_arn, revision.secret_version))
+        if held is not None or not names:
+            credentials, to_set_again = CredentialChanges(values=dict(held or {}), clear=True), []
+        else:
+            credentials, to_set_again = CredentialChanges(), names
+        wanted: dict[str, Any] = revision.configuration.get("extensions") or {}
+        extension_changes = {
+            namespace: {**dict.fromkeys(current.extensions.get(namespace) or {}), **(wanted.get(namespace) or {})}
+            for namespace in current.extensions.keys() | wanted.keys()
+        }
+        restored, written = self._update(
+            principal,
+            current.id,
+            spec_at(revision),
+            credentials,
+            expected_version,
+            extension_changes,
+            restored_from=revision.number,
+        )
+        return restored, written, to_set_again
 
     def _keep_secret(self, tenant_id: str, reference: str, arn: str | None) -> bool:
         """After a failed removal: if the record is still there, take its secret out of deletion; say if it is."""

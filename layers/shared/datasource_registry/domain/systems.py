@@ -14,6 +14,7 @@ from datasource_registry.domain.errors import DependencyUnavailable, NotFound
 from datasource_registry.domain.ids import new_data_source_id
 from datasource_registry.domain.model import DataSource
 from datasource_registry.domain.principal import Principal
+from datasource_registry.domain.revisions import LINKED, UNLINKED, Revision, revision_of
 
 SYSTEM_PREFIX = "sys_"
 
@@ -37,8 +38,10 @@ def looks_like_system_id(reference: str) -> bool:
     return reference.startswith(SYSTEM_PREFIX) and len(reference) == len(SYSTEM_PREFIX) + 26
 
 
-# DynamoDB writes at most 100 items in one transaction: the system and up to 99 linked sources.
-ONE_TRANSACTION = 100
+# DynamoDB writes at most 100 items in one transaction: the system and up to 33 linked sources, each with its
+# revision and audit line (a link changes the source's configuration: its systemIds).
+ONE_TRANSACTION = 34
+_Relinked = tuple[DataSource, DataSource, Revision]  # the source before, after, and the revision it writes
 
 
 class DataSystemRepository(Protocol):
@@ -54,10 +57,11 @@ class DataSystemRepository(Protocol):
     def remove(self, system: DataSystem) -> None:
         """Delete the system if its rowVersion is unchanged. Raises StaleVersion."""
 
-    def save_link(self, system: tuple[DataSystem, DataSystem], source: tuple[DataSource, DataSource]) -> None:
-        """Both (previous, updated) pairs in one all-or-nothing write, each guarded by its rowVersion."""
+    def save_link(self, system: tuple[DataSystem, DataSystem], source: _Relinked) -> None:
+        """Both (previous, updated) pairs in one all-or-nothing write, each guarded by its rowVersion; the source's
+        revision in the same write."""
 
-    def remove_unlinking(self, system: DataSystem, sources: list[tuple[DataSource, DataSource]]) -> None:
+    def remove_unlinking(self, system: DataSystem, sources: list[_Relinked]) -> None:
         """Delete the system and write its unlinked sources in one all-or-nothing write. Raises StaleVersion."""
 
 
@@ -110,7 +114,7 @@ class DataSystemService:
             system = self.get(principal, system_id)
             if len(system.child_ids) >= ONE_TRANSACTION:
                 return False  # too many children for one DynamoDB transaction: unlink them step by step below
-            unlinked: builtins.list[tuple[DataSource, DataSource]] = []
+            unlinked: builtins.list[_Relinked] = []
             for child in system.child_ids:
                 try:
                     source = self._find_source(principal, child)
@@ -118,7 +122,7 @@ class DataSystemService:
                     continue
                 if system.id in source.system_ids:
                     after = [s for s in source.system_ids if s != system.id]
-                    unlinked.append((source, self._touched(principal, source, after)))
+                    unlinked.append(self._touched(principal, source, after))
             self._repository.remove_unlinking(system, unlinked)  # StaleVersion: a link or an edit landed, read again
             return True
 
@@ -160,21 +164,24 @@ class DataSystemService:
             children = [c for c in system.child_ids if c != source.id] + ([source.id] if linked else [])
             parents = [s for s in source.system_ids if s != system.id] + ([system.id] if linked else [])
             updated_system = self._next(system, children)
-            updated_source = self._touched(principal, source, parents)
-            self._repository.save_link((system, updated_system), (source, updated_source))  # StaleVersion: again
+            relinked = self._touched(principal, source, parents)
+            self._repository.save_link((system, updated_system), relinked)  # StaleVersion: again
             return updated_system
 
         return settle(attempt, exhausted=_kept_changing)
 
-    def _touched(self, principal: Principal, source: DataSource, parents: builtins.list[str]) -> DataSource:
-        return source.model_copy(
+    def _touched(self, principal: Principal, source: DataSource, parents: builtins.list[str]) -> _Relinked:
+        now = self._clock()
+        updated = source.model_copy(
             update={
                 "system_ids": parents,
                 "row_version": source.row_version + 1,
-                "updated_at": self._clock(),
+                "updated_at": now,
                 "updated_by": principal.subject,
             }
         )
+        action = LINKED if len(parents) > len(source.system_ids) else UNLINKED
+        return source, updated, revision_of(source, updated, principal, action, now)
 
     def _next(self, system: DataSystem, children: builtins.list[str]) -> DataSystem:
         return system.model_copy(
