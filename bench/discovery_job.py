@@ -27,7 +27,7 @@ import psycopg
 from datasource_registry.adapters.connectors import LibraryConnectorGateway
 from datasource_registry.connectors import NetworkPolicy
 from datasource_registry.domain.model import DataSourceSpec
-from datasource_registry.domain.schemas import target_of
+from datasource_registry.domain.schema_service import target_of
 from devserver import tokens
 from devserver.scheduler import LocalScheduler
 from devserver.server import LocalApi, LocalServer

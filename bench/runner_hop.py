@@ -60,12 +60,12 @@ def main() -> None:
         print(f"{'connection test (median ms)':32} {'in-process':>11} {'via runner':>11} {'added ms':>9} {'x':>6}")
         for name, (target, credentials) in TARGETS.items():
             for gateway in (in_process, through):  # warm both: the runner's first call is its cold start
-                assert gateway.test(target, credentials, 10).success, name
+                assert gateway.check(target, credentials, 10).success, name
             samples: dict[str, list[float]] = {"in": [], "via": []}
             for _ in range(args.rounds):
                 for key, gateway in (("in", in_process), ("via", through)):
                     started = time.perf_counter()
-                    result = gateway.test(target, credentials, 10)
+                    result = gateway.check(target, credentials, 10)
                     samples[key].append((time.perf_counter() - started) * 1000)
                     assert result.success, result.error
             local, hop = statistics.median(samples["in"]), statistics.median(samples["via"])

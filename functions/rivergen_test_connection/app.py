@@ -18,6 +18,6 @@ cold_start("CONNECTOR_RUNNERS")
     error_shape=error_body,
 )
 def lambda_handler(request: Request) -> Response:
-    result, source = services().schemas.test_saved(request.principal, request.path_param("id"), request.seconds_left())
+    result, source = services().schemas.check_saved(request.principal, request.path_param("id"), request.seconds_left())
     message = "Connection successful" if result.success else "Connection failed"
     return Response(200, envelope(snake(test_view(result, source.id, health_of(source))), message))

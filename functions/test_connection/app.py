@@ -10,5 +10,5 @@ cold_start("CONNECTOR_RUNNERS")
 
 @endpoint(doc=Doc(summary="Test a saved data source's connection", responses={200: ConnectionTestView}))
 def lambda_handler(request: Request) -> Response:
-    result, source = services().schemas.test_saved(request.principal, request.path_param("id"), request.seconds_left())
+    result, source = services().schemas.check_saved(request.principal, request.path_param("id"), request.seconds_left())
     return Response(200, test_view(result, source.id, health_of(source)))

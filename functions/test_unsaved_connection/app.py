@@ -16,7 +16,7 @@ cold_start("CONNECTOR_RUNNERS")
 )
 def lambda_handler(request: Request) -> Response:
     payload = create_request(request.body)
-    result = services().schemas.test_unsaved(
+    result = services().schemas.check_unsaved(
         request.principal, payload.spec(), payload.credential_values(), request.seconds_left()
     )
     return Response(200, test_view(result))

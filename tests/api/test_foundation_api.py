@@ -57,7 +57,7 @@ def state(client, identifier):
 
 def record_test_outcome(tenant, identifier, ok):
     """What a user's connection test records (the registry's own write, through the one service)."""
-    services().data_sources.apply_system_update(
+    services().data_sources.apply_registry_update(
         tenant,
         identifier,
         lambda current: connection_checked(

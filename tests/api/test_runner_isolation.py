@@ -82,7 +82,7 @@ def crashing(action: str) -> ConnectionTarget:
 def test_a_runner_process_that_dies_fails_that_one_call_with_a_stable_code(local_api, probe_name):
     gateway = gateway_to(probe_name)
 
-    result = gateway.test(crashing("crash"), {"password": "s3cr3t-in-payload"}, 5)
+    result = gateway.check(crashing("crash"), {"password": "s3cr3t-in-payload"}, 5)
 
     assert (result.success, result.error_code) == (False, "UNEXPECTED")
     assert result.error == f"{RUNNER_FAILED} (Runtime.ExitError)"
@@ -90,7 +90,7 @@ def test_a_runner_process_that_dies_fails_that_one_call_with_a_stable_code(local
         gateway.discover(crashing("crash"), {}, 5)
     assert raised.value.code == "UNEXPECTED"
     # The next call gets a fresh process: one crash costs one call.
-    assert gateway.test(crashing("garbage"), {}, 5).error == f"{RUNNER_FAILED}: its answer is not a runner answer"
+    assert gateway.check(crashing("garbage"), {}, 5).error == f"{RUNNER_FAILED}: its answer is not a runner answer"
 
 
 def test_a_runner_that_hangs_past_the_deadline_fails_that_call_as_a_timeout(local_api, probe_name):
@@ -98,7 +98,7 @@ def test_a_runner_that_hangs_past_the_deadline_fails_that_call_as_a_timeout(loca
     target = ConnectionTarget(type="postgresql", host="127.0.0.1", source_config={"action": "sleep"})
     started = time.monotonic()
 
-    result = gateway.test(target, {}, 1)
+    result = gateway.check(target, {}, 1)
 
     assert (result.success, result.error_code, result.error) == (False, "TIMEOUT", RUNNER_TIMED_OUT)
     assert time.monotonic() - started < 10
@@ -130,7 +130,7 @@ def test_a_runner_past_its_function_timeout_is_killed_and_answers_sandbox_timedo
 
 
 def test_an_unknown_runner_is_a_clear_failure_not_an_exception(local_api):
-    result = gateway_to("local-NoSuchRunner").test(crashing("x"), {}, 2)
+    result = gateway_to("local-NoSuchRunner").check(crashing("x"), {}, 2)
 
     assert (result.success, result.error_code) == (False, "UNEXPECTED")
     assert result.error == f"{RUNNER_FAILED}: ResourceNotFoundException"

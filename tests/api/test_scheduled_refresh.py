@@ -35,7 +35,7 @@ def create(api, name: str, *, tested: bool = True, **fields) -> dict:
     assert response.status_code == 201, response.text
     created = response.json()
     if tested:
-        checked = services().data_sources.apply_system_update(
+        checked = services().data_sources.apply_registry_update(
             created["tenantId"],
             created["id"],
             lambda current: connection_checked(current, current.updated_at, healthy=True, reason=None),

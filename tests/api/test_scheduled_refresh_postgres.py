@@ -10,7 +10,7 @@ import json
 
 import psycopg
 
-from datasource_registry.domain.schemas import SchemaService
+from datasource_registry.domain.schema_service import SchemaService
 from datasource_registry.runtime import services
 
 BASE = "/api/v1/data-sources"

@@ -13,7 +13,7 @@ TABLE = ConnectionTarget(type="dynamodb", source_config={"table_name": "local-Da
 def test_an_aws_source_without_keys_is_refused_before_any_call():
     gateway = LibraryConnectorGateway(NetworkPolicy.from_string(""), "http://127.0.0.1:9")
 
-    result = gateway.test(TABLE, {}, 5)
+    result = gateway.check(TABLE, {}, 5)
 
     assert (result.success, result.error_code) == (False, "AUTH_FAILED")
     assert "never lends its own role" in (result.error or "")
@@ -25,7 +25,7 @@ def test_an_aws_source_without_keys_is_refused_before_any_call():
 def test_with_keys_the_connector_runs(monkeypatch):
     gateway = LibraryConnectorGateway(NetworkPolicy.from_string(""), "http://127.0.0.1:9")
 
-    result = gateway.test(TABLE, {"access_key_id": "AKIA", "secret_access_key": "s"}, 2)
+    result = gateway.check(TABLE, {"access_key_id": "AKIA", "secret_access_key": "s"}, 2)
 
     # Port 9 refuses: the connector itself ran and reported the network, not the role rule.
     assert result.error_code != "AUTH_FAILED"

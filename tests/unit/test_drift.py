@@ -35,7 +35,7 @@ from datasource_registry.domain.principal import Principal
 from datasource_registry.domain.refresh_service import SCHEMA_CHANGED, RefreshSweeper, RefreshWorker
 from datasource_registry.domain.rules import connection_checked
 from datasource_registry.domain.schema_diff import diff_schemas
-from datasource_registry.domain.schemas import Discovery, drift_notice
+from datasource_registry.domain.schema_service import Discovery, drift_notice
 from datasource_registry.domain.service import DataSourceService
 from datasource_registry.domain.types import Role
 
@@ -497,7 +497,7 @@ def test_a_huge_diff_is_published_within_eventbridges_entry_limit() -> None:
         {"name": "Big", "type": "postgresql", "host": "db", "port": 5432, "databaseName": "d", "status": "active"}
     )
     created = service.create(Principal("alice", "t1", Role.EDITOR), spec, None, {"password": "pw-not-in-events"})
-    service.apply_system_update(
+    service.apply_registry_update(
         "t1", created.id, lambda current: connection_checked(current, now, healthy=True, reason=None)
     )
     discovery = huge_diff()

@@ -37,7 +37,7 @@ def test_each_user_write_is_one_revision_numbered_as_its_row_version_and_system_
     repo, _, service, history = parts
     source = service.create(EDITOR, spec(), None, {"password": "pw-first-7"})
     service.update(EDITOR, source.id, {"port": 6543}, CredentialChanges({"password": "pw-second-7"}))
-    service.apply_system_update("t1", source.id, lambda current: {"failure_count": 3})
+    service.apply_registry_update("t1", source.id, lambda current: {"failure_count": 3})
 
     _, page = history.page(EDITOR, source.id, 10, None)
 

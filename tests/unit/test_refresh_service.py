@@ -70,7 +70,7 @@ class Stack:
         if not tested:
             return source
         now = self.clock()
-        return self.service.apply_system_update(
+        return self.service.apply_registry_update(
             source.tenant_id, source.id, lambda current: connection_checked(current, now, healthy=True, reason=None)
         )
 
@@ -451,7 +451,7 @@ def test_a_foreground_test_ends_the_wait_and_a_claim_made_before_it_is_skipped(s
     source = stack.create("B", tested=False)
     stack.sweeper().sweep()
     (request,) = stack.queue.messages
-    stack.service.apply_system_update(  # a user's test lands first (record_test writes through this path)
+    stack.service.apply_registry_update(  # a user's test lands first (record_test writes through this path)
         "t1", source.id, lambda current: connection_checked(current, T0, healthy=True, reason=None)
     )
 
@@ -464,7 +464,7 @@ def test_a_foreground_test_ends_the_wait_and_a_claim_made_before_it_is_skipped(s
 
 def test_a_user_test_without_a_claim_in_flight_clears_the_due_time(stack):
     source = stack.create("B", tested=False)
-    stack.service.apply_system_update(
+    stack.service.apply_registry_update(
         "t1", source.id, lambda current: connection_checked(current, T0, healthy=False, reason="X: no")
     )
 

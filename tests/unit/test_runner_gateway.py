@@ -43,7 +43,7 @@ def gateway(fake: FakeLambda) -> RunnerConnectorGateway:
 def test_the_request_carries_the_source_its_credentials_the_policy_and_a_deadline_the_caller_can_wait_for():
     fake = FakeLambda({"result": {"success": True, "stages": [], "durationMs": 1.0}})
 
-    result = gateway(fake).test(TARGET, {"username": "app", "password": SECRET}, 20.0)
+    result = gateway(fake).check(TARGET, {"username": "app", "password": SECRET}, 20.0)
 
     assert result.success
     ((read_timeout, call),) = fake.calls
@@ -73,7 +73,7 @@ def test_the_request_carries_the_source_its_credentials_the_policy_and_a_deadlin
 def test_every_failure_of_a_runner_is_a_failed_call_with_a_stable_code(body, function_error, code, message):
     fake = FakeLambda(body, function_error)
 
-    result = gateway(fake).test(TARGET, {"password": SECRET}, 5.0)
+    result = gateway(fake).check(TARGET, {"password": SECRET}, 5.0)
 
     assert (result.success, result.error_code, result.error) == (False, code, message)
     assert SECRET not in repr(result.to_dict())
@@ -95,7 +95,7 @@ def test_a_discovered_schema_comes_back_whole():
 def test_aws_sources_without_keys_are_refused_before_any_invoke():
     fake = FakeLambda({"result": {}})
 
-    result = gateway(fake).test(ConnectionTarget(type="dynamodb"), {}, 5.0)
+    result = gateway(fake).check(ConnectionTarget(type="dynamodb"), {}, 5.0)
 
     assert (result.error_code, fake.calls) == ("AUTH_FAILED", [])
 

@@ -43,7 +43,7 @@ def test_other_urls_are_invalid_config(url):
 
 def test_000s_setting_names_reach_the_connectors_under_their_names():
     from datasource_registry.domain.model import DataSource, DataSourceSpec
-    from datasource_registry.domain.schemas import credentials_for
+    from datasource_registry.domain.schema_service import credentials_for
 
     spec = DataSourceSpec.model_validate(
         {

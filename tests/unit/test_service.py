@@ -233,7 +233,7 @@ def test_a_user_write_that_loses_only_to_a_system_write_is_reapplied_on_the_late
     def replace_after_a_system_write(previous, updated, revision=None):
         if not raced:
             raced.append(True)
-            service.apply_system_update(source.tenant_id, source.id, lambda current: {"failure_count": 7})
+            service.apply_registry_update(source.tenant_id, source.id, lambda current: {"failure_count": 7})
         original_replace(previous, updated, revision)
 
     monkeypatch.setattr(repo, "replace", replace_after_a_system_write)
@@ -247,7 +247,7 @@ def test_a_user_write_that_loses_only_to_a_system_write_is_reapplied_on_the_late
 
 def test_a_system_write_does_not_advance_the_row_version(service):
     source = service.create(EDITOR, pg_spec(), None, {})
-    after = service.apply_system_update(source.tenant_id, source.id, lambda current: {"failure_count": 1})
+    after = service.apply_registry_update(source.tenant_id, source.id, lambda current: {"failure_count": 1})
     assert after is not None and after.row_version == source.row_version and after.revision == source.revision + 1
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from datasource_registry.domain.jobs import DiscoveryJobs
     from datasource_registry.domain.ports import ConnectorGateway, SchemaRefresher
     from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
-    from datasource_registry.domain.schemas import SchemaService
+    from datasource_registry.domain.schema_service import SchemaService
     from datasource_registry.domain.systems import DataSystemService
 
 
@@ -185,7 +185,7 @@ class Services:
         from datasource_registry.adapters.connectors import LibraryConnectorGateway
         from datasource_registry.adapters.snapshots import DynamoDbSnapshotStore
         from datasource_registry.connectors.network import NetworkPolicy
-        from datasource_registry.domain.schemas import SchemaService
+        from datasource_registry.domain.schema_service import SchemaService
 
         gateway: ConnectorGateway
         runners = self.settings.need("CONNECTOR_RUNNERS")

@@ -68,7 +68,7 @@ class RunnerConnectorGateway:
     def _borrows_role(self, target: ConnectionTarget, credentials: dict[str, str]) -> bool:
         return borrows_role(target, credentials, lend_function_role=self._lend_function_role)
 
-    def test(
+    def check(
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
     ) -> ConnectionTestResult:
         if self._borrows_role(target, credentials):

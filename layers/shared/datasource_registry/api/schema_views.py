@@ -17,7 +17,7 @@ from datasource_registry.domain.errors import FieldError, ValidationFailed
 from datasource_registry.domain.model import Health
 from datasource_registry.domain.ports import SnapshotMeta
 from datasource_registry.domain.schema_diff import SchemaDiff
-from datasource_registry.domain.schemas import Discovery
+from datasource_registry.domain.schema_service import Discovery
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 

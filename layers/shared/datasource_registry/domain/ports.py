@@ -143,7 +143,7 @@ class SnapshotStore(Protocol):
 class ConnectorGateway(Protocol):
     """Reaches the user's systems with their own drivers, inside the network policy."""
 
-    def test(
+    def check(
         self, target: ConnectionTarget, credentials: dict[str, str], deadline_seconds: float
     ) -> ConnectionTestResult: ...
 

@@ -128,7 +128,7 @@ class RunResult:
 class RefreshWorker:
     """Runs one claimed refresh (or first connection check) at most once and records its outcome on the source.
 
-    Every write it makes goes through `DataSourceService.apply_system_update`, the one path of the registry's
+    Every write it makes goes through `DataSourceService.apply_registry_update`, the one path of the registry's
     own writes: retried onto the latest record, rowVersion left to the user, the due time kept right.
     """
 
@@ -197,7 +197,7 @@ class RefreshWorker:
                 return {"refresh_claim": None, "refresh_started_at": None, "next_refresh_at": None}
             return {"refresh_started_at": now}
 
-        started = self._data_sources.apply_system_update(
+        started = self._data_sources.apply_registry_update(
             request.tenant_id, request.data_source_id, mark, exhausted=_kept_changing
         )
         if started is None:
@@ -251,7 +251,7 @@ class RefreshWorker:
             # else: the user rescheduled or paused meanwhile; keep their schedule, still record what happened.
             return update
 
-        self._data_sources.apply_system_update(
+        self._data_sources.apply_registry_update(
             request.tenant_id, request.data_source_id, record, exhausted=_kept_changing
         )
 

@@ -422,7 +422,7 @@ class DataSourceService:
         self.update(Principal(MIGRATION_SUBJECT, tenant_id, Role.ADMIN), data_source_id, {})
         return True
 
-    def apply_system_update(
+    def apply_registry_update(
         self,
         tenant_id: str,
         data_source_id: str,

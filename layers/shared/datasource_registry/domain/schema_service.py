@@ -115,7 +115,7 @@ class SchemaService:
         self._clock = clock
 
     # -- connection tests ---------------------------------------------------------------------------------
-    def test_saved(
+    def check_saved(
         self, principal: Principal, reference: str, deadline_seconds: float
     ) -> tuple[ConnectionTestResult, DataSource]:
         """Test a saved source and record the outcome on it (health, timestamps, failure count)."""
@@ -129,7 +129,7 @@ class SchemaService:
                 False, [Stage("authenticate", False, 0.0, str(refused))], 0.0, code, str(refused)
             )
             return result, self.record_test(source, result)
-        result = self._connectors.test(
+        result = self._connectors.check(
             target_of(source.spec, credentials), credentials, self._budget(source, deadline_seconds)
         )
         return result, self.record_test(source, result)
@@ -137,7 +137,7 @@ class SchemaService:
     def _credentials(self, source: DataSource) -> dict[str, str]:
         return credentials_for(source, self._data_sources.credentials_of(source))
 
-    def test_unsaved(
+    def check_unsaved(
         self, principal: Principal, spec: DataSourceSpec, credentials: dict[str, str], deadline_seconds: float
     ) -> ConnectionTestResult:
         """Test a configuration that is not stored; nothing is written anywhere."""
@@ -145,7 +145,7 @@ class SchemaService:
         errors = configuration_errors(spec)
         if errors:
             raise ValidationFailed(errors)
-        return self._connectors.test(
+        return self._connectors.check(
             target_of(spec, credentials), credentials, min(spec.connection_timeout, deadline_seconds)
         )
 
@@ -157,7 +157,7 @@ class SchemaService:
                 return {}  # the configuration changed while we tested: this result says nothing about it
             return connection_checked(current, now, healthy=result.success, reason=tested_reason(result))
 
-        updated = self._data_sources.apply_system_update(tested.tenant_id, tested.id, outcome)
+        updated = self._data_sources.apply_registry_update(tested.tenant_id, tested.id, outcome)
         if updated is None:
             raise NotFound("The data source was deleted during the test.")
         return updated
@@ -272,7 +272,7 @@ class SchemaService:
                 spec = spec.model_copy(update={"record_count": meta.estimated_rows})
             return {"schema_discovered_at": now, "spec": spec}
 
-        self._data_sources.apply_system_update(source.tenant_id, source.id, stamp)
+        self._data_sources.apply_registry_update(source.tenant_id, source.id, stamp)
 
     # -- snapshots ----------------------------------------------------------------------------------------
     def snapshot(
@@ -294,7 +294,7 @@ class SchemaService:
         """Test, then discover and store: every failure is an outcome (already free of secrets), never raised."""
         resolved = credentials_for(source, credentials)
         budget = self._budget(source, REFRESH_SECONDS)
-        tested = self._connectors.test(target_of(source.spec, resolved), resolved, budget)
+        tested = self._connectors.check(target_of(source.spec, resolved), resolved, budget)
         if not tested.success:
             return RefreshOutcome(ok=False, error_code=tested.error_code, error=tested.error, healthy=False)
         try:
@@ -313,7 +313,7 @@ class SchemaService:
     def check(self, source: DataSource, credentials: dict[str, str]) -> RefreshOutcome:
         """The first connection check of a configured source (000: it reaches a healthy state by itself)."""
         resolved = credentials_for(source, credentials)
-        tested = self._connectors.test(
+        tested = self._connectors.check(
             target_of(source.spec, resolved), resolved, self._budget(source, REFRESH_SECONDS)
         )
         return RefreshOutcome(
