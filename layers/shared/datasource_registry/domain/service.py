@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from datasource_registry.domain.concurrency import settle
-from datasource_registry.domain.credentials import credentials_in_force, registry_credentials, secrets_out
+from datasource_registry.domain.credentials import secrets_out
 from datasource_registry.domain.errors import (
     AlreadyExists,
     DependencyUnavailable,
@@ -77,6 +77,30 @@ def merged_extensions(current: dict[str, Any], changes: dict[str, dict[str, Any]
             else:
                 section[name] = value
     return result
+
+
+def credentials_in_force(secrets: SecretStore, source: DataSource) -> dict[str, str]:
+    """The values in force: the user's own secret (002's secretManagerKey), overlaid by the registry's.
+
+    Raises PermissionError or LookupError when a secretManagerKey may not or cannot be read.
+    """
+    values: dict[str, str] = {}
+    if source.spec.secret_manager_key:
+        values.update(secrets.read_named(source.tenant_id, source.spec.secret_manager_key))
+    if source.secret_arn and source.secret_version:
+        values.update(secrets.read(SecretRef(source.secret_arn, source.secret_version)))
+    return values
+
+
+def registry_credentials(secrets: SecretStore, source: DataSource) -> dict[str, str]:
+    """Only the values in the registry's own secret: what a credential write starts from.
+
+    The user's own secret (secretManagerKey) is never copied into the registry's, and one that is missing or
+    unreadable does not stand in the way of writing the registry's.
+    """
+    if source.secret_arn and source.secret_version:
+        return secrets.read(SecretRef(source.secret_arn, source.secret_version))
+    return {}
 
 
 @dataclass(frozen=True)
