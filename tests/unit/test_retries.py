@@ -79,3 +79,19 @@ def test_a_batch_remainder_is_sent_again_until_done_and_one_that_never_drains_is
 
     with pytest.raises(backoff.DependencyUnavailable, match="a test batch"):
         backoff.until_processed(lambda pending: pending, [1], what="a test batch", attempts=3)
+
+
+def test_a_batch_send_whose_answer_was_lost_is_sent_again_as_is(monkeypatch):
+    from datasource_registry.adapters import backoff
+
+    monkeypatch.setattr(backoff, "pause", lambda attempt: None)
+    sent: list[list[int]] = []
+
+    def lost_once(pending: list[int]) -> list[int]:
+        sent.append(pending)
+        if len(sent) == 1:
+            raise ConnectionClosedError(endpoint_url="https://dynamodb")  # it took effect; the answer never came
+        return []
+
+    backoff.until_processed(lost_once, [1, 2], what="a test batch")
+    assert sent == [[1, 2], [1, 2]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from botocore.exceptions import ConnectionError, HTTPClientError
@@ -60,11 +61,12 @@ def with_backoff(
 def until_processed(send: Callable[[Any], Any], pending: Any, *, what: str, attempts: int = 8) -> None:
     """A batch call (BatchGetItem, BatchWriteItem), then what it left unprocessed, with backoff between tries.
 
-    `send(pending)` sends and answers what is still unprocessed (empty when done). Throttled past `attempts`, the
-    answer is DependencyUnavailable (503, retry later); nothing is assumed done that was not.
+    `send(pending)` sends and answers what is still unprocessed (empty when done); batch reads and writes of whole
+    items are idempotent, so a send whose answer was lost is sent again as is (with_backoff). Throttled past
+    `attempts`, the answer is DependencyUnavailable (503, retry later); nothing is assumed done that was not.
     """
     for attempt in range(attempts):
-        pending = send(pending)
+        pending = with_backoff(partial(send, pending), what="DynamoDB")
         if not pending:
             return
         pause(attempt)
