@@ -1,6 +1,6 @@
 """POST /api/v1/data-sources: register a data source; its credentials go to Secrets Manager."""
 
-from datasource_registry.api.canonical import CreateDataSourceRequest, DataSourceView, create_request, view
+from datasource_registry.api.canonical import CreateDataSourceRequest, DataSourceView, canonical_view, create_request
 from datasource_registry.api.http import Doc, Request, Response, endpoint, etag
 from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from datasource_registry.runtime import cold_start, services
@@ -16,7 +16,7 @@ cold_start("IDEMPOTENCY_TABLE_NAME")
         headers=(IDEMPOTENCY_HEADER,),
     ),
     body=True,
-    render=view,
+    render=canonical_view,
 )
 def lambda_handler(request: Request) -> Response:
     payload = create_request(request.body)
@@ -26,7 +26,9 @@ def lambda_handler(request: Request) -> Response:
             request.principal, payload.spec(), payload.key, payload.credential_values()
         )
         return Response(
-            201, view(source), {"etag": etag(source.row_version), "location": f"/api/v1/data-sources/{source.id}"}
+            201,
+            canonical_view(source),
+            {"etag": etag(source.row_version), "location": f"/api/v1/data-sources/{source.id}"},
         )
 
     return idempotent(request, "canonical.create_data_source", services().idempotency_store, create)

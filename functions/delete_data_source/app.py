@@ -1,6 +1,6 @@
 """DELETE /api/v1/data-sources?key=: remove a source, its markers and (with a recovery window) its secret."""
 
-from datasource_registry.api.canonical import view
+from datasource_registry.api.canonical import canonical_view
 from datasource_registry.api.http import IF_MATCH, Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.runtime import cold_start, services
 
@@ -14,7 +14,7 @@ cold_start()
         query=(QueryParam("key", "Key of the data source.", required=True),),
         headers=(IF_MATCH,),
     ),
-    render=view,
+    render=canonical_view,
 )
 def lambda_handler(request: Request) -> Response:
     key = request.query_param("key", required=True) or ""

@@ -6,9 +6,9 @@ from datasource_registry.api.foundation import (
     ConnectionBody,
     FoundationDataSourceView,
     connection_changes,
+    foundation_body,
+    foundation_view,
     identifier_of,
-    parse,
-    view,
     with_connection_fields,
 )
 from datasource_registry.api.http import Doc, Request, Response, endpoint
@@ -27,13 +27,13 @@ cold_start()
         query=(SOURCE_IDENTIFIER,),
     ),
     body=True,
-    render=view,
+    render=foundation_view,
 )
 def lambda_handler(request: Request) -> Response:
     identifier = identifier_of(request)
-    changes = connection_changes(parse(ConnectionBody, request.body).connection)
+    changes = connection_changes(foundation_body(ConnectionBody, request.body).connection)
     try:
         source = services().data_sources.update(request.principal, identifier, changes)
     except ValidationFailed as error:
         raise ValidationFailed(with_connection_fields(error.errors), error.detail) from None
-    return Response(200, view(source))
+    return Response(200, foundation_view(source))

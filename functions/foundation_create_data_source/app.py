@@ -6,10 +6,10 @@ from datasource_registry.api.foundation import (
     CreateDataSourceBody,
     FoundationDataSourceView,
     create_spec,
-    parse,
+    foundation_body,
+    foundation_view,
     profile_of,
     require_org,
-    view,
 )
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
@@ -26,15 +26,15 @@ cold_start("IDEMPOTENCY_TABLE_NAME")
         headers=(X_ORG, IDEMPOTENCY_HEADER),
     ),
     body=True,
-    render=view,
+    render=foundation_view,
 )
 def lambda_handler(request: Request) -> Response:
     require_org(request)
-    body = parse(CreateDataSourceBody, request.body)
+    body = foundation_body(CreateDataSourceBody, request.body)
 
     def create() -> Response:
         extensions = {PROFILE: profile_of(body.entity, body.entity_info)}
         source = services().data_sources.create(request.principal, create_spec(body), None, {}, extensions)
-        return Response(200, view(source))
+        return Response(200, foundation_view(source))
 
     return idempotent(request, "foundation.create_data_source", services().idempotency_store, create)

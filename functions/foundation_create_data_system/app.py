@@ -5,7 +5,7 @@ from datasource_registry.api.foundation import (
     X_ORG,
     CreateDataSystemBody,
     DataSystemView,
-    parse,
+    foundation_body,
     profile_of,
     require_org,
     system_view,
@@ -28,7 +28,7 @@ cold_start("IDEMPOTENCY_TABLE_NAME")
 )
 def lambda_handler(request: Request) -> Response:
     require_org(request)
-    body = parse(CreateDataSystemBody, request.body)
+    body = foundation_body(CreateDataSystemBody, request.body)
 
     def create() -> Response:
         extensions = {PROFILE: profile_of(body.entity, body.entity_info)}

@@ -1,6 +1,6 @@
 """DELETE /api/data/data_source?identifier= (000): remove the source, unlink it, schedule its secret's deletion."""
 
-from datasource_registry.api.foundation import SOURCE_IDENTIFIER, X_ORG, Deleted, identifier_of, view
+from datasource_registry.api.foundation import SOURCE_IDENTIFIER, X_ORG, Deleted, foundation_view, identifier_of
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import cold_start, services
 
@@ -14,7 +14,7 @@ cold_start()
         responses={200: Deleted},
         query=(SOURCE_IDENTIFIER,),
     ),
-    render=view,
+    render=foundation_view,
 )
 def lambda_handler(request: Request) -> Response:
     identifier = identifier_of(request)

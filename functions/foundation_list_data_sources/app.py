@@ -1,7 +1,7 @@
 """GET /api/data/data_source/list (000): the organisation's data sources, oldest first, a page at a time."""
 
 from datasource_registry.api.canonical import decode_cursor, encode_cursor
-from datasource_registry.api.foundation import X_ORG, FoundationDataSourceList, require_org, view
+from datasource_registry.api.foundation import X_ORG, FoundationDataSourceList, foundation_view, require_org
 from datasource_registry.api.http import Doc, QueryParam, Request, Response, endpoint
 from datasource_registry.runtime import cold_start, services
 
@@ -25,4 +25,4 @@ def lambda_handler(request: Request) -> Response:
     page = services().data_sources.list(request.principal, limit, decode_cursor(request.query_param("cursor")))
     # 000's answer is a bare array, so the next page travels in a header.
     headers = {"x-next-cursor": encode_cursor(page.next_after)} if page.next_after else {}
-    return Response(200, [view(source) for source in page.items], headers)
+    return Response(200, [foundation_view(source) for source in page.items], headers)

@@ -5,9 +5,9 @@ from datasource_registry.api.foundation import (
     X_ORG,
     FoundationDataSourceView,
     SecretValues,
+    foundation_view,
     identifier_of,
     secret_changes,
-    view,
 )
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import cold_start, services
@@ -24,7 +24,7 @@ cold_start()
         query=(SOURCE_IDENTIFIER,),
     ),
     body=True,
-    render=view,
+    render=foundation_view,
 )
 def lambda_handler(request: Request) -> Response:
     identifier = identifier_of(request)
@@ -33,4 +33,4 @@ def lambda_handler(request: Request) -> Response:
     changes = secret_changes(current, request.body)
     # Guarded by the rowVersion just read: a connection changed meanwhile cannot receive secrets it no longer names.
     source = data_sources.update(request.principal, current.id, {}, changes, current.row_version)
-    return Response(200, view(source))
+    return Response(200, foundation_view(source))

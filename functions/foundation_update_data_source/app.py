@@ -5,10 +5,10 @@ from datasource_registry.api.foundation import (
     X_ORG,
     FoundationDataSourceView,
     UpdateDataSourceBody,
+    foundation_body,
+    foundation_view,
     identifier_of,
-    parse,
     update_changes,
-    view,
 )
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.runtime import cold_start, services
@@ -25,10 +25,10 @@ cold_start()
         query=(SOURCE_IDENTIFIER,),
     ),
     body=True,
-    render=view,
+    render=foundation_view,
 )
 def lambda_handler(request: Request) -> Response:
     identifier = identifier_of(request)
-    changes, profile = update_changes(parse(UpdateDataSourceBody, request.body))
+    changes, profile = update_changes(foundation_body(UpdateDataSourceBody, request.body))
     source = services().data_sources.update(request.principal, identifier, changes, extension_changes=profile)
-    return Response(200, view(source))
+    return Response(200, foundation_view(source))

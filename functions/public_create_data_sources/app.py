@@ -10,9 +10,9 @@ from datasource_registry.api.public import (
     create_spec,
     envelope,
     item_result,
-    parse,
+    public_body,
     public_field_errors,
-    view,
+    public_view,
 )
 from datasource_registry.domain.errors import DomainError, FieldError, ValidationFailed
 from datasource_registry.domain.model import DataSource
@@ -22,7 +22,7 @@ cold_start("IDEMPOTENCY_TABLE_NAME")
 
 
 def create_one(request: Request, body: object, prefix: str = "") -> DataSource:
-    spec, credentials, extensions = create_spec(parse(CreateDataSource, body, prefix), prefix)
+    spec, credentials, extensions = create_spec(public_body(CreateDataSource, body, prefix), prefix)
     try:
         return services().data_sources.create(request.principal, spec, None, credentials, extensions)
     except ValidationFailed as error:  # the domain names fields as the canonical API does; 002 says uri, path
@@ -31,7 +31,7 @@ def create_one(request: Request, body: object, prefix: str = "") -> DataSource:
 
 def create(request: Request) -> Response:
     if not isinstance(request.body, list):
-        return Response(200, envelope(view(create_one(request, request.body))))
+        return Response(200, envelope(public_view(create_one(request, request.body))))
     if not 1 <= len(request.body) <= MAX_BULK:
         raise ValidationFailed([FieldError("body", f"an array must hold 1 to {MAX_BULK} data sources")])
     request.principal.require_write()
@@ -52,7 +52,7 @@ def create(request: Request) -> Response:
         headers=(IDEMPOTENCY_HEADER,),
     ),
     body=True,
-    render=view,
+    render=public_view,
 )
 def lambda_handler(request: Request) -> Response:
     return idempotent(request, "public.create_data_sources", services().idempotency_store, lambda: create(request))

@@ -6,9 +6,9 @@ from datasource_registry.api.public import (
     PublicDataSourceAnswer,
     changes_of,
     envelope,
-    parse,
+    public_body,
     public_field_errors,
-    view,
+    public_view,
 )
 from datasource_registry.domain.errors import ValidationFailed
 from datasource_registry.runtime import cold_start, services
@@ -24,14 +24,14 @@ cold_start()
         headers=(IF_MATCH,),
     ),
     body=True,
-    render=view,
+    render=public_view,
 )
 def lambda_handler(request: Request) -> Response:
-    changes, credentials, profile = changes_of(parse(DataSourceFields, request.body))
+    changes, credentials, profile = changes_of(public_body(DataSourceFields, request.body))
     try:
         source = services().data_sources.update(
             request.principal, request.path_param("id"), changes, credentials, request.expected_version(), profile
         )
     except ValidationFailed as error:
         raise public_field_errors(error) from None
-    return Response(200, envelope(view(source)), {"etag": etag(source.row_version)})
+    return Response(200, envelope(public_view(source)), {"etag": etag(source.row_version)})

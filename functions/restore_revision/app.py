@@ -1,6 +1,6 @@
 """POST /api/v1/data-sources/{id}/revisions/{n}/restore: a new revision whose configuration equals revision n."""
 
-from datasource_registry.api.canonical import view
+from datasource_registry.api.canonical import canonical_view
 from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint, etag
 from datasource_registry.api.revisions import RestoreView, restore_view, revision_number
 from datasource_registry.runtime import cold_start, services
@@ -14,7 +14,7 @@ cold_start()
         responses={200: RestoreView},
         headers=(IF_MATCH,),
     ),
-    render=view,  # a 409's `current`
+    render=canonical_view,  # a 409's `current`
 )
 def lambda_handler(request: Request) -> Response:
     number = revision_number(request.path_param("n"))

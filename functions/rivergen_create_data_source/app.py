@@ -9,7 +9,7 @@ from datasource_registry.api.rivergen import (
     create_body,
     envelope,
     error_body,
-    view,
+    rivergen_view,
 )
 from datasource_registry.runtime import cold_start, services
 
@@ -25,7 +25,7 @@ cold_start("IDEMPOTENCY_TABLE_NAME")
         headers=(IDEMPOTENCY_HEADER,),
     ),
     body=True,
-    render=view,
+    render=rivergen_view,
     error_shape=error_body,
 )
 def lambda_handler(request: Request) -> Response:
@@ -37,7 +37,7 @@ def lambda_handler(request: Request) -> Response:
         )
         return Response(
             201,
-            envelope(view(source), "Data source created successfully"),
+            envelope(rivergen_view(source), "Data source created successfully"),
             {"location": f"/rivergen/api/v1/data-sources/{source.id}"},
         )
 

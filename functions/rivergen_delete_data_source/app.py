@@ -1,7 +1,7 @@
 """DELETE /rivergen/api/v1/data-sources/{id} (001): remove a source; its secret goes with a recovery window."""
 
 from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint
-from datasource_registry.api.rivergen import RiverGenDeletedAnswer, RiverGenProblem, envelope, error_body, view
+from datasource_registry.api.rivergen import RiverGenDeletedAnswer, RiverGenProblem, envelope, error_body, rivergen_view
 from datasource_registry.runtime import cold_start, services
 
 cold_start()
@@ -14,7 +14,7 @@ cold_start()
         responses={200: RiverGenDeletedAnswer},
         headers=(IF_MATCH,),
     ),
-    render=view,
+    render=rivergen_view,
     error_shape=error_body,
 )
 def lambda_handler(request: Request) -> Response:

@@ -7,8 +7,8 @@ from datasource_registry.api.rivergen import (
     RiverGenProblem,
     envelope,
     error_body,
+    rivergen_view,
     update_body,
-    view,
 )
 from datasource_registry.runtime import cold_start, services
 
@@ -24,7 +24,7 @@ cold_start()
         headers=(IF_MATCH,),
     ),
     body=True,
-    render=view,
+    render=rivergen_view,
     error_shape=error_body,
 )
 def lambda_handler(request: Request) -> Response:
@@ -32,4 +32,6 @@ def lambda_handler(request: Request) -> Response:
     source = services().data_sources.update(
         request.principal, request.path_param("id"), changes, credentials, request.expected_version(row_version)
     )
-    return Response(200, envelope(view(source), "Data source updated successfully"), {"etag": etag(source.row_version)})
+    return Response(
+        200, envelope(rivergen_view(source), "Data source updated successfully"), {"etag": etag(source.row_version)}
+    )

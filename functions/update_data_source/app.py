@@ -1,6 +1,6 @@
 """PUT /api/v1/data-sources: change the given fields of the source named by `key`, guarded by rowVersion/If-Match."""
 
-from datasource_registry.api.canonical import DataSourceView, UpdateDataSourceRequest, update_request, view
+from datasource_registry.api.canonical import DataSourceView, UpdateDataSourceRequest, canonical_view, update_request
 from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint, etag
 from datasource_registry.runtime import cold_start, services
 
@@ -15,11 +15,11 @@ cold_start()
         headers=(IF_MATCH,),
     ),
     body=True,
-    render=view,
+    render=canonical_view,
 )
 def lambda_handler(request: Request) -> Response:
     key, changes, credentials, row_version = update_request(request.body)
     source = services().data_sources.update(
         request.principal, key, changes, credentials, request.expected_version(row_version)
     )
-    return Response(200, view(source), {"etag": etag(source.row_version)})
+    return Response(200, canonical_view(source), {"etag": etag(source.row_version)})

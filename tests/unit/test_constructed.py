@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from datasource_registry.api.canonical import DataSourceView, view
+from datasource_registry.api.canonical import DataSourceView, canonical_view
 from datasource_registry.domain.model import DataSource, DataSourceSpec, Schedule, constructed
 
 SPEC = DataSourceSpec.model_validate(
@@ -35,7 +35,7 @@ def test_a_constructed_model_equals_model_construct_and_dumps_the_same(model):
 
 
 def test_the_canonical_view_is_the_view_model_s_own_serialization():
-    data = view(SOURCE)
+    data = canonical_view(SOURCE)
 
     assert DataSourceView.model_validate(data).model_dump(mode="json", by_alias=True)["name"] == "Orders"
     assert data["createdAt"] == "2026-11-23T12:00:00Z" and data["schedule"] == {}

@@ -130,7 +130,7 @@ _SYSTEM_FIELDS = [
 ]
 
 
-def view(source: DataSource) -> dict[str, Any]:
+def canonical_view(source: DataSource) -> dict[str, Any]:
     values: dict[str, Any] = dict(source.spec.__dict__)  # every field of the spec
     values.update(shown_texts(source))
     values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
@@ -159,7 +159,7 @@ class DataSourcePage(BaseModel):
 def page_view(page: Page, limit: int) -> dict[str, Any]:
     cursor = encode_cursor(page.next_after) if page.next_after else None
     pagination = PaginationView(total=page.total, limit=limit, has_more=cursor is not None, next_cursor=cursor)
-    return {"data": [view(item) for item in page.items], "pagination": pagination.model_dump(by_alias=True)}
+    return {"data": [canonical_view(item) for item in page.items], "pagination": pagination.model_dump(by_alias=True)}
 
 
 def encode_cursor(after_id: str) -> str:

@@ -62,7 +62,7 @@ class ConnectorTypeList(BaseModel):
     data: list[ConnectorTypeView]
 
 
-def view(entry: catalogue.ConnectorType) -> dict[str, Any]:
+def connector_type_view(entry: catalogue.ConnectorType) -> dict[str, Any]:
     capabilities = entry.capabilities
     return {
         "type": entry.key,
@@ -86,7 +86,9 @@ def view(entry: catalogue.ConnectorType) -> dict[str, Any]:
 @cache
 def _answers() -> dict[str | None, tuple[dict[str, Any], str]]:
     """Each answer and its ETag, built once per container (None: the whole list)."""
-    bodies: dict[str | None, dict[str, Any]] = {key: view(entry) for key, entry in catalogue.catalogue().items()}
+    bodies: dict[str | None, dict[str, Any]] = {
+        key: connector_type_view(entry) for key, entry in catalogue.catalogue().items()
+    }
     bodies = {None: {"data": list(bodies.values())}, **bodies}
     return {key: (body, _etag(body)) for key, body in bodies.items()}
 

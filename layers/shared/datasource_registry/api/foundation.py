@@ -120,7 +120,7 @@ class CreateDataSystemBody(BaseModel):
     entity_info: Annotated[EntityInfo, Field(default_factory=EntityInfo)]
 
 
-# -- response models: view() and system_view() serialize through them ------------------------------------
+# -- response models: foundation_view() and system_view() serialize through them ------------------------------------
 class EntityInfoView(BaseModel):
     """entity_info as stored: shown as it was accepted, without today's request limits."""
 
@@ -199,7 +199,7 @@ def identifier_of(request: Request) -> str:
     return request.query_param("identifier", required=True) or ""
 
 
-def parse(model: type[M], body: Any) -> M:
+def foundation_body(model: type[M], body: Any) -> M:
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("body", "must be a JSON object")])
     try:
@@ -304,20 +304,20 @@ def connection_view(source: DataSource) -> dict[str, Any] | None:
     spec = source.spec
     if spec.type is None:
         return None
-    view: dict[str, Any] = {}
+    shown: dict[str, Any] = {}
     if spec.type in (DataSourceType.S3, DataSourceType.SYNTHETIC):
-        view["connection_type"] = spec.type.value
+        shown["connection_type"] = spec.type.value
     else:
-        view["connection_type"] = "database"
+        shown["connection_type"] = "database"
         if spec.type is not DataSourceType.DATABASE:
-            view["engine"] = spec.type.value
+            shown["engine"] = spec.type.value
         fields = {"host": spec.host, "port": spec.port, "database": spec.database_name, "schema": spec.schema_name}
-        view.update({name: value for name, value in fields.items() if value is not None})
+        shown.update({name: value for name, value in fields.items() if value is not None})
     if spec.region:
-        view["region"] = spec.region
-    view.update(shown_texts(source)["source_config"])
-    view.update({setting: {"env_key": name} for setting, name in spec.secret_refs.items()})
-    return view
+        shown["region"] = spec.region
+    shown.update(shown_texts(source)["source_config"])
+    shown.update({setting: {"env_key": name} for setting, name in spec.secret_refs.items()})
+    return shown
 
 
 def _entity(identifier: str, kind: str, name: str, description: str, created_at: datetime) -> dict[str, Any]:
@@ -331,7 +331,7 @@ def _entity(identifier: str, kind: str, name: str, description: str, created_at:
     }
 
 
-def view(source: DataSource) -> dict[str, Any]:
+def foundation_view(source: DataSource) -> dict[str, Any]:
     profile = source.extensions.get(PROFILE, {})
     entity = _entity(source.id, "origin", source.spec.name, source.spec.description, source.created_at)
     entity.update(

@@ -219,7 +219,7 @@ _PROFILE = [
 _ERROR_NAMES = {"type": "databaseType", "connectionString": "uri", "filePath": "path"}
 
 
-def parse(model: type[M], body: Any, prefix: str = "") -> M:
+def public_body(model: type[M], body: Any, prefix: str = "") -> M:
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError(prefix or "body", "must be a JSON object")])
     try:
@@ -274,7 +274,7 @@ def create_spec(request: CreateDataSource, prefix: str = "") -> tuple[DataSource
     return spec, values, {PROFILE: {k: v for k, v in profile[PROFILE].items() if v is not None}}
 
 
-def view(source: DataSource) -> dict[str, Any]:
+def public_view(source: DataSource) -> dict[str, Any]:
     spec = source.spec
     profile = source.extensions.get(PROFILE, {})
     return PublicDataSourceView(
@@ -309,6 +309,6 @@ def envelope(data: Any, status: int = 200) -> dict[str, Any]:
 def item_result(index: int, outcome: DataSource | DomainError) -> dict[str, Any]:
     """One entry of a bulk create: the created source, or the problem that item alone would have answered."""
     if isinstance(outcome, DomainError):
-        status, payload = problems.from_error(outcome, view)
+        status, payload = problems.from_error(outcome, public_view)
         return {"index": index, "status": status, "error": payload}
-    return {"index": index, "status": 200, "data": view(outcome)}
+    return {"index": index, "status": 200, "data": public_view(outcome)}

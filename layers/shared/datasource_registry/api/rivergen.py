@@ -153,7 +153,7 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def view(source: DataSource) -> dict[str, Any]:
+def rivergen_view(source: DataSource) -> dict[str, Any]:
     spec = source.spec
     data: dict[str, Any] = {
         "id": source.id,
@@ -203,7 +203,7 @@ def envelope(data: Any, message: str) -> dict[str, Any]:
 def page_envelope(page: Page, limit: int) -> dict[str, Any]:
     cursor = encode_cursor(page.next_after) if page.next_after else None
     return {
-        **envelope([view(item) for item in page.items], "Data sources retrieved successfully"),
+        **envelope([rivergen_view(item) for item in page.items], "Data sources retrieved successfully"),
         "pagination": {"total": page.total, "limit": limit, "has_more": cursor is not None, "next_cursor": cursor},
     }
 
