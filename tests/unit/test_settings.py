@@ -92,3 +92,23 @@ def test_a_function_started_without_a_setting_it_needs_fails_at_cold_start_namin
         runtime._NEEDED.discard("EVENT_BUS_NAME")
     with pytest.raises(ValueError, match="not optional settings"):
         cold_start("TABLE_NAME")
+
+
+def test_services_a_function_does_not_use_need_no_setting_until_used(monkeypatch):
+    from datasource_registry.connectors import ConnectionTarget
+    from datasource_registry.runtime import Services
+
+    # Clients are built, never called: a region and placeholder keys spare botocore its lookups.
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    services = Services(Settings.model_validate(GLOBALS))
+    schemas, jobs = services.schemas, services.discovery_jobs  # what GET .../schema and .../discoveries build
+
+    assert schemas is not None and jobs is not None
+    with pytest.raises(MissingSetting, match="CONNECTOR_RUNNERS"):
+        schemas._connectors.check(ConnectionTarget(type="synthetic"), {}, 1.0)

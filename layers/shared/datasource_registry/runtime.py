@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from datasource_registry.domain.history import HistoryService
     from datasource_registry.domain.jobs import DiscoveryJobs
-    from datasource_registry.domain.ports import ConnectorGateway, SchemaRefresher
+    from datasource_registry.domain.ports import ConnectorGateway, EventPublisher, SchemaRefresher
     from datasource_registry.domain.refresh_service import RefreshSweeper, RefreshWorker
     from datasource_registry.domain.schema_service import SchemaService
     from datasource_registry.domain.systems import DataSystemService
@@ -187,26 +187,31 @@ class Services:
         from datasource_registry.connectors.network import NetworkPolicy
         from datasource_registry.domain.schema_service import SchemaService
 
-        gateway: ConnectorGateway
-        runners = self.settings.need("CONNECTOR_RUNNERS")
-        if runners != "in-process":
+        def gateway() -> ConnectorGateway:
+            runners = self.settings.need("CONNECTOR_RUNNERS")
+            if runners == "in-process":
+                return LibraryConnectorGateway(
+                    NetworkPolicy.from_string(self.settings.allowed_cidrs),
+                    os.environ.get("AWS_ENDPOINT_URL") or None,
+                    self.settings.lend_function_role,
+                )
             from datasource_registry.adapters.runners import RunnerConnectorGateway
             from datasource_registry.runner import parse_runner_names
 
-            gateway = RunnerConnectorGateway(
+            return RunnerConnectorGateway(
                 self.runner_client,
                 parse_runner_names(runners),
                 self.settings.allowed_cidrs,
                 os.environ.get("AWS_ENDPOINT_URL") or None,
                 self.settings.lend_function_role,
             )
-        else:
-            gateway = LibraryConnectorGateway(
-                NetworkPolicy.from_string(self.settings.allowed_cidrs),
-                os.environ.get("AWS_ENDPOINT_URL") or None,
-                self.settings.lend_function_role,
-            )
-        return SchemaService(self.data_sources, DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name), gateway)
+
+        # Built on first use: reading snapshots, diffs and jobs needs no connector (nor CONNECTOR_RUNNERS).
+        return SchemaService(
+            self.data_sources,
+            DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name),
+            cast("ConnectorGateway", _OnFirstUse(gateway)),
+        )
 
     def runner_client(self, read_timeout: float):  # type: ignore[no-untyped-def]
         """A Lambda client that waits read_timeout for a runner's answer and never retries an invoke (one per
@@ -288,7 +293,11 @@ class Services:
             DynamoDbJobStore(self.dynamodb, self.settings.table_name),
             SqsJobQueue(self.sqs, lambda: self.settings.need("REFRESH_QUEUE_URL")),
             self.schemas,
-            EventBridgePublisher(self.events, self.settings.need("EVENT_BUS_NAME")),
+            # Built on first publish: reading jobs publishes nothing (nor needs EVENT_BUS_NAME).
+            cast(
+                "EventPublisher",
+                _OnFirstUse(lambda: EventBridgePublisher(self.events, self.settings.need("EVENT_BUS_NAME"))),
+            ),
             self.data_sources.get,
             clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound, as for the data sources
         )
