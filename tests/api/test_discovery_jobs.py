@@ -204,3 +204,34 @@ def test_a_job_that_finds_a_changed_schema_announces_it_with_its_drift(api, tena
     assert latest["discoveryJob"] == second.headers["content-location"].rsplit("/", 1)[-1]
     assert latest["severityCounts"] == {"breaking": 1, "nonBreaking": 1}
     assert latest["diffPath"].endswith("from=1&to=2") and "job-secret-value" not in json.dumps(received)
+
+
+def test_a_job_that_cannot_be_queued_is_failed_and_frees_the_source(api, tenant, local_api, schema):
+    source = pg_source(api, schema)
+    store = DynamoDbJobStore(local_api.aws.client("dynamodb"), physical_name("DataSourcesTable"))
+    sent: list = []
+
+    class DownQueue:
+        down = True
+
+        def send_job(self, job):
+            if self.down:
+                raise ConnectionResetError("SQS unreachable")
+            sent.append(job)
+
+    class Bus:
+        def publish(self, detail_type, detail):
+            pass
+
+    queue = DownQueue()
+    jobs = DiscoveryJobs(store, queue, services().schemas, Bus(), services().data_sources.get, Clock())
+    editor = Principal("alice", tenant, Role.EDITOR)
+
+    with pytest.raises(ConnectionResetError):
+        jobs.request(editor, source["id"], "req-1", wait_seconds=None)
+
+    (lost,) = jobs.list(editor, source["id"], 10, None).items
+    assert lost.status is JobStatus.FAILED and lost.error["code"] == "NOT_QUEUED"
+    queue.down = False
+    retried = jobs.request(editor, source["id"], "req-2", wait_seconds=None).job
+    assert retried.id != lost.id and [job.id for job in sent] == [retried.id]  # a new job, really queued

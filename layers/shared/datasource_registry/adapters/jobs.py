@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from datasource_registry.adapters.dynamodb import tenant_pk, utc_text
 from datasource_registry.adapters.snapshots import delete_under
-from datasource_registry.domain.errors import FieldError, ValidationFailed
+from datasource_registry.domain.errors import DependencyUnavailable, FieldError, ValidationFailed
 from datasource_registry.domain.ids import looks_like_job_id
 from datasource_registry.domain.jobs import FINISHED, DiscoveryJob, JobPage, JobStatus
 
@@ -128,7 +128,8 @@ class DynamoDbJobStore:
                 if not _failed_condition(error):
                     raise  # else: a repeat of this very call stored it already
             return job
-        raise RuntimeError("the discovery lock kept changing")  # three races in a row: the caller answers 503
+        # Three races in a row: a defined answer (503, retry), never an unexpected error.
+        raise DependencyUnavailable("The source's discovery lock kept changing; retry the request.")
 
     def _release(self, tenant_id: str, data_source_id: str, job_id: str) -> None:
         try:

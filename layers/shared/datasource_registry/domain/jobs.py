@@ -202,7 +202,7 @@ class DiscoveryJobs:
         joined = job.id != fresh.id
         if wait_seconds is None:
             if not joined:
-                self._queue.send_job(job)
+                self._send(job)
             return Requested(job, done=False)
         if joined:
             return self._wait(job, wait_seconds)
@@ -241,9 +241,19 @@ class DiscoveryJobs:
         outcome = self._run(started, wait_seconds)
         if outcome is None:  # out of time: the worker, whose limit is minutes, runs it again from the start
             queued = self._store.requeue(started, self._clock() + QUEUED_LEASE)
-            self._queue.send_job(queued)
+            self._send(queued)
             return Requested(queued, done=False)
         return Requested(outcome, done=True)
+
+    def _send(self, job: DiscoveryJob) -> None:
+        """Queue the job for the worker; one that could not be queued is failed and frees the source at once, so the
+        answer (503) is true and a retry starts a new job instead of joining one no worker will ever run."""
+        try:
+            self._queue.send_job(job)
+        except Exception:
+            error = {"code": "NOT_QUEUED", "message": "the job could not be queued for the worker; request it again"}
+            self._store.finish(job, self._clock(), result=None, error=error)
+            raise
 
     # -- the worker ------------------------------------------------------------------------------------------
     def run_queued(self, tenant_id: str, data_source_id: str, job_id: str) -> str:

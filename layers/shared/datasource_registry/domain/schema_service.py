@@ -234,7 +234,7 @@ class SchemaService:
             if progress:
                 progress(len(schema.tables), len(schema.tables))
             if stamp:
-                self._stamp(source, now, latest)
+                self._stamp(source.tenant_id, source.id, now, latest.estimated_rows)
             return Discovery(source.id, latest, changed=False, diff=None)
         tables = [table.to_dict() for table in sorted(schema.tables, key=lambda t: (t.schema, t.name))]
         rows = [t.estimated_rows for t in schema.tables if t.estimated_rows is not None]
@@ -256,23 +256,23 @@ class SchemaService:
         if progress:
             progress(len(tables), len(tables))
         if stamp:
-            self._stamp(source, now, stored)
+            self._stamp(source.tenant_id, source.id, now, stored.estimated_rows)
         return Discovery(source.id, stored, changed=True, diff=diff)
 
     def record_discovered(self, tenant_id: str, data_source_id: str, result: dict[str, Any]) -> None:
-        """Stamp the source with a job's discovery (schemaDiscoveredAt, recordCount), as a direct discovery does."""
-        source = self._data_sources.get(Principal(WORKER, tenant_id, Role.ADMIN), data_source_id)
-        meta = self._meta(source, int(result["version"]))
-        self._stamp(source, datetime.fromisoformat(str(result["discoveredAt"]).replace("Z", "+00:00")), meta)
+        """Stamp the source with a job's discovery (schemaDiscoveredAt, recordCount), as a direct discovery does: from
+        the job's own result, with no read of the source or its snapshot (a source deleted meanwhile is left gone)."""
+        discovered_at = datetime.fromisoformat(str(result["discoveredAt"]).replace("Z", "+00:00"))
+        self._stamp(tenant_id, data_source_id, discovered_at, result.get("estimatedRows"))
 
-    def _stamp(self, source: DataSource, now: datetime, meta: SnapshotMeta) -> None:
+    def _stamp(self, tenant_id: str, data_source_id: str, now: datetime, estimated_rows: int | None) -> None:
         def stamp(current: DataSource) -> dict[str, Any]:
             spec = current.spec
-            if meta.estimated_rows is not None:
-                spec = spec.model_copy(update={"record_count": meta.estimated_rows})
+            if estimated_rows is not None:
+                spec = spec.model_copy(update={"record_count": estimated_rows})
             return {"schema_discovered_at": now, "spec": spec}
 
-        self._data_sources.apply_registry_update(source.tenant_id, source.id, stamp)
+        self._data_sources.apply_registry_update(tenant_id, data_source_id, stamp)
 
     # -- snapshots ----------------------------------------------------------------------------------------
     def snapshot(
