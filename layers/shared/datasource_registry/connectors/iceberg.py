@@ -124,13 +124,15 @@ def _decompressed(key: str, data: bytes) -> bytes:
 def parse_metadata(key: str, data: bytes) -> Any:
     """pyiceberg's TableMetadata of a metadata file's bytes (gzip'd or not)."""
     from pydantic import ValidationError
+    from pyiceberg.exceptions import ValidationError as IcebergValidationError
     from pyiceberg.table.metadata import TableMetadataUtil
 
     text = _decompressed(key, data)
     try:
         return TableMetadataUtil.parse_raw(text.decode("utf-8"))
-    except (ValidationError, ValueError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except (IcebergValidationError, ValidationError, ValueError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+        lines = str(exc).strip().splitlines()
+        first = " ".join(line.strip() for line in lines[:2]) if lines else type(exc).__name__
         raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"{key} is not valid Iceberg table metadata: {first}") from None
 
 
