@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import io
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, check_connection, discover_schema
 from datasource_registry.connectors.excel import MAX_FILE_BYTES, MAX_SHEET_XML_BYTES, SAMPLE_ROWS
 
-from .conftest import LOOPBACK, CountingProxy
+from .conftest import LOOPBACK, CountingProxy, free_port
 
 KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}  # moto's placeholder keys
 
@@ -395,3 +396,39 @@ def test_a_path_that_names_no_bucket_is_invalid_config() -> None:
     result = check_connection(target("iceberg", "warehouse/sales/orders"), KEYS, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"
+
+
+# --- Deadlines and unreachable endpoints ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("type_name", "path"), [("excel", "s3://books/q1.xlsx"), ("iceberg", "s3://lake/sales/orders")]
+)
+def test_a_silent_s3_endpoint_times_out_within_the_deadline(silent_server: int, type_name: str, path: str) -> None:
+    endpoint = f"http://127.0.0.1:{silent_server}"
+    started = time.monotonic()
+    tested = check_connection(target(type_name, path, connection_timeout=2), KEYS, LOOPBACK, aws_endpoint_url=endpoint)
+    tested_in = time.monotonic() - started
+    started = time.monotonic()
+    with pytest.raises(ConnectorError) as caught:
+        discover_schema(target(type_name, path), KEYS, LOOPBACK, deadline_seconds=2, aws_endpoint_url=endpoint)
+    discovered_in = time.monotonic() - started
+
+    assert (tested.error_code, caught.value.code) == ("TIMEOUT", "TIMEOUT")
+    # One attempt of at most the 2 s budget, not a retry after it (the S3 client is made with one attempt in all)
+    assert tested_in < 3 and discovered_in < 3, (tested_in, discovered_in)
+
+
+@pytest.mark.server  # it opens a (refused) connection
+@pytest.mark.parametrize(
+    ("type_name", "path"), [("excel", "s3://books/q1.xlsx"), ("iceberg", "s3://lake/sales/orders")]
+)
+def test_a_closed_s3_endpoint_is_unreachable(type_name: str, path: str) -> None:
+    result = check_connection(
+        target(type_name, path, connection_timeout=2),
+        KEYS,
+        LOOPBACK,
+        aws_endpoint_url=f"http://127.0.0.1:{free_port()}",
+    )
+
+    assert result.error_code == "UNREACHABLE", result.error

@@ -92,6 +92,7 @@ def _open(ctx: Context) -> tuple[str, str, Any, dict[str, int]]:
         size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
     ctx.details.update(bucket=bucket, key=key, size=size)
     with ctx.stage("metadata", aws.classify):
+        ctx.query_timeout()  # the download starts only while the call's deadline has not passed
         data = _download(s3, bucket, key, size)
         ctx.details.update(bytesFetched=len(data))
         workbook, parts = _parse(key, data)

@@ -39,7 +39,8 @@ def _missing(exc: BaseException) -> bool:
     return aws.classify(exc) is ErrorCode.NOT_FOUND
 
 
-def _read(s3: Any, bucket: str, key: str, limit: int) -> bytes:
+def _read(ctx: Context, s3: Any, bucket: str, key: str, limit: int) -> bytes:
+    ctx.query_timeout()  # each S3 call starts only while the call's deadline has not passed
     data: bytes = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{limit}")["Body"].read()
     if len(data) > limit:
         raise ConnectorError(
@@ -48,22 +49,25 @@ def _read(s3: Any, bucket: str, key: str, limit: int) -> bytes:
     return data
 
 
-def _from_hint(s3: Any, bucket: str, metadata_dir: str) -> str | None:
+def _from_hint(ctx: Context, s3: Any, bucket: str, metadata_dir: str) -> str | None:
     """The metadata file version-hint.text names, if there is a hint and that file exists."""
     from botocore.exceptions import ClientError
 
     try:
-        hint = _read(s3, bucket, f"{metadata_dir}version-hint.text", HINT_BYTES).decode("utf-8", "replace").strip()
+        hint = _read(ctx, s3, bucket, f"{metadata_dir}version-hint.text", HINT_BYTES).decode("utf-8", "replace").strip()
     except ClientError as exc:
         if _missing(exc):
             return None
         raise
-    except ConnectorError:
-        return None  # not a hint Iceberg wrote: fall back to the listing
+    except ConnectorError as exc:
+        if exc.code is ErrorCode.UNSUPPORTED:
+            return None  # over 1 KiB: not a hint Iceberg wrote, so the listing decides
+        raise
     candidates = [f"{metadata_dir}{hint}"] if hint.endswith(METADATA_SUFFIXES) else []
     if hint.isdigit():
         candidates += [f"{metadata_dir}v{hint}.metadata.json", f"{metadata_dir}v{hint}.gz.metadata.json"]
     for key in candidates:
+        ctx.query_timeout()
         try:
             s3.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
@@ -80,6 +84,7 @@ def _from_listing(ctx: Context, s3: Any, bucket: str, metadata_dir: str) -> str:
     for page in s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=metadata_dir, PaginationConfig={"MaxItems": MAX_KEYS_LISTED, "PageSize": 1000}
     ):
+        ctx.query_timeout()
         for obj in page.get("Contents", []):
             listed += 1
             key: str = obj["Key"]
@@ -101,7 +106,7 @@ def _metadata_key(ctx: Context, s3: Any, bucket: str, path: str) -> str:
     if path.endswith(METADATA_SUFFIXES):
         return path
     metadata_dir = path.rstrip("/") + "/metadata/"
-    hinted = _from_hint(s3, bucket, metadata_dir)
+    hinted = _from_hint(ctx, s3, bucket, metadata_dir)
     ctx.details.update(foundBy="version-hint" if hinted else "listing")
     return hinted or _from_listing(ctx, s3, bucket, metadata_dir)
 
@@ -143,7 +148,7 @@ def _load(ctx: Context) -> tuple[str, str, Any]:
     with ctx.stage("authenticate", aws.classify):  # the first S3 call: the hint, a listing or a metadata file
         key = _metadata_key(ctx, s3, bucket, path)
     with ctx.stage("metadata", aws.classify):
-        data = _read(s3, bucket, key, MAX_METADATA_BYTES)
+        data = _read(ctx, s3, bucket, key, MAX_METADATA_BYTES)
         metadata = parse_metadata(key, data)
     snapshot = metadata.current_snapshot()
     ctx.details.update(
