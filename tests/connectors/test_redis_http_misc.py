@@ -205,6 +205,8 @@ UNSUPPORTED = sorted(
         "json",
         "parquet",
         "orc",
+        "excel",
+        "iceberg",
         "dynamodb",
         "http_api",
         "synthetic",
