@@ -271,6 +271,7 @@ def test_an_iceberg_table_is_discovered_from_its_metadata(moto_endpoint: str, ca
     assert details["partitionSpec"] == [{"name": "customer", "source": "customer", "transform": "identity"}]
     assert details["metadataLocation"] == table.metadata_location
     assert (details["foundBy"], details["snapshotId"]) == ("listing", table.current_snapshot().snapshot_id)
+    assert details["metadataListingComplete"] is True
 
 
 def test_a_test_finds_and_parses_the_current_metadata(moto_endpoint: str, catalog: Any) -> None:

@@ -92,7 +92,9 @@ def _from_listing(ctx: Context, s3: Any, bucket: str, metadata_dir: str) -> str:
             if version is not None:
                 rank = (version, str(obj.get("LastModified", "")), key)
                 best = rank if best is None or rank > best else best
-    ctx.details.update(metadataKeysListed=listed)
+    # Manifests share metadata/ and interleave with the metadata files in key order: past the bound a newer metadata
+    # file may be unlisted, which the details say (a version hint avoids the listing altogether).
+    ctx.details.update(metadataKeysListed=listed, metadataListingComplete=listed < MAX_KEYS_LISTED)
     if best is None:
         raise ConnectorError(
             ErrorCode.NOT_FOUND,
