@@ -28,6 +28,8 @@ _MODULES: dict[str, str] = {
     "json": "files",
     "parquet": "files",
     "orc": "files",
+    "excel": "excel",
+    "iceberg": "iceberg",
     "dynamodb": "dynamodb",
     "http_api": "http_api",
     "synthetic": "synthetic",

@@ -193,6 +193,8 @@ _CONNECTED = {
     "json": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "parquet": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "orc": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "excel": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "iceberg": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
 }
 _PLANNED = Capabilities(False, False, ssh_tunnel=False, include_exclude=False)
 
@@ -226,11 +228,21 @@ def _sql(key: str, name: str, port: int, family: str = "sql", *settings: Setting
     )
 
 
+_FILE_EXAMPLES = {
+    "excel": "s3://example-bucket/exports/report.xlsx",
+    "iceberg": "s3://example-bucket/warehouse/sales/orders",  # the table's location (or a .metadata.json file)
+}
+_FILE_DESCRIPTIONS = {
+    "excel": "Excel workbooks on S3 (xlsx, xlsm, xlsb, ods, xls): one table per sheet, columns from the header row.",
+    "iceberg": "Apache Iceberg tables on S3: the schema from the table's current metadata file, no data file read.",
+}
+
+
 def _file(key: str, name: str) -> ConnectorType:
     example = {
         "name": f"Example {name}",
         "type": key,
-        "filePath": f"s3://example-bucket/exports/data.{key.replace('_', '-')}",
+        "filePath": _FILE_EXAMPLES.get(key, f"s3://example-bucket/exports/data.{key.replace('_', '-')}"),
         "region": "eu-west-1",
         "credentials": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "example-secret"},
     }
@@ -238,7 +250,7 @@ def _file(key: str, name: str) -> ConnectorType:
         key,
         name,
         "files",
-        f"{name} files on S3: the schema is read from the file itself.",
+        _FILE_DESCRIPTIONS.get(key, f"{name} files on S3: the schema is read from the file itself."),
         fields=_FILE,
         settings=(_BUCKET,),
         credentials=_AWS_CREDENTIALS,
