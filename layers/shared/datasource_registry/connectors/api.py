@@ -31,6 +31,8 @@ _MODULES: dict[str, str] = {
     "dynamodb": "dynamodb",
     "http_api": "http_api",
     "synthetic": "synthetic",
+    "mongodb": "mongodb",
+    "cassandra": "cassandra",
 }
 NOT_SUPPORTED = "connector not supported yet"
 

@@ -190,6 +190,8 @@ _CONNECTED = {
     "json": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "parquet": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "orc": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "mongodb": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "cassandra": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
 }
 _PLANNED = Capabilities(False, False, ssh_tunnel=False, include_exclude=False)
 
