@@ -87,11 +87,11 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         # urllib's message quotes the netloc, user name and password included: never pass it on.
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string cannot be parsed as a URL") from None
     netloc = parts.netloc.rsplit("@", 1)[-1]
+    if "," in netloc:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name exactly one host")
     written_port = netloc.rpartition("]")[2].partition(":")[2]
     if written_port and not (written_port.isascii() and written_port.isdigit()):
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string has an invalid port")
-    if "," in netloc:
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name exactly one host")
     if parts.fragment:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must not have a #fragment")
     try:

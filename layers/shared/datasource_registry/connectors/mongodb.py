@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from datasource_registry.connectors.connstring import MONGODB_SCHEMES, parse_connection_string, scheme_of
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+from datasource_registry.connectors.globprefix import escape, literal_prefix, might_match
 from datasource_registry.connectors.names import NameFilter
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
@@ -47,6 +48,7 @@ _TIMEOUT_CODES = {50, 262}  # MaxTimeMSExpired, ExceededTimeLimit
 
 
 def _classify(exc: BaseException) -> ErrorCode | None:
+    from bson.errors import InvalidBSON
     from pymongo import errors
 
     if isinstance(exc, errors.OperationFailure):
@@ -71,7 +73,7 @@ def _classify(exc: BaseException) -> ErrorCode | None:
         if isinstance(exc, errors.NetworkTimeout) or "timed out" in text or "Timeout" in text:
             return ErrorCode.TIMEOUT
         return ErrorCode.UNREACHABLE
-    if isinstance(exc, errors.InvalidBSON | errors.ProtocolError):
+    if isinstance(exc, InvalidBSON | errors.ProtocolError):
         return ErrorCode.PROTOCOL_ERROR
     if isinstance(exc, errors.PyMongoError) and "timed out" in str(exc):
         return ErrorCode.TIMEOUT
@@ -212,7 +214,7 @@ def _client(ctx: Context) -> tuple[pymongo.MongoClient[dict[str, Any]], MongoSet
             if not hasattr(pool_options, "_PoolOptions__ssl_context"):
                 raise ConnectorError(ErrorCode.UNEXPECTED, "this pymongo version cannot keep the TLS server name")
             # Before the first connection: SNI and the certificate check use the host name, not the pinned IP.
-            pool_options._PoolOptions__ssl_context = named_tls_context(address.host)  # type: ignore[attr-defined]
+            pool_options._PoolOptions__ssl_context = named_tls_context(address.host)
         with _time_limit(ctx.connect_timeout()):
             # Any command authenticates the connection it runs on (pymongo logs in when it checks one out).
             client.get_database(credentials.get("authSource", "admin")).command("ping")
@@ -315,40 +317,6 @@ def _table(ctx: Context, database: Any, spec: Mapping[str, Any]) -> Table:
     return Table(database.name, name, kind, columns, ["_id"] if kind == "table" else [], estimated)
 
 
-def might_match(names: NameFilter, database: str) -> bool:
-    """False when no include pattern can match a collection of `database` (its literal start names another)."""
-    if not names.include:
-        return True
-    head = database + "."
-    for pattern in names.include:
-        prefix, rest = literal_prefix(pattern)
-        if prefix.startswith(head) or (rest is not None and head.startswith(prefix)):
-            return True
-    return False
-
-
-def literal_prefix(pattern: str) -> tuple[str, str | None]:
-    """(the characters a glob starts with literally, the pattern text from its first wildcard or class on, or None
-    when the whole pattern is literal)."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i + 1])
-            i += 2
-        elif ch in "*?[":
-            return "".join(out), pattern[i:]
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out), None
-
-
-def _escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "\\*?[" else ch for ch in text)
-
-
 def collection_filter(names: NameFilter, database: str) -> dict[str, Any]:
     """The include/exclude globs on "database.collection" as a listCollections filter on `name` for one database:
     only patterns whose database part is written literally are pushed down; the rest stay client-side."""
@@ -360,7 +328,7 @@ def collection_filter(names: NameFilter, database: str) -> dict[str, Any]:
             prefix, rest = literal_prefix(pattern)
             head = database + "."
             if prefix.startswith(head):
-                out.append(_escape(prefix[len(head) :]) + (rest or ""))
+                out.append(escape(prefix[len(head) :]) + (rest or ""))
             elif rest is None or not head.startswith(prefix):
                 continue  # cannot match a collection of this database
             else:
