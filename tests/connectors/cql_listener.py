@@ -163,7 +163,7 @@ def _session(conn: socket.socket, state: CqlListener) -> None:
                     _send(conn, 4, stream, AUTHENTICATE, _string("org.apache.cassandra.auth.PasswordAuthenticator"))
             elif opcode == AUTH_RESPONSE:
                 token = _bytes_at(body, 0) or b""
-                _, user, password = (token.split(b"\0") + [b"", b""])[:3]
+                _, user, password = [*token.split(b"\0"), b"", b""][:3]
                 state.logins.append(user.decode())
                 if state.credentials == (user.decode(), password.decode()):
                     authenticated = True
