@@ -431,6 +431,8 @@ def bson_type(value: Any) -> str:
         return "int" if -(2**31) <= value < 2**31 else "long"
     if isinstance(value, float):
         return "double"
+    if isinstance(value, bson.Code):  # a str subclass
+        return "javascript"
     if isinstance(value, str):
         return "string"
     if isinstance(value, bson.ObjectId):
@@ -445,8 +447,6 @@ def bson_type(value: Any) -> str:
         return "binData"
     if isinstance(value, bson.Regex | re.Pattern):
         return "regex"
-    if isinstance(value, bson.Code):
-        return "javascript"
     if isinstance(value, bson.DBRef):
         return "dbPointer"
     if isinstance(value, bson.MinKey):
