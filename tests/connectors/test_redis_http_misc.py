@@ -209,6 +209,8 @@ UNSUPPORTED = sorted(
         "http_api",
         "synthetic",
         "database",
+        "mongodb",
+        "cassandra",
     }
 )
 
