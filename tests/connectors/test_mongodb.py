@@ -250,6 +250,21 @@ def test_metadata_addresses_are_refused_before_connecting(host: str) -> None:
     assert [s.name for s in result.stages] == ["resolve"]
 
 
+def test_loopback_is_refused_when_the_policy_allows_nothing_and_nothing_is_sent() -> None:
+    from datasource_registry.connectors import NetworkPolicy
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    try:
+        result = check_connection(mongo(listener.getsockname()[1]), {}, NetworkPolicy.from_string(""))
+
+        assert result.error_code == "BLOCKED_ADDRESS"
+        with pytest.raises(TimeoutError):
+            listener.accept()  # no connection was ever opened
+    finally:
+        listener.close()
+
+
 # --- TLS --------------------------------------------------------------------------------------------------------
 
 
