@@ -252,7 +252,7 @@ SCENARIO = (
     Step("runner_sql", None),  # the runners, invoked as their callers invoke them (no credentials in their process)
     Step("runner_files", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a parquet file on the embedded S3
     Step("runner_kv_http", None),
-    Step("runner_nosql", None),  # mongodb at 127.0.0.1:27017: answered (UNREACHABLE when nothing listens), never an error
+    Step("runner_nosql", None),  # mongodb at 127.0.0.1:27017: an answer (UNREACHABLE if nothing listens)
     Step("sweep_due_refreshes", None),
     Step("refresh_schema", None),
     Step("foundation_delete_data_system", 200, ids=((SYS, "system"),)),

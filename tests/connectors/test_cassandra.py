@@ -151,7 +151,8 @@ def test_the_driver_never_connects_to_the_peers_system_peers_names() -> None:
     """system.peers_v2 names a node at another loopback address and one at the pinned IP on another port: the
     driver learns of both (it would open pools to them) but the pinned policy and connection class refuse both."""
     with (
-        cql_listener(host="127.0.0.1") as server, cql_listener(host="127.0.0.2", port=server.port) as other_host,
+        cql_listener(host="127.0.0.1") as server,
+        cql_listener(host="127.0.0.2", port=server.port) as other_host,
         cql_listener(host="127.0.0.1") as other_port,
     ):
         peers = [

@@ -305,7 +305,8 @@ def _table(ctx: Context, database: Any, spec: Mapping[str, Any]) -> Table:
             cursor = collection.find({}, limit=SAMPLE_SIZE, batch_size=SAMPLE_BATCH)
         else:
             cursor = collection.aggregate([{"$sample": {"size": SAMPLE_SIZE}}], batchSize=SAMPLE_BATCH)
-            estimated = int(collection.estimated_document_count())
+            if spec.get("type") == "collection":  # a time series collection is a view over its buckets
+                estimated = int(collection.estimated_document_count())
         with cursor:
             for document in cursor:
                 inference.add(document)
