@@ -13,11 +13,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import shutil
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,56 +27,16 @@ import pytest
 
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, check_connection, discover_schema
 
-from .conftest import LOOPBACK, free_port, port_open, require
+from .conftest import LOOPBACK, free_port
+from .nx27017 import nx27017
 
 pytestmark = pytest.mark.server
 
 
-def _server_command() -> list[str] | None:
-    script = Path(sys.executable).parent / "nx-27017"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("nx-27017")
-    return [found] if found else None
-
-
 @pytest.fixture(scope="module")
 def mongo_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    command = _server_command()
-    require(command is not None, "nx-27017 (a MongoDB wire protocol server, dev dependency) is not installed")
-    assert command is not None
-    port = free_port()
-    work = tmp_path_factory.mktemp("nx27017")
-    process = subprocess.Popen(
-        [
-            *command,
-            "--data-dir",
-            "memory",
-            "--host",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--log-file",
-            str(work / "log"),
-            "--pid-file",
-            str(work / "pid"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            if port_open(port):
-                break
-            time.sleep(0.1)
-        require(port_open(port), "nx-27017 did not start")
+    with nx27017(tmp_path_factory.mktemp("nx27017")) as port:
         yield port
-    finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(5)
-        if process.poll() is None:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
