@@ -28,6 +28,7 @@ import pytest
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, check_connection, discover_schema
 
 from .conftest import LOOPBACK, free_port
+from .mongo_listener import mongo_listener
 from .nx27017 import nx27017
 
 pytestmark = pytest.mark.server
@@ -80,6 +81,44 @@ def test_check_reports_the_version_and_role(mongo_port: int) -> None:
     assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate", "metadata"]
     assert result.server_version == "MongoDB 7.0.0"  # buildInfo's version as NX-27017 reports it
     assert result.details["role"] == "standalone"
+
+
+def member_hello(me: str, primary: str, *, is_primary: bool) -> dict[str, Any]:
+    """`hello` as a replica-set member answers it (MongoDB's `hello` command reference)."""
+    return {
+        "isWritablePrimary": is_primary,
+        "secondary": not is_primary,
+        "setName": "rs0",
+        "setVersion": 1,
+        "hosts": sorted({me, primary}),
+        "primary": primary,
+        "me": me,
+        "minWireVersion": 0,
+        "maxWireVersion": 21,
+        "maxBsonObjectSize": 16 * 1024 * 1024,
+        "maxMessageSizeBytes": 48_000_000,
+        "maxWriteBatchSize": 100_000,
+        "logicalSessionTimeoutMinutes": 30,
+        "connectionId": 1,
+    }
+
+
+def test_a_replica_set_member_is_used_alone_and_the_members_it_names_are_never_contacted() -> None:
+    """The member (a local listener: tests/connectors/mongo_listener.py) names a primary at another address;
+    pymongo, given the pinned IP with directConnection, must neither follow it nor open a connection there."""
+    with mongo_listener({}, host="127.0.0.2") as primary:
+        port = primary.port
+        primary.hello = member_hello(f"127.0.0.2:{port}", f"127.0.0.2:{port}", is_primary=True)
+        hello = member_hello(f"127.0.0.1:{port}", f"127.0.0.2:{port}", is_primary=False)
+        with mongo_listener(hello, host="127.0.0.1", port=port) as member:
+            result = check_connection(mongo(port, source_config={"replicaSet": "rs0"}), {}, LOOPBACK)
+            time.sleep(0.3)  # room for a monitor pymongo might still start
+
+    assert result.success, result.error
+    assert result.details == {"role": "secondary", "replicaSet": "rs0"}
+    assert result.server_version == "MongoDB 7.0.14"
+    assert {"ping", "buildInfo"} <= set(member.commands)
+    assert primary.connections == 0
 
 
 def test_a_replica_set_name_the_server_does_not_have_is_not_found(mongo_port: int) -> None:
