@@ -122,8 +122,11 @@ class ConnectorType:
 
     @property
     def status(self) -> str:
-        """`supported` when the registry tests and discovers it today, `planned` when it only stores it."""
-        return "supported" if self.capabilities.test else "planned"
+        """`supported` when the registry tests and discovers it, `stored-only` for `other` (it names no system to
+        connect to), `planned` when a connector is yet to come."""
+        if self.capabilities.test:
+            return "supported"
+        return "stored-only" if self.key == "other" else "planned"
 
     @property
     def secret_fields(self) -> list[str]:
