@@ -142,6 +142,12 @@ assert [f.name for f in metadata.schema().fields] == ["id"]
 import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
 import datasource_registry.connectors.redis_kv, datasource_registry.connectors.http_api, datasource_registry.connectors.tunnel
 """,
+    "RunnerNosqlLayer": """
+import pymongo, bson, dns.resolver, cassandra.cluster, cassandra.io.libevreactor, cassandra.cqltypes
+assert bson.has_c() and pymongo.has_c(), "pymongo's C extensions"
+assert cassandra.cluster.DefaultConnection is cassandra.io.libevreactor.LibevConnection, cassandra.cluster.DefaultConnection
+import datasource_registry.connectors.mongodb, datasource_registry.connectors.cassandra
+""",
 }
 # The bytecode flags of a pyc compiled with --invalidation-mode unchecked-hash (PEP 552: hash-based, not checked).
 UNCHECKED_HASH = 0b01
@@ -273,6 +279,7 @@ SCENARIO = (
     Step("runner_sql", None),  # the runners, invoked as their callers invoke them (no credentials in their process)
     Step("runner_files", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a parquet file on the embedded S3
     Step("runner_kv_http", None),
+    Step("runner_nosql", None),  # mongodb at 127.0.0.1:27017: an answer (UNREACHABLE if nothing listens)
     Step("sweep_due_refreshes", None),
     Step("refresh_schema", None),
     Step("foundation_delete_data_system", 200, ids=((SYS, "system"),)),

@@ -40,6 +40,8 @@ THROUGH_RUNNERS = {
     "test_network_safety",
     "test_aws",
     "test_excel_iceberg",
+    "test_mongodb",
+    "test_cassandra",
 }
 PLACEHOLDER_KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
 
@@ -82,7 +84,12 @@ class RunnerPath:
             credentials = PLACEHOLDER_KEYS
         cidrs = ",".join(str(net) for net in policy.allowed_cidrs)
         request = request_of(operation, target, credentials, deadline_seconds, cidrs, aws_endpoint_url)
-        family = {"sql": "RunnerSqlFunction", "files": "RunnerFilesFunction", "kv-http": "RunnerKvHttpFunction"}
+        family = {
+            "sql": "RunnerSqlFunction",
+            "files": "RunnerFilesFunction",
+            "kv-http": "RunnerKvHttpFunction",
+            "nosql": "RunnerNosqlFunction",
+        }
         response = self.client.invoke(
             FunctionName=physical_name(family[family_of(target.type)]), Payload=json.dumps(request)
         )

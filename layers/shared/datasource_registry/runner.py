@@ -24,7 +24,8 @@ from datasource_registry.discovered import DiscoveredSchema
 # The family whose runner (and layer) holds each type's driver. sql: psycopg, PyMySQL and paramiko for SSH tunnels;
 # files: pyarrow, python-calamine (Excel) and pyiceberg (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py
 # and paramiko, with the connectors that need no driver of their own (http_api, synthetic) and any type no connector
-# serves yet (it answers UNSUPPORTED from the lightest runner).
+# serves yet (it answers UNSUPPORTED from the lightest runner);
+# nosql: pymongo and cassandra-driver.
 FAMILIES: dict[str, str] = {
     "postgresql": "sql",
     "redshift": "sql",
@@ -42,6 +43,8 @@ FAMILIES: dict[str, str] = {
     "redis": "kv-http",
     "http_api": "kv-http",
     "synthetic": "kv-http",
+    "mongodb": "nosql",
+    "cassandra": "nosql",
 }
 DEFAULT_FAMILY = "kv-http"
 OPERATIONS = ("test", "discover")

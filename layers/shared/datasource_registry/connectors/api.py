@@ -33,6 +33,8 @@ _MODULES: dict[str, str] = {
     "dynamodb": "dynamodb",
     "http_api": "http_api",
     "synthetic": "synthetic",
+    "mongodb": "mongodb",
+    "cassandra": "cassandra",
 }
 NOT_SUPPORTED = "connector not supported yet"
 # 001's `other` names no system, so there is nothing to connect to: a configuration error, said as such.

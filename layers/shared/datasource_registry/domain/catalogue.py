@@ -195,6 +195,8 @@ _CONNECTED = {
     "orc": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "excel": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
     "iceberg": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "mongodb": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "cassandra": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
 }
 _PLANNED = Capabilities(False, False, ssh_tunnel=False, include_exclude=False)
 
