@@ -40,6 +40,10 @@ FAMILIES: dict[str, str] = {
     "redis": "kv-http",
     "http_api": "kv-http",
     "synthetic": "kv-http",
+    # HTTPS engines: http.client plus the layer's cryptography (JWT signing), no SDK of their own.
+    "snowflake": "kv-http",
+    "bigquery": "kv-http",
+    "salesforce": "kv-http",
 }
 DEFAULT_FAMILY = "kv-http"
 OPERATIONS = ("test", "discover")

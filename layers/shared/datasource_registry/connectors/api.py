@@ -31,6 +31,9 @@ _MODULES: dict[str, str] = {
     "dynamodb": "dynamodb",
     "http_api": "http_api",
     "synthetic": "synthetic",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "salesforce": "salesforce",
 }
 NOT_SUPPORTED = "connector not supported yet"
 
