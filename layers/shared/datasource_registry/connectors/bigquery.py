@@ -27,6 +27,7 @@ from datasource_registry.connectors.saas_http import (
     config_text,
     load_private_key,
     oauth_token,
+    quoted,
     rs256_jwt,
     secret_text,
     split_url,
@@ -100,7 +101,7 @@ def _access_token(ctx: Context, account: Mapping[str, Any] | None) -> str:
     return str(document["access_token"])
 
 
-def error_of(response: Response) -> ConnectorError:
+def error_of(ctx: Context, response: Response) -> ConnectorError:
     """Google's JSON error ({"error": {"code", "message", "status", "errors": [{"reason"}]}}) as a stable code."""
     message, reason = "", ""
     try:
@@ -118,7 +119,7 @@ def error_of(response: Response) -> ConnectorError:
         code = ErrorCode.PROTOCOL_ERROR
     if response.status == 400 and reason == "invalid":
         code = ErrorCode.INVALID_CONFIG
-    said = " ".join(message.split())[:300]
+    said = quoted(ctx, message)
     return ConnectorError(
         code or ErrorCode.PROTOCOL_ERROR,
         f"BigQuery answered {response.status}" + (f" {reason}" if reason else "") + (f": {said}" if said else ""),
@@ -145,7 +146,7 @@ class Api:
             url += "?" + urlencode(dict(query))
         response = self.session.request("GET", url, headers=self.headers)
         if response.status != 200:
-            raise error_of(response)
+            raise error_of(self.ctx, response)
         document = response.json()
         if not isinstance(document, dict):
             raise ConnectorError(ErrorCode.PROTOCOL_ERROR, "BigQuery answered with something other than an object")

@@ -187,6 +187,7 @@ class HttpsSession:
                 self._connection.close()
                 raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"not an HTTP answer: {type(exc).__name__}") from None
             data = self._read(response, max_bytes)
+            response.read()  # marks the answer done, so the connection can carry the next request
             if response.will_close:
                 self._connection.close()
             headers_in = {k.lower(): v for k, v in response.getheaders()}
@@ -316,10 +317,15 @@ def oauth_token(ctx: Context, session: HttpsSession, path: str, fields: Mapping[
     description = str(document.get("error_description") or "") if isinstance(document, dict) else ""
     code = ErrorCode.AUTH_FAILED if error in OAUTH_AUTH_ERRORS or response.status == 401 else None
     code = code or timeout_code(response.status) or ErrorCode.PROTOCOL_ERROR
-    said = " ".join(description.split())[:200]
+    said = quoted(ctx, description, 200)
     raise ConnectorError(
         code,
         f"{engine}'s token endpoint answered {response.status}"
         + (f" {error}" if error else "")
         + (f": {said}" if said else ""),
     )
+
+
+def quoted(ctx: Context, text: str, limit: int = 300) -> str:
+    """What a server said, for a message: scrubbed whole first (a cut could leave part of a secret), then cut."""
+    return ctx.scrub(" ".join(text.split()))[:limit]

@@ -29,6 +29,7 @@ from datasource_registry.connectors.saas_http import (
     config_text,
     load_private_key,
     oauth_token,
+    quoted,
     rs256_jwt,
     secret_text,
     split_url,
@@ -57,7 +58,7 @@ _DENIED_CODES = {
 _STATUS = {401: ErrorCode.AUTH_FAILED, 403: ErrorCode.PERMISSION_DENIED, 404: ErrorCode.NOT_FOUND}
 
 
-def error_of(status: int, body: Any) -> ConnectorError:
+def error_of(ctx: Context, status: int, body: Any) -> ConnectorError:
     """Salesforce's REST error ([{"message", "errorCode"}]) as a stable code: INVALID_SESSION_ID 401 -> AUTH_FAILED."""
     error_code, message = "", ""
     if isinstance(body, list) and body and isinstance(body[0], dict):
@@ -71,19 +72,19 @@ def error_of(status: int, body: Any) -> ConnectorError:
         code = ErrorCode.NOT_FOUND
     elif error_code == "REQUEST_LIMIT_EXCEEDED":
         code = ErrorCode.PROTOCOL_ERROR
-    said = " ".join(message.split())[:300]
+    said = quoted(ctx, message)
     return ConnectorError(
         code or ErrorCode.PROTOCOL_ERROR,
         f"Salesforce answered {status}" + (f" {error_code}" if error_code else "") + (f": {said}" if said else ""),
     )
 
 
-def _response_error(response: Response) -> ConnectorError:
+def _response_error(ctx: Context, response: Response) -> ConnectorError:
     try:
         body = response.json()
     except ConnectorError:
         body = None
-    return error_of(response.status, body)
+    return error_of(ctx, response.status, body)
 
 
 def _session(ctx: Context, url: str, what: str) -> tuple[HttpsSession, str]:
@@ -171,7 +172,7 @@ class Api:
     def get(self, rest: str) -> Any:
         response = self.session.request("GET", self.path(rest), headers=self.headers)
         if response.status != 200:
-            raise _response_error(response)
+            raise _response_error(self.ctx, response)
         return response.json()
 
     def describe(self, names: list[str]) -> Iterator[tuple[str, Any]]:
@@ -190,14 +191,16 @@ class Api:
                 body=json.dumps(body).encode(),
             )
             if response.status != 200:
-                raise _response_error(response)
+                raise _response_error(self.ctx, response)
             results = response.json().get("results") if isinstance(response.json(), dict) else None
             if not isinstance(results, list) or len(results) != len(chunk):
                 raise ConnectorError(ErrorCode.PROTOCOL_ERROR, "composite/batch answered without one result each")
             for name, result in zip(chunk, results, strict=True):
                 status = result.get("statusCode") if isinstance(result, dict) else None
                 if status != 200:
-                    raise error_of(int(status or 0), result.get("result") if isinstance(result, dict) else None)
+                    raise error_of(
+                        self.ctx, int(status or 0), result.get("result") if isinstance(result, dict) else None
+                    )
                 yield name, result.get("result")
 
     def record_counts(self, names: list[str]) -> dict[str, int]:

@@ -32,6 +32,7 @@ from datasource_registry.connectors.saas_http import (
     ca_certificate,
     config_text,
     load_private_key,
+    quoted,
     rs256_jwt,
     secret_text,
 )
@@ -107,7 +108,7 @@ def _setting(ctx: Context, name: str) -> str | None:
     return str(value) if value else None
 
 
-def error_of(response: Response) -> ConnectorError:
+def error_of(ctx: Context, response: Response) -> ConnectorError:
     """A SQL API error answer as a stable code: 401 is a failed login (e.g. 390144 JWT token is invalid)."""
     code, message = "", ""
     try:
@@ -121,7 +122,7 @@ def error_of(response: Response) -> ConnectorError:
         stable = ErrorCode.TIMEOUT
     if stable is None and response.status == 400 and code.startswith("390"):
         stable = ErrorCode.AUTH_FAILED  # the 390xxx codes are login failures
-    said = " ".join(message.split())[:300]
+    said = quoted(ctx, message)
     return ConnectorError(
         stable or ErrorCode.PROTOCOL_ERROR,
         f"Snowflake answered {response.status}" + (f" ({code})" if code else "") + (f": {said}" if said else ""),
@@ -164,7 +165,7 @@ class SqlApi:
             delay = min(delay * 2, 2.0)
             response = self.session.request("GET", f"{STATEMENTS}/{handle}", headers=self.headers)
         if response.status != 200:
-            raise error_of(response)
+            raise error_of(self.ctx, response)
         document = response.json()
         if not isinstance(document, dict) or not isinstance(document.get("resultSetMetaData"), dict):
             raise ConnectorError(ErrorCode.PROTOCOL_ERROR, "a statement's answer has no resultSetMetaData")
@@ -175,7 +176,7 @@ class SqlApi:
                 "GET", f"{STATEMENTS}/{_handle(document)}?partition={partition}", headers=self.headers
             )
             if page.status != 200:
-                raise error_of(page)
+                raise error_of(self.ctx, page)
             yield from _data(page.json())
 
 
