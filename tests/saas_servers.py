@@ -32,11 +32,11 @@ from cryptography.x509.oid import NameOID
 
 SF_OAUTH = "sf-oauth-access-token-0001"
 SF_PAT = "sf-programmatic-access-token-0002"
-GOOGLE_TOKEN = "ya29.fake-google-access-token-0003"  # noqa: S105
-SALESFORCE_SESSION = "00Dfake!session.token.value.0004"  # noqa: S105
+GOOGLE_TOKEN = "ya29.fake-google-access-token-0003"
+SALESFORCE_SESSION = "00Dfake!session.token.value.0004"
 SALESFORCE_CLIENT = "3MVG9fake.client.id"
-SALESFORCE_SECRET = "salesforce-client-secret-0005"  # noqa: S105
-SALESFORCE_REFRESH = "5Aep861fake.refresh.token.0006"  # noqa: S105
+SALESFORCE_SECRET = "salesforce-client-secret-0005"
+SALESFORCE_REFRESH = "5Aep861fake.refresh.token.0006"
 SNOWFLAKE_USER = "reader"
 
 
