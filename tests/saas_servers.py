@@ -266,6 +266,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, body: bytes) -> None:
         path = urlsplit(self.path).path
+        slow = self.server_state.options.get("slow_path")
+        if slow and slow in path:
+            time.sleep(float(self.server_state.options.get("slow_seconds", 5)))
         if path.startswith("/api/v2/statements"):
             self._snowflake(method, body)
         elif path == "/token":
@@ -457,6 +460,9 @@ class _Handler(BaseHTTPRequestHandler):
                 f"Access Denied: Project {project}: User does not have permission",
                 "PERMISSION_DENIED",
             )
+            return
+        if project == "echo-project":  # an error that quotes the request's credentials back
+            self._google_error(403, "accessDenied", f"Denied for {self.headers.get('Authorization')}", "DENIED")
             return
         rest = segments[2:]
         if rest == ["datasets"]:

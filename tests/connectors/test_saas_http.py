@@ -228,6 +228,22 @@ def test_bigquery_documented_errors_map_to_stable_codes(saas, credentials, confi
         assert value not in json.dumps(result.to_dict())
 
 
+def test_bigquery_a_token_obtained_here_is_withheld_when_an_error_quotes_it(saas):
+    target = bigquery(saas, serviceAccountJson=saas.service_account(), projectId="echo-project")
+    result = check_connection(target, {}, LOOPBACK)
+    assert result.error_code == "PERMISSION_DENIED", result.error
+    assert saas_servers.GOOGLE_TOKEN not in json.dumps(result.to_dict())
+
+
+def test_bigquery_discovery_stops_at_the_deadline_when_the_server_stalls(saas):
+    saas.options.update(slow_path="/tables/", slow_seconds=6)
+    started = time.monotonic()
+    with pytest.raises(ConnectorError) as stalled:
+        discover_schema(bigquery(saas), {"oauth_token": saas_servers.GOOGLE_TOKEN}, LOOPBACK, deadline_seconds=1.5)
+    assert stalled.value.code == "TIMEOUT"
+    assert time.monotonic() - started < 3.5
+
+
 def test_bigquery_discovery_pages_filters_before_tables_get_and_flattens_records(saas):
     target = bigquery(saas, serviceAccountJson=saas.service_account(), exclude_patterns=["analytics.orders"])
     schema = discover_schema(target, {}, LOOPBACK)
