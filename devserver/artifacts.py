@@ -114,6 +114,10 @@ import datasource_registry.connectors.files, datasource_registry.connectors.s3, 
     "RunnerKvHttpLayer": """
 import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
 import datasource_registry.connectors.redis_kv, datasource_registry.connectors.http_api, datasource_registry.connectors.tunnel
+import datasource_registry.connectors.snowflake, datasource_registry.connectors.bigquery, datasource_registry.connectors.salesforce
+from cryptography.hazmat.primitives.asymmetric import rsa
+from datasource_registry.connectors.saas_http import rs256_jwt
+assert rs256_jwt({"sub": "probe"}, rsa.generate_private_key(public_exponent=65537, key_size=2048)).count(".") == 2
 """,
 }
 # The bytecode flags of a pyc compiled with --invalidation-mode unchecked-hash (PEP 552: hash-based, not checked).
