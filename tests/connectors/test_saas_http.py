@@ -411,3 +411,26 @@ def test_an_untrusted_certificate_is_tls_failed(saas):
     plain = ConnectionTarget(**{**target.__dict__, "source_config": {}})
     result = check_connection(plain, {"oauth_token": saas_servers.SF_OAUTH}, LOOPBACK)
     assert result.error_code == "TLS_FAILED", result.error
+
+
+# -- bounds (module constants lowered in this process; the runner path has its own process) -----------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_discovery_stops_at_the_table_bound_and_says_so(saas, kind, connector_path, monkeypatch):
+    if connector_path == "runner":
+        pytest.skip("the bound is lowered in this process only; the runner's process keeps 10,000")
+    from datasource_registry.connectors import bigquery as bq
+    from datasource_registry.connectors import salesforce as sf
+    from datasource_registry.connectors import snowflake as sn
+
+    module = {"snowflake": sn, "bigquery": bq, "salesforce": sf}[kind]
+    monkeypatch.setattr(module, "MAX_TABLES", 2)
+    if kind == "snowflake":
+        monkeypatch.setattr(sn, "TABLE_PAGE", 1)  # pages of one row: the bound is met across pages
+        target, credentials = snowflake(saas), {"oauth_token": saas_servers.SF_OAUTH}
+    elif kind == "bigquery":
+        target, credentials = bigquery(saas), {"oauth_token": saas_servers.GOOGLE_TOKEN}
+    else:
+        target, credentials = salesforce(saas, **client_credentials()), {}
+    schema = discover_schema(target, credentials, LOOPBACK)
+    assert len(schema.tables) == 2 and schema.details["truncated"] is True
+    assert all(t.columns for t in schema.tables)

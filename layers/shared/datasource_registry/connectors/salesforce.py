@@ -6,7 +6,7 @@ login.salesforce.com by default; test.salesforce.com for a sandbox), a refresh t
 [+ `clientSecret`], at `instanceUrl` or `loginUrl`), or an access token as `credentials.oauthToken` with
 `instanceUrl`. The `instance_url` a token answer names is checked like any host. Test: describeGlobal
 (`/services/data/vXX.X/sobjects`). Discovery: describeGlobal, include/exclude on `salesforce.<ObjectName>`, at most
-10,000 objects, each object's describe (25 at a time through `/composite/batch`), row counts from
+10,000 objects, each object's describe (10 at a time through `/composite/batch`), row counts from
 `/limits/recordCount` (cheap: the org's stored counts, not a query).
 """
 
@@ -44,7 +44,8 @@ TOKEN_PATH = "/services/oauth2/token"  # noqa: S105  # an endpoint's path, not a
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SCHEMA = "salesforce"
 MAX_TABLES = 10_000
-BATCH = 25  # composite/batch takes at most 25 subrequests
+BATCH = 10  # composite/batch takes at most 25 subrequests; a describe can be a few MB, so fewer
+MAX_BATCH_BYTES = 64 * 1024 * 1024
 COUNT_CHUNK = 100  # object names per recordCount request (URL length)
 _VERSION = re.compile(r"^\d{2,3}\.\d$")
 _OBJECT = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
@@ -176,7 +177,7 @@ class Api:
         return response.json()
 
     def describe(self, names: list[str]) -> Iterator[tuple[str, Any]]:
-        """Each object's describe, 25 per composite/batch request."""
+        """Each object's describe, BATCH per composite/batch request."""
         for start in range(0, len(names), BATCH):
             chunk = names[start : start + BATCH]
             body = {
@@ -189,10 +190,12 @@ class Api:
                 self.path("/composite/batch"),
                 headers={**self.headers, "Content-Type": "application/json"},
                 body=json.dumps(body).encode(),
+                max_bytes=MAX_BATCH_BYTES,
             )
             if response.status != 200:
                 raise _response_error(self.ctx, response)
-            results = response.json().get("results") if isinstance(response.json(), dict) else None
+            document = response.json()
+            results = document.get("results") if isinstance(document, dict) else None
             if not isinstance(results, list) or len(results) != len(chunk):
                 raise ConnectorError(ErrorCode.PROTOCOL_ERROR, "composite/batch answered without one result each")
             for name, result in zip(chunk, results, strict=True):
