@@ -305,8 +305,10 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if kind == "PROGRAMMATIC_ACCESS_TOKEN" and token == SF_PAT:
             return True
-        code = "390303" if kind == "OAUTH" else "394400"
-        self._send(401, {"code": code, "message": "Invalid OAuth access token. [" + str(uuid.uuid4()) + "]"})
+        if kind == "OAUTH":  # 390303: Snowflake's documented "Invalid OAuth access token"
+            self._send(401, {"code": "390303", "message": f"Invalid OAuth access token. [{uuid.uuid4()}]"})
+        else:  # what a refused programmatic access token answers is not documented: the generic login failure
+            self._send(401, {"code": "390100", "message": "Incorrect username or password was specified."})
         return False
 
     def _snowflake(self, method: str, body: bytes) -> None:
