@@ -336,7 +336,9 @@ class _Handler(BaseHTTPRequestHandler):
         bound = [b["value"] for _, b in sorted(request.get("bindings", {}).items(), key=lambda kv: int(kv[0]))]
         handle = str(uuid.uuid4())
         if "CURRENT_VERSION" in sql:
-            rows = [["9.38.2", request.get("warehouse"), request.get("role"), request.get("database")]]
+            # A warehouse the role cannot use is left unset (CURRENT_WAREHOUSE() NULL), not an error.
+            warehouse = None if request.get("warehouse") == "NO_SUCH_WH" else request.get("warehouse")
+            rows = [["9.38.2", warehouse, request.get("role"), request.get("database")]]
         elif "INFORMATION_SCHEMA" in sql:
             database = sql.split(" FROM ", 1)[1].split(".INFORMATION_SCHEMA", 1)[0]
             if database.strip('"').upper() == "MISSING":

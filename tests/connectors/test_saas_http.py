@@ -176,6 +176,12 @@ def test_snowflake_literal_underscores_are_escaped_and_classes_filter_here(saas)
     assert len(bound) == 3  # the class exclude was not pushed down (LIKE has no classes): include, limit, offset
 
 
+def test_snowflake_a_warehouse_the_role_cannot_use_fails_the_test(saas):
+    target = ConnectionTarget(**{**snowflake(saas).__dict__, "warehouse": "NO_SUCH_WH"})
+    result = check_connection(target, {"oauth_token": saas_servers.SF_OAUTH}, LOOPBACK)
+    assert result.error_code == "PERMISSION_DENIED" and "NO_SUCH_WH" in (result.error or ""), result.error
+
+
 def test_snowflake_a_statement_still_running_is_polled_until_done(saas):
     saas.options["snowflake_async_once"] = True
     result = check_connection(snowflake(saas), {"oauth_token": saas_servers.SF_OAUTH}, LOOPBACK)

@@ -205,6 +205,13 @@ def check(ctx: Context) -> None:
         version, warehouse, role, database = rows[0][:4]
         ctx.server_version = f"Snowflake {version}" if version else None
         ctx.details.update(warehouse=warehouse, role=role, database=database, api="SQL API v2")
+        wanted = _setting(ctx, "warehouse")
+        if wanted and not warehouse:
+            # Snowflake leaves a warehouse it cannot use unset rather than failing: say so now, not at discovery.
+            raise ConnectorError(
+                ErrorCode.PERMISSION_DENIED,
+                f"warehouse {wanted} does not exist or the role cannot use it (CURRENT_WAREHOUSE() is NULL)",
+            )
 
 
 # -- discovery ------------------------------------------------------------------------------------------------------
