@@ -248,7 +248,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, body: bytes) -> None:
         self.server_state.requests.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers.items()), "body": body}
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers.items()),
+                "body": body,
+                "client": self.client_address,
+            }
         )
 
     def _bearer(self) -> str:

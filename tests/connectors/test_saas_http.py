@@ -258,6 +258,9 @@ def test_bigquery_discovery_pages_filters_before_tables_get_and_flattens_records
     gets = [r["path"] for r in saas.requests if "/tables/" in r["path"]]
     assert not any(p.endswith("/tables/orders") for p in gets)  # excluded before any tables.get
     assert any("pageToken=2" in r["path"] for r in saas.requests)  # the third table came on a second page
+    # tables.get ran over more than one keep-alive connection (in parallel), lists and gets alike on few
+    assert len({r["client"] for r in saas.requests if "/tables/" in r["path"]}) > 1
+    assert len({r["client"] for r in saas.requests}) <= 8 + 1  # the token endpoint's own connection
     customers = tables["analytics.customers"]
     assert customers.estimated_rows == 1500 and tables["analytics.daily"].kind == "view"
     assert [(c.name, c.type, c.nullable) for c in customers.columns] == [

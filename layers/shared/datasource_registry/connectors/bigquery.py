@@ -5,13 +5,14 @@ access token with the OAuth 2.0 JWT bearer grant at its `token_uri` (an RS256 as
 bigquery.readonly), or an access token is given as `credentials.oauthToken`. Test: `GET projects/{p}/datasets`.
 Discovery: datasets (or `sourceConfig.dataset`), `tables.list` paged, include/exclude on `dataset.table` (the list
 API takes no filter, so it runs here, before any `tables.get`), at most 10,000 tables, then `tables.get` per table
-for its schema (RECORD fields flattened as dotted paths, REPEATED marked) and `numRows`.
+for its schema (RECORD fields flattened as dotted paths, REPEATED marked) and `numRows`, over up to 8 connections.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -43,6 +44,7 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_TABLES = 10_000
 MAX_DATASETS = 10_000
 MAX_DEPTH = 15  # BigQuery nests RECORDs at most 15 levels
+PARALLEL = 8  # connections for tables.get
 _PROJECT = re.compile(r"^[a-z0-9:._-]{1,128}$", re.IGNORECASE)
 _STATUS = {401: ErrorCode.AUTH_FAILED, 403: ErrorCode.PERMISSION_DENIED, 404: ErrorCode.NOT_FOUND}
 
@@ -140,11 +142,11 @@ class Api:
     def authenticate(self) -> None:
         self.headers = {"Authorization": f"Bearer {_access_token(self.ctx, self.account)}"}
 
-    def get(self, path: str, query: Mapping[str, str | int] | None = None) -> Any:
+    def get(self, path: str, query: Mapping[str, str | int] | None = None, session: HttpsSession | None = None) -> Any:
         url = f"{self.base}/bigquery/v2/projects/{quote(self.project, safe='')}{path}"
         if query:
             url += "?" + urlencode(dict(query))
-        response = self.session.request("GET", url, headers=self.headers)
+        response = (session or self.session).request("GET", url, headers=self.headers)
         if response.status != 200:
             raise error_of(self.ctx, response)
         document = response.json()
@@ -215,6 +217,45 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def _table(api: Api, session: HttpsSession, dataset: str, table_id: str, table_type: str) -> Table:
+    document = api.get(f"/datasets/{_segment(dataset)}/tables/{_segment(table_id)}", session=session)
+    schema = document.get("schema") if isinstance(document.get("schema"), dict) else {}
+    columns = [
+        Column(path, kind, nullable, None, ordinal)
+        for ordinal, (path, kind, nullable) in enumerate(flatten(schema.get("fields")), start=1)
+    ]
+    kind = _kind(document.get("type") or table_type)
+    return Table(dataset, table_id, kind, columns, [], _rows(document.get("numRows")))
+
+
+def _described(api: Api, kept: list[tuple[str, str, str]]) -> list[Table]:
+    """tables.get for each kept table, over PARALLEL keep-alive connections to the same pinned address (one
+    request per table: 10,000 of them one after another would outlast any deadline); the first failure stops all."""
+    if len(kept) <= 1:
+        return [_table(api, api.session, *item) for item in kept]
+    from concurrent.futures import ThreadPoolExecutor
+
+    stop = threading.Event()
+    sessions = [api.session] + [api.session.sibling() for _ in range(min(PARALLEL, len(kept)) - 1)]
+
+    def work(worker: int) -> list[tuple[int, Table]]:
+        done = []
+        for index in range(worker, len(kept), len(sessions)):
+            if stop.is_set():
+                break
+            try:
+                done.append((index, _table(api, sessions[worker], *kept[index])))
+            except BaseException:
+                stop.set()
+                raise
+        return done
+
+    with ThreadPoolExecutor(max_workers=len(sessions), thread_name_prefix="bigquery") as pool:
+        futures = [pool.submit(work, worker) for worker in range(len(sessions))]
+        results = [pair for future in futures for pair in future.result()]
+    return [table for _, table in sorted(results, key=lambda pair: pair[0])]
+
+
 def discover(ctx: Context) -> DiscoveredSchema:
     started = time.monotonic()
     names = NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)
@@ -246,16 +287,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
                     truncated = True
                     break
                 kept.append((dataset, reference["tableId"], str(item.get("type") or "TABLE")))
-        tables = []
-        for dataset, table_id, table_type in kept:
-            document = api.get(f"/datasets/{_segment(dataset)}/tables/{_segment(table_id)}")
-            schema = document.get("schema") if isinstance(document.get("schema"), dict) else {}
-            columns = [
-                Column(path, kind, nullable, None, ordinal)
-                for ordinal, (path, kind, nullable) in enumerate(flatten(schema.get("fields")), start=1)
-            ]
-            kind = _kind(document.get("type") or table_type)
-            tables.append(Table(dataset, table_id, kind, columns, [], _rows(document.get("numRows"))))
+        tables = _described(api, kept)
     details: dict[str, Any] = {
         "project": api.project,
         "datasets": len(datasets),

@@ -110,6 +110,15 @@ class HttpsSession:
         self._connection = _PinnedConnection(self)
         ctx.resources.callback(self._connection.close)
 
+    def sibling(self) -> HttpsSession:
+        """Another connection to the same pinned address (no new resolution), for requests in parallel."""
+        other = object.__new__(HttpsSession)
+        other.ctx, other.host, other.port, other._ca = self.ctx, self.host, self.port, self._ca
+        other.address, other._opened = self.address, True
+        other._connection = _PinnedConnection(other)
+        self.ctx.resources.callback(other._connection.close)
+        return other
+
     def _resolve(self, engine: str, suffixes: tuple[str, ...]) -> PinnedAddress:
         if self.ctx.target.use_ssh_tunnel:
             raise ConnectorError(ErrorCode.INVALID_CONFIG, f"{engine} is reached over HTTPS, not an SSH tunnel")
