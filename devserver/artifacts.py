@@ -141,6 +141,10 @@ assert [f.name for f in metadata.schema().fields] == ["id"]
     "RunnerKvHttpLayer": """
 import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
 import datasource_registry.connectors.redis_kv, datasource_registry.connectors.http_api, datasource_registry.connectors.tunnel
+import datasource_registry.connectors.snowflake, datasource_registry.connectors.bigquery, datasource_registry.connectors.salesforce
+from cryptography.hazmat.primitives.asymmetric import rsa
+from datasource_registry.connectors.saas_http import rs256_jwt
+assert rs256_jwt({"sub": "probe"}, rsa.generate_private_key(public_exponent=65537, key_size=2048)).count(".") == 2
 """,
     "RunnerNosqlLayer": """
 import pymongo, bson, dns.resolver, cassandra.cluster, cassandra.io.libevreactor, cassandra.cqltypes

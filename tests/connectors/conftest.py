@@ -42,6 +42,7 @@ THROUGH_RUNNERS = {
     "test_excel_iceberg",
     "test_mongodb",
     "test_cassandra",
+    "test_saas_http",
 }
 PLACEHOLDER_KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
 

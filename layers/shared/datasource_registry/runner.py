@@ -45,6 +45,10 @@ FAMILIES: dict[str, str] = {
     "synthetic": "kv-http",
     "mongodb": "nosql",
     "cassandra": "nosql",
+    # HTTPS engines: http.client plus the layer's cryptography (JWT signing), no SDK of their own.
+    "snowflake": "kv-http",
+    "bigquery": "kv-http",
+    "salesforce": "kv-http",
 }
 DEFAULT_FAMILY = "kv-http"
 OPERATIONS = ("test", "discover")

@@ -35,6 +35,9 @@ _MODULES: dict[str, str] = {
     "synthetic": "synthetic",
     "mongodb": "mongodb",
     "cassandra": "cassandra",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "salesforce": "salesforce",
 }
 NOT_SUPPORTED = "connector not supported yet"
 # 001's `other` names no system, so there is nothing to connect to: a configuration error, said as such.

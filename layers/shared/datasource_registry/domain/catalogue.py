@@ -197,7 +197,18 @@ _CONNECTED = {
     "iceberg": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "mongodb": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
     "cassandra": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "snowflake": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "bigquery": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "salesforce": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
 }
+# HTTPS engines reached at another host than their own (a private endpoint, a proxy): only at an address the
+# network policy allows, with this CA trusted besides the public ones.
+_CA_CERTIFICATE = Setting(
+    "caCertificate",
+    "string",
+    "PEM CA certificate to trust besides the public ones (a private endpoint or proxy the network policy allows).",
+    max_length=16384,
+)
 _PLANNED = Capabilities(False, False, ssh_tunnel=False, include_exclude=False)
 
 
@@ -318,8 +329,10 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("account", "string", "Account identifier, e.g. xy12345.eu-west-1."),
                 Setting("privateKey", "string", "PEM private key for key-pair authentication.", secret=True),
                 Setting("privateKeyPassphrase", "string", "Passphrase of the private key.", secret=True),
+                _CA_CERTIFICATE,
             ),
-            credentials=_DB_CREDENTIALS,
+            # password: a programmatic access token (the SQL API takes no plain password); oauthToken: OAuth.
+            credentials=(*_DB_CREDENTIALS, "oauthToken"),
             example={
                 "name": "Example Snowflake",
                 "type": "snowflake",
@@ -341,7 +354,10 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("dataset", "string", "Dataset to discover (all datasets when left out)."),
                 Setting("location", "string", "Dataset location, e.g. EU."),
                 Setting("serviceAccountJson", "string", "The service account's JSON key file, as text.", secret=True),
+                Setting("apiUrl", "string", "BigQuery API URL (default https://bigquery.googleapis.com)."),
+                _CA_CERTIFICATE,
             ),
+            credentials=("oauthToken",),
             example={
                 "name": "Example BigQuery",
                 "type": "bigquery",
@@ -556,7 +572,12 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("clientSecret", "string", "Connected app's consumer secret.", secret=True),
                 Setting("refreshToken", "string", "OAuth refresh token.", secret=True),
                 Setting("securityToken", "string", "The user's security token.", secret=True),
+                Setting("loginUrl", "string", "OAuth login host (default https://login.salesforce.com)."),
+                Setting("privateKey", "string", "PEM private key of the JWT bearer flow.", secret=True),
+                Setting("privateKeyPassphrase", "string", "Passphrase of the private key.", secret=True),
+                _CA_CERTIFICATE,
             ),
+            credentials=("username", "oauthToken"),
             example={
                 "name": "Example Salesforce",
                 "connectorKey": "salesforce",
