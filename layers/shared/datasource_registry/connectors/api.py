@@ -29,6 +29,8 @@ _MODULES: dict[str, str] = {
     "parquet": "files",
     "orc": "files",
     "dynamodb": "dynamodb",
+    "delta_lake": "delta_lake",
+    "hudi": "hudi_table",
     "http_api": "http_api",
     "synthetic": "synthetic",
 }

@@ -190,6 +190,8 @@ _CONNECTED = {
     "json": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "parquet": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "orc": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "delta_lake": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "hudi": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
 }
 _PLANNED = Capabilities(False, False, ssh_tunnel=False, include_exclude=False)
 
