@@ -29,6 +29,7 @@ _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 # What the libraries would take from the environment if an option were absent (every AWS_* variable, hudi-rs's
 # HOODIE_ENV_* ones): hidden from them while they build their store, then put back.
 _AMBIENT_PREFIXES = ("AWS_", "HOODIE_ENV_")
+_KEPT_PREFIXES = ("AWS_LAMBDA_", "AWS_EXECUTION_ENV", "AWS_XRAY_")  # the runtime's own, no storage setting
 _ENV_LOCK = threading.Lock()
 
 
@@ -105,10 +106,16 @@ def storage_options(ctx: Context, bucket: str, seconds: float) -> dict[str, str]
     return options
 
 
+def _ambient(name: str) -> bool:
+    return name.startswith(_AMBIENT_PREFIXES) and not name.startswith(_KEPT_PREFIXES)
+
+
 @contextmanager
 def _no_ambient_settings() -> Iterator[None]:
+    """The process's AWS settings hidden while a library call starts (both read them when they build their store,
+    which they do first); put back when the call ends or is abandoned, by the caller's thread."""
     with _ENV_LOCK:
-        saved = {k: v for k, v in os.environ.items() if k.startswith(_AMBIENT_PREFIXES)}
+        saved = {k: v for k, v in os.environ.items() if _ambient(k)}
         for name in saved:
             os.environ.pop(name, None)
         try:
@@ -127,14 +134,14 @@ def bounded(ctx: Context, what: str, call: Callable[[], T]) -> T:
 
     def work() -> None:
         try:
-            with _no_ambient_settings():
-                outcome["value"] = call()
+            outcome["value"] = call()
         except BaseException as exc:  # handed to the caller's thread
             outcome["error"] = exc
 
-    worker = threading.Thread(target=work, name=f"lake-{what}", daemon=True)
-    worker.start()
-    worker.join(budget)
+    with _no_ambient_settings():
+        worker = threading.Thread(target=work, name=f"lake-{what}", daemon=True)
+        worker.start()
+        worker.join(budget)
     if worker.is_alive():
         raise ConnectorError(ErrorCode.TIMEOUT, f"{what} took longer than the {budget:.1f} s left of the deadline")
     if "error" in outcome:
@@ -149,6 +156,8 @@ _NOT_FOUND = ("nosuchbucket", "nosuchkey", "not found", "no files in log segment
 _DENIED = ("accessdenied", "403 forbidden", "allaccessdisabled")
 _AUTH = ("invalidaccesskeyid", "signaturedoesnotmatch", "expiredtoken", "invalidtoken", "401 unauthorized")
 _TIMEOUT = ("timed out", "timeout", "deadline has elapsed")
+# A table whose own files are unreadable ("Config 'hoodie.table.name' not found" is a broken hoodie.properties).
+_BROKEN = ("config error", "json error", "schema error", "parse error", "invalid table")
 _UNREACHABLE = ("connection refused", "error sending request", "dns error", "connect error", "connection reset")
 
 
@@ -163,6 +172,7 @@ def classify(exc: BaseException) -> ErrorCode | None:
         (_DENIED, ErrorCode.PERMISSION_DENIED),
         (_TIMEOUT, ErrorCode.TIMEOUT),
         (_UNREACHABLE, ErrorCode.UNREACHABLE),
+        (_BROKEN, ErrorCode.PROTOCOL_ERROR),
         (_NOT_FOUND, ErrorCode.NOT_FOUND),
     ):
         if any(word in text for word in words):
