@@ -136,7 +136,9 @@ def test_a_corrupt_delta_log_is_a_protocol_error(moto_endpoint: str, s3_bucket: 
 
     assert result.error_code == "PROTOCOL_ERROR", result.error
     with pytest.raises(Exception) as raised:
-        discover_schema(target("delta_lake", f"s3://{s3_bucket}/broken"), KEYS, LOOPBACK, aws_endpoint_url=moto_endpoint)
+        discover_schema(
+            target("delta_lake", f"s3://{s3_bucket}/broken"), KEYS, LOOPBACK, aws_endpoint_url=moto_endpoint
+        )
     assert getattr(raised.value, "code", None) == "PROTOCOL_ERROR"
 
 
@@ -339,8 +341,6 @@ def test_unreadable_hudi_properties_are_a_protocol_error(moto_endpoint: str, s3_
         Bucket=s3_bucket, Key="junk/.hoodie/hoodie.properties", Body=b"hoodie.table.version=banana\n"
     )
 
-    result = check_connection(
-        target("hudi", f"s3://{s3_bucket}/junk"), KEYS, LOOPBACK, aws_endpoint_url=moto_endpoint
-    )
+    result = check_connection(target("hudi", f"s3://{s3_bucket}/junk"), KEYS, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
     assert result.error_code == "PROTOCOL_ERROR", result.error
