@@ -225,11 +225,33 @@ def _sql(key: str, name: str, port: int, family: str = "sql", *settings: Setting
     )
 
 
+# Table formats read from their own metadata (the folder of the table, not a file): description and example path.
+_TABLE_FORMATS = {
+    "delta_lake": (
+        "Delta Lake tables on S3: filePath is the table's folder; schema, partition columns and version come from"
+        " its transaction log (_delta_log), never its data files.",
+        "s3://example-bucket/warehouse/orders",
+    ),
+    "hudi": (
+        "Apache Hudi tables on S3: filePath is the table's base path; schema, record key and partition fields come"
+        " from hoodie.properties and the timeline's commit metadata, never its data files.",
+        "s3://example-bucket/warehouse/trips",
+    ),
+}
+
+
 def _file(key: str, name: str) -> ConnectorType:
+    description, path = _TABLE_FORMATS.get(
+        key,
+        (
+            f"{name} files on S3: the schema is read from the file itself.",
+            f"s3://example-bucket/exports/data.{key.replace('_', '-')}",
+        ),
+    )
     example = {
         "name": f"Example {name}",
         "type": key,
-        "filePath": f"s3://example-bucket/exports/data.{key.replace('_', '-')}",
+        "filePath": path,
         "region": "eu-west-1",
         "credentials": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "example-secret"},
     }
@@ -237,7 +259,7 @@ def _file(key: str, name: str) -> ConnectorType:
         key,
         name,
         "files",
-        f"{name} files on S3: the schema is read from the file itself.",
+        description,
         fields=_FILE,
         settings=(_BUCKET,),
         credentials=_AWS_CREDENTIALS,
