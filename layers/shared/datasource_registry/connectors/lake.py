@@ -97,7 +97,13 @@ def storage_options(ctx: Context, bucket: str, seconds: float) -> dict[str, str]
         options.update(aws_endpoint_url=ctx.aws_endpoint_url, aws_virtual_hosted_style_request="false")
         if parts.scheme == "http":
             options["aws_allow_http"] = "true"
-    else:  # AWS itself, over https only
+    elif "." in bucket:  # AWS itself, over https only; a dotted bucket in the path (its host fails the wildcard cert)
+        options.update(
+            aws_endpoint_url=f"https://s3.{region}.amazonaws.com",
+            aws_virtual_hosted_style_request="false",
+            aws_allow_http="false",
+        )
+    else:  # AWS itself, over https only: the bucket's own host, the endpoint object_store requests as is
         options.update(
             aws_endpoint_url=f"https://{bucket}.s3.{region}.amazonaws.com",
             aws_virtual_hosted_style_request="true",
