@@ -189,6 +189,7 @@ def silent_endpoint() -> Iterator[str]:
         conn.close()
 
 
+@pytest.mark.server  # a local listener, reached by the Rust clients (the pure tier's socket guard sees Python's only)
 @pytest.mark.parametrize("type_name", ["delta_lake", "hudi"])
 def test_a_silent_s3_times_out_within_the_deadline(silent_endpoint: str, type_name: str) -> None:
     started = time.monotonic()
@@ -222,6 +223,7 @@ def recording_endpoint() -> Iterator[tuple[str, list[dict[str, str]]]]:
     server.server_close()
 
 
+@pytest.mark.server  # a local listener, as above
 @pytest.mark.parametrize("type_name", ["delta_lake", "hudi"])
 def test_the_sources_keys_never_travel_with_a_token_from_the_environment(
     recording_endpoint: tuple[str, list[dict[str, str]]], monkeypatch: pytest.MonkeyPatch, type_name: str
