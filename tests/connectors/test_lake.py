@@ -346,3 +346,17 @@ def test_unreadable_hudi_properties_are_a_protocol_error(moto_endpoint: str, s3_
     result = check_connection(target("hudi", f"s3://{s3_bucket}/junk"), KEYS, LOOPBACK, aws_endpoint_url=moto_endpoint)
 
     assert result.error_code == "PROTOCOL_ERROR", result.error
+
+
+def test_a_hudi_table_version_the_library_cannot_read_is_unsupported(moto_endpoint: str, s3_bucket: str) -> None:
+    properties = "hoodie.table.name=old\nhoodie.table.type=COPY_ON_WRITE\nhoodie.table.version=5\n"
+    s3(moto_endpoint).put_object(
+        Bucket=s3_bucket,
+        Key="old/.hoodie/hoodie.properties",
+        Body=(properties + "hoodie.timeline.layout.version=1\n").encode(),
+    )
+
+    result = check_connection(target("hudi", f"s3://{s3_bucket}/old"), KEYS, LOOPBACK, aws_endpoint_url=moto_endpoint)
+
+    assert result.error_code == "UNSUPPORTED", result.error
+    assert "version" in (result.error or "")

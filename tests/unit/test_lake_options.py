@@ -111,6 +111,7 @@ def test_a_path_in_the_configured_bucket_is_a_table_too():
         ("404 Not Found <Code>NoSuchBucket</Code> in 4.0312ms", "NOT_FOUND"),
         ("Config error: Config 'hoodie.table.name' not found", "PROTOCOL_ERROR"),
         ("Kernel error: Json error: Encountered unexpected 'o'", "PROTOCOL_ERROR"),
+        ("Unsupported: Only support table version 6, 8, and 9. Found: 5", "UNSUPPORTED"),
         ("something no one foresaw", "PROTOCOL_ERROR"),
     ],
 )

@@ -164,6 +164,8 @@ _AUTH = ("invalidaccesskeyid", "signaturedoesnotmatch", "expiredtoken", "invalid
 _TIMEOUT = ("timed out", "timeout", "deadline has elapsed")
 # A table whose own files are unreadable ("Config 'hoodie.table.name' not found" is a broken hoodie.properties).
 _BROKEN = ("config error", "json error", "schema error", "parse error", "invalid table")
+# A table the library cannot read yet (a Hudi table version before 6; Delta reader features it lacks).
+_UNSUPPORTED = ("unsupported", "not supported", "only support")
 _UNREACHABLE = ("connection refused", "error sending request", "dns error", "connect error", "connection reset")
 
 
@@ -178,6 +180,7 @@ def classify(exc: BaseException) -> ErrorCode | None:
         (_DENIED, ErrorCode.PERMISSION_DENIED),
         (_TIMEOUT, ErrorCode.TIMEOUT),
         (_UNREACHABLE, ErrorCode.UNREACHABLE),
+        (_UNSUPPORTED, ErrorCode.UNSUPPORTED),
         (_BROKEN, ErrorCode.PROTOCOL_ERROR),
         (_NOT_FOUND, ErrorCode.NOT_FOUND),
     ):
