@@ -202,6 +202,23 @@ def test_a_silent_s3_times_out_within_the_deadline(silent_endpoint: str, type_na
     assert time.monotonic() - started < 4.5
 
 
+@pytest.mark.server  # a closed loopback port, reached by the Rust clients
+@pytest.mark.parametrize(("type_name", "within"), [("delta_lake", 2.0), ("hudi", 9.0)])
+def test_a_closed_endpoint_is_unreachable_within_the_deadline(type_name: str, within: float) -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    probe.close()
+    started = time.monotonic()
+
+    result = check_connection(
+        target(type_name, "s3://bucket/t", connection_timeout=8), KEYS, LOOPBACK, aws_endpoint_url=closed
+    )
+
+    assert result.error_code == "UNREACHABLE", result.error
+    assert time.monotonic() - started < within
+
+
 @pytest.fixture
 def recording_endpoint() -> Iterator[tuple[str, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []

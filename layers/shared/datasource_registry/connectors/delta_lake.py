@@ -36,7 +36,10 @@ def type_name(data_type: Any) -> str:
 def _open(ctx: Context, *, rows: bool) -> dict[str, Any]:
     with ctx.stage("resolve"):
         bucket, path = lake.table_location(ctx)
-        options = lake.storage_options(ctx, bucket, ctx.query_timeout())
+        budget = ctx.query_timeout()
+        # delta-rs takes object_store's retry settings too (hudi-rs does not): one retry within the budget, so a
+        # refused connection is reported at once instead of after ten backoffs.
+        options = {**lake.storage_options(ctx, bucket, budget), "max_retries": "1", "retry_timeout": f"{int(budget)}s"}
     uri = f"s3://{bucket}/{path}"
 
     def load() -> dict[str, Any]:

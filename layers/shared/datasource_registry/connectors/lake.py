@@ -151,9 +151,24 @@ def bounded(ctx: Context, what: str, call: Callable[[], T]) -> T:
     if worker.is_alive():
         raise ConnectorError(ErrorCode.TIMEOUT, f"{what} took longer than the {budget:.1f} s left of the deadline")
     if "error" in outcome:
-        raise outcome["error"]
+        error = outcome["error"]
+        if isinstance(error, ConnectorError):
+            raise error
+        text = describe(error)
+        raise ConnectorError(classify_text(text), text) from None
     value: T = outcome["value"]
     return value
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_RETRIES = re.compile(r",? *after \d+ retries|,? *max_retries\W*\d+|,? *retry_timeout\W*\d+\w*")
+
+
+def describe(exc: BaseException) -> str:
+    """A library error as one line: delta-rs colours its error chain (ANSI) and both add object_store's retry
+    summary, whose words ("retry_timeout") would read as a timeout."""
+    text = _RETRIES.sub("", _ANSI.sub("", str(exc)))
+    return " ".join(text.replace("↳", ":").split())[:1000] or type(exc).__name__
 
 
 # Matched on the casefolded text; status codes as object_store prints them ("404 Not Found"), never bare digits,
@@ -166,7 +181,9 @@ _TIMEOUT = ("timed out", "timeout", "deadline has elapsed")
 _BROKEN = ("config error", "json error", "schema error", "parse error", "invalid table")
 # A table the library cannot read yet (a Hudi table version before 6; Delta reader features it lacks).
 _UNSUPPORTED = ("unsupported", "not supported", "only support")
-_UNREACHABLE = ("connection refused", "error sending request", "dns error", "connect error", "connection reset")
+# A refused or unresolvable connection, before the timeout words (a retry summary may follow it).
+_REFUSED = ("connection refused", "dns error", "failed to lookup address", "connection reset")
+_UNREACHABLE = ("error sending request", "connect error")
 
 
 def classify(exc: BaseException) -> ErrorCode | None:
@@ -174,16 +191,21 @@ def classify(exc: BaseException) -> ErrorCode | None:
     PROTOCOL_ERROR for what is left (an unreadable log or timeline is the table's fault, not ours)."""
     if isinstance(exc, ConnectorError):
         return exc.code
-    text = f"{type(exc).__name__} {exc}".casefold()
+    return classify_text(f"{type(exc).__name__} {describe(exc)}")
+
+
+def classify_text(text: str) -> ErrorCode:
+    folded = text.casefold()
     for words, code in (
         (_AUTH, ErrorCode.AUTH_FAILED),
         (_DENIED, ErrorCode.PERMISSION_DENIED),
+        (_REFUSED, ErrorCode.UNREACHABLE),
         (_TIMEOUT, ErrorCode.TIMEOUT),
         (_UNREACHABLE, ErrorCode.UNREACHABLE),
         (_UNSUPPORTED, ErrorCode.UNSUPPORTED),
         (_BROKEN, ErrorCode.PROTOCOL_ERROR),
         (_NOT_FOUND, ErrorCode.NOT_FOUND),
     ):
-        if any(word in text for word in words):
+        if any(word in folded for word in words):
             return code
     return ErrorCode.PROTOCOL_ERROR
