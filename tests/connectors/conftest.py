@@ -39,6 +39,7 @@ THROUGH_RUNNERS = {
     "test_redis_http_misc",
     "test_network_safety",
     "test_aws",
+    "test_excel_iceberg",
     "test_lake",
 }
 PLACEHOLDER_KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
@@ -77,7 +78,8 @@ class RunnerPath:
         from datasource_registry.runner import family_of, request_of, result_of
         from devserver.template import physical_name
 
-        if target.type in {"s3", "csv", "json", "parquet", "orc", "dynamodb", "delta_lake", "hudi"} and not credentials:
+        aws_types = {"s3", "csv", "json", "parquet", "orc", "excel", "iceberg", "dynamodb", "delta_lake", "hudi"}
+        if target.type in aws_types and not credentials:
             # A runner has no credentials of its own to lend: locally the source carries moto's placeholder keys.
             credentials = PLACEHOLDER_KEYS
         cidrs = ",".join(str(net) for net in policy.allowed_cidrs)

@@ -22,10 +22,10 @@ from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.discovered import DiscoveredSchema
 
 # The family whose runner (and layer) holds each type's driver. sql: psycopg, PyMySQL and paramiko for SSH tunnels;
-# files: pyarrow (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py and paramiko, with the connectors
-# that need no driver of their own (http_api, synthetic) and any type no connector serves yet (it answers
-# UNSUPPORTED from the lightest runner); lake: deltalake (delta-rs); lake-hudi: hudi (hudi-rs) with its pyarrow (the
-# two Rust libraries are 134 and 106 MB each: together with pyarrow they would pass Lambda's 250 MB).
+# files: pyarrow, python-calamine (Excel) and pyiceberg (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py
+# and paramiko, with the connectors that need no driver of their own (http_api, synthetic) and any type no connector
+# serves yet (it answers UNSUPPORTED from the lightest runner); lake: deltalake (delta-rs); lake-hudi: hudi (hudi-rs)
+# with its pyarrow (the two Rust libraries are 134 and 106 MB: together with pyarrow they would pass Lambda's 250 MB).
 FAMILIES: dict[str, str] = {
     "postgresql": "sql",
     "redshift": "sql",
@@ -37,6 +37,8 @@ FAMILIES: dict[str, str] = {
     "json": "files",
     "parquet": "files",
     "orc": "files",
+    "excel": "files",
+    "iceberg": "files",
     "dynamodb": "files",
     "redis": "kv-http",
     "http_api": "kv-http",

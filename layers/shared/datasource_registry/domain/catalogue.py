@@ -122,8 +122,11 @@ class ConnectorType:
 
     @property
     def status(self) -> str:
-        """`supported` when the registry tests and discovers it today, `planned` when it only stores it."""
-        return "supported" if self.capabilities.test else "planned"
+        """`supported` when the registry tests and discovers it, `stored-only` for `other` (it names no system to
+        connect to), `planned` when a connector is yet to come."""
+        if self.capabilities.test:
+            return "supported"
+        return "stored-only" if self.key == "other" else "planned"
 
     @property
     def secret_fields(self) -> list[str]:
@@ -190,6 +193,8 @@ _CONNECTED = {
     "json": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "parquet": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "orc": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "excel": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "iceberg": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "delta_lake": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "hudi": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
 }
@@ -225,33 +230,27 @@ def _sql(key: str, name: str, port: int, family: str = "sql", *settings: Setting
     )
 
 
-# Table formats read from their own metadata (the folder of the table, not a file): description and example path.
-_TABLE_FORMATS = {
-    "delta_lake": (
-        "Delta Lake tables on S3: filePath is the table's folder; schema, partition columns and version come from"
-        " its transaction log (_delta_log), never its data files.",
-        "s3://example-bucket/warehouse/orders",
-    ),
-    "hudi": (
-        "Apache Hudi tables on S3: filePath is the table's base path; schema, record key and partition fields come"
-        " from hoodie.properties and the timeline's commit metadata, never its data files.",
-        "s3://example-bucket/warehouse/trips",
-    ),
+_FILE_EXAMPLES = {
+    "excel": "s3://example-bucket/exports/report.xlsx",
+    "iceberg": "s3://example-bucket/warehouse/sales/orders",  # the table's location (or a .metadata.json file)
+    "delta_lake": "s3://example-bucket/warehouse/orders",  # the table's folder, holding _delta_log/
+    "hudi": "s3://example-bucket/warehouse/trips",  # the table's base path, holding .hoodie/
+}
+_FILE_DESCRIPTIONS = {
+    "excel": "Excel workbooks on S3 (xlsx, xlsm, xlsb, ods, xls): one table per sheet, columns from the header row.",
+    "iceberg": "Apache Iceberg tables on S3: the schema from the table's current metadata file, no data file read.",
+    "delta_lake": "Delta Lake tables on S3: filePath is the table's folder; schema, partition columns and version"
+    " from its transaction log (_delta_log), no data file read.",
+    "hudi": "Apache Hudi tables on S3: filePath is the table's base path; schema, record key and partition fields"
+    " from hoodie.properties and the timeline's commit metadata, no data file read.",
 }
 
 
 def _file(key: str, name: str) -> ConnectorType:
-    description, path = _TABLE_FORMATS.get(
-        key,
-        (
-            f"{name} files on S3: the schema is read from the file itself.",
-            f"s3://example-bucket/exports/data.{key.replace('_', '-')}",
-        ),
-    )
     example = {
         "name": f"Example {name}",
         "type": key,
-        "filePath": path,
+        "filePath": _FILE_EXAMPLES.get(key, f"s3://example-bucket/exports/data.{key.replace('_', '-')}"),
         "region": "eu-west-1",
         "credentials": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "example-secret"},
     }
@@ -259,7 +258,7 @@ def _file(key: str, name: str) -> ConnectorType:
         key,
         name,
         "files",
-        description,
+        _FILE_DESCRIPTIONS.get(key, f"{name} files on S3: the schema is read from the file itself."),
         fields=_FILE,
         settings=(_BUCKET,),
         credentials=_AWS_CREDENTIALS,
