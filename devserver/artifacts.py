@@ -138,6 +138,16 @@ metadata = parse_metadata("v1.metadata.json", b'{"format-version": 2, "table-uui
     b' "default-sort-order-id": 0, "sort-orders": [{"order-id": 0, "fields": []}]}')
 assert [f.name for f in metadata.schema().fields] == ["id"]
 """,
+    "RunnerLakeLayer": """
+import deltalake, deltalake.writer, arro3.core
+assert deltalake.DeltaTable.__init__ and deltalake.schema.PrimitiveType("long").type == "long"
+import datasource_registry.connectors.delta_lake
+""",
+    "RunnerLakeHudiLayer": """
+import hudi, hudi._internal, pyarrow
+assert hudi.HudiTableBuilder.from_base_uri("s3://sample-bucket/t") is not None
+import datasource_registry.connectors.hudi_table
+""",
     "RunnerKvHttpLayer": """
 import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
 import datasource_registry.connectors.redis_kv, datasource_registry.connectors.http_api, datasource_registry.connectors.tunnel
@@ -284,6 +294,8 @@ SCENARIO = (
     Step("runner_files", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a parquet file on the embedded S3
     Step("runner_kv_http", None),
     Step("runner_nosql", None),  # mongodb at 127.0.0.1:27017: an answer (UNREACHABLE if nothing listens)
+    Step("runner_lake", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a Delta table on the embedded S3
+    Step("runner_lake_hudi", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a Hudi table on the embedded S3
     Step("sweep_due_refreshes", None),
     Step("refresh_schema", None),
     Step("foundation_delete_data_system", 200, ids=((SYS, "system"),)),
@@ -369,6 +381,27 @@ def put_sample_parquet(s3: Any) -> None:
     s3.put_object(Bucket="sample-bucket", Key="warehouse/orders/part-0.parquet", Body=sink.getvalue())
 
 
+def put_sample_tables(s3: Any, endpoint_url: str) -> None:
+    """The tables events/runner_lake.json and runner_lake_hudi.json discover: a Delta table written with the venv's
+    deltalake, a Hudi table written as Hudi's writers lay one out (devserver/hudi_writer.py)."""
+    import pyarrow
+    from deltalake import write_deltalake
+
+    from devserver.hudi_writer import HudiTable
+
+    rows = pyarrow.table({"order_id": pyarrow.array([1, 2], pyarrow.int64()), "day": ["a", "b"], "total": [9.5, 12.0]})
+    options = {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "aws_region": "us-east-1",
+        "aws_endpoint_url": endpoint_url,
+        "aws_allow_http": "true",
+    }
+    write_deltalake("s3://sample-bucket/warehouse/orders_delta", rows, partition_by=["day"], storage_options=options)
+    hudi = HudiTable(s3, "sample-bucket", "warehouse/orders_hudi", "orders_hudi", "order_id", "day").create()
+    hudi.commit(rows, "20250101000000000")
+
+
 def check(build: Path = BUILD) -> int:
     from devserver.aws import EmbeddedAws, free_port
 
@@ -399,6 +432,7 @@ def check(build: Path = BUILD) -> int:
         invoker.overrides["AWS_ENDPOINT_URL_LAMBDA"] = runners.url
         try:
             put_sample_parquet(aws.client("s3"))
+            put_sample_tables(aws.client("s3"), aws.endpoint_url)
             problems += run_scenario(invoker, by_code_dir, {"aws": aws.endpoint_url})
             problems += check_runner_environments(
                 [*runners.pool.every, *(invoker.workers[n] for n in runner_ids(template) if n in invoker.workers)]

@@ -31,6 +31,8 @@ _MODULES: dict[str, str] = {
     "excel": "excel",
     "iceberg": "iceberg",
     "dynamodb": "dynamodb",
+    "delta_lake": "delta_lake",
+    "hudi": "hudi_table",
     "http_api": "http_api",
     "synthetic": "synthetic",
     "mongodb": "mongodb",

@@ -200,6 +200,8 @@ _CONNECTED = {
     "snowflake": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
     "bigquery": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
     "salesforce": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "delta_lake": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "hudi": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
 }
 # HTTPS engines reached at another host than their own (a private endpoint, a proxy): only at an address the
 # network policy allows, with this CA trusted besides the public ones.
@@ -244,10 +246,16 @@ def _sql(key: str, name: str, port: int, family: str = "sql", *settings: Setting
 _FILE_EXAMPLES = {
     "excel": "s3://example-bucket/exports/report.xlsx",
     "iceberg": "s3://example-bucket/warehouse/sales/orders",  # the table's location (or a .metadata.json file)
+    "delta_lake": "s3://example-bucket/warehouse/orders",  # the table's folder, holding _delta_log/
+    "hudi": "s3://example-bucket/warehouse/trips",  # the table's base path, holding .hoodie/
 }
 _FILE_DESCRIPTIONS = {
     "excel": "Excel workbooks on S3 (xlsx, xlsm, xlsb, ods, xls): one table per sheet, columns from the header row.",
     "iceberg": "Apache Iceberg tables on S3: the schema from the table's current metadata file, no data file read.",
+    "delta_lake": "Delta Lake tables on S3: filePath is the table's folder; schema, partition columns and version"
+    " from its transaction log (_delta_log), no data file read.",
+    "hudi": "Apache Hudi tables on S3: filePath is the table's base path; schema, record key and partition fields"
+    " from hoodie.properties and the timeline's commit metadata, no data file read.",
 }
 
 
