@@ -40,6 +40,8 @@ FAMILIES: dict[str, str] = {
     "redis": "kv-http",
     "http_api": "kv-http",
     "synthetic": "kv-http",
+    "elasticsearch": "kv-http",
+    "kafka": "kv-http",
 }
 DEFAULT_FAMILY = "kv-http"
 OPERATIONS = ("test", "discover")

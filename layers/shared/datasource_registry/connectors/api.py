@@ -30,6 +30,8 @@ _MODULES: dict[str, str] = {
     "orc": "files",
     "dynamodb": "dynamodb",
     "http_api": "http_api",
+    "elasticsearch": "elasticsearch",
+    "kafka": "kafka_topics",
     "synthetic": "synthetic",
 }
 NOT_SUPPORTED = "connector not supported yet"
