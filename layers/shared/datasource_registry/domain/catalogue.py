@@ -190,6 +190,8 @@ _CONNECTED = {
     "json": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "parquet": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "orc": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "elasticsearch": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "kafka": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
 }
 _PLANNED = Capabilities(False, False, ssh_tunnel=False, include_exclude=False)
 
@@ -352,8 +354,8 @@ def _build() -> dict[str, ConnectorType]:
             "Elasticsearch indices (search engine).",
             fields=("host", "port"),
             settings=(
-                Setting("url", "string", "Cluster URL, e.g. https://search.example.com:9200."),
-                Setting("indexPattern", "string", "Indices to discover, e.g. logs-*."),
+                Setting("url", "string", "Cluster URL, e.g. https://search.example.com:9200 (OpenSearch too)."),
+                Setting("indexPattern", "string", "Indices and data streams to discover, e.g. logs-*."),
             ),
             credentials=("username", "password", "apiKey"),
             example={
@@ -508,8 +510,16 @@ def _build() -> dict[str, ConnectorType]:
                 ),
                 Setting("saslUsername", "string", "SASL user name."),
                 Setting("saslPassword", "string", "SASL password.", secret=True),
-                Setting("schemaRegistryUrl", "string", "Schema registry URL."),
+                Setting("schemaRegistryUrl", "string", "Schema registry URL (Confluent Schema Registry REST API)."),
+                Setting("schemaRegistryApiKey", "string", "Schema registry API key (basic auth user name)."),
                 Setting("schemaRegistryApiSecret", "string", "Schema registry API secret.", secret=True),
+                Setting(
+                    "sampleSize",
+                    "integer",
+                    "Messages read per topic to infer a value schema when no registry schema exists.",
+                    minimum=0,
+                    maximum=500,
+                ),
             ),
             example={
                 "name": "Example Kafka",
