@@ -82,7 +82,7 @@ def _cluster(ctx: Context, client: PinnedHttp) -> dict[str, Any]:
     distribution = "OpenSearch" if version.get("distribution") == "opensearch" else "Elasticsearch"
     ctx.server_version = f"{distribution} {version.get('number', 'unknown')}"
     ctx.details.update(
-        clusterName=info.get("cluster_name"), distribution=distribution.lower(), buildFlavor=version.get("build_flavor")
+        clusterName=info.get("cluster_name"), distribution=distribution, buildFlavor=version.get("build_flavor")
     )
     return info
 

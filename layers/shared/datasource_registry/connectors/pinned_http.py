@@ -131,7 +131,11 @@ class PinnedHttp:
             conn.request("GET", self.base.path + path, headers=self.headers)
             response = conn.getresponse()
             body = self._read(response, max_bytes)
-        except (http.client.HTTPException, OSError):
+            response.close()  # read to its end: the connection is free for the next request
+        except http.client.HTTPException as exc:
+            conn.close()
+            raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"not an HTTP answer: {type(exc).__name__}") from None
+        except BaseException:
             conn.close()
             raise
         if response.will_close:
