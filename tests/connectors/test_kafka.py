@@ -160,6 +160,27 @@ def test_a_bootstrap_server_outside_the_policy_is_refused_before_any_packet(brok
     assert metadata.error_code == "BLOCKED_ADDRESS"
 
 
+def test_the_bootstrap_name_is_resolved_once_and_every_connection_goes_to_that_address(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch, connector_path: str
+) -> None:
+    if connector_path == "runner":
+        pytest.skip("the resolver is replaced in this process only")
+    real = socket.getaddrinfo
+    answers: list[str] = []
+
+    def rebinding(host: object, port: object, *args: object, **kwargs: object) -> object:
+        if host == "kafka.rebind.test":  # the server's address once, then the metadata address (DNS rebinding)
+            answers.append(host)
+            ip = "127.0.0.1" if len(answers) == 1 else "169.254.169.254"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, int(str(port))))]
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    result = check_connection(kafka(f"kafka.rebind.test:{broker.port}", timeout=5), {}, LOOPBACK)
+    assert result.success, result.error
+    assert answers == ["kafka.rebind.test"]
+
+
 def test_a_closed_port_is_unreachable_at_once_and_a_silent_listener_times_out_within_the_deadline() -> None:
     port = free_port()
     started = time.monotonic()
