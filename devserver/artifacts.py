@@ -114,6 +114,9 @@ import datasource_registry.connectors.files, datasource_registry.connectors.s3, 
     "RunnerKvHttpLayer": """
 import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
 import datasource_registry.connectors.redis_kv, datasource_registry.connectors.http_api, datasource_registry.connectors.tunnel
+import kafka, kafka.net.inet, kafka.net.compat, kafka.net.sasl.scram, kafka.consumer.group
+import datasource_registry.connectors.kafka_topics as kafka_topics, datasource_registry.connectors.elasticsearch
+assert issubclass(kafka_topics._pinned_socket_class(), kafka.net.inet.KafkaNetSocket)  # the pinning hook exists
 """,
 }
 # The bytecode flags of a pyc compiled with --invalidation-mode unchecked-hash (PEP 552: hash-based, not checked).
