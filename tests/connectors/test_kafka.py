@@ -332,7 +332,7 @@ def test_value_schemas_come_from_the_registry_and_topics_without_a_subject_are_s
     target = kafka(
         broker.bootstrap,
         schemaRegistryUrl=url,
-        schemaRegistryApiKey="KEY1",
+        schemaRegistryUsername="KEY1",
         schemaRegistryApiSecret="registry-Secret-9",
     )
     target = ConnectionTarget(**{**target.__dict__, "include_patterns": (f"topics.*{prefix}",)})

@@ -494,7 +494,8 @@ def _registry(ctx: Context) -> PinnedHttp | None:
         return None
     base = parse_base_url(ctx, url, 443 if url.lower().startswith("https") else 80, "sourceConfig.schemaRegistryUrl")
     headers = {"Accept": "application/vnd.schemaregistry.v1+json, application/json"}
-    key, secret = _setting(config, "schemaRegistryApiKey"), _setting(config, "schemaRegistryApiSecret")
+    key = _setting(config, "schemaRegistryUsername") or _setting(config, "schemaRegistryApiKey")
+    secret = _setting(config, "schemaRegistryApiSecret")
     if secret:
         ctx.scrub.add(secret)
         headers["Authorization"] = basic_auth(key or "", secret)

@@ -511,7 +511,11 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("saslUsername", "string", "SASL user name."),
                 Setting("saslPassword", "string", "SASL password.", secret=True),
                 Setting("schemaRegistryUrl", "string", "Schema registry URL (Confluent Schema Registry REST API)."),
-                Setting("schemaRegistryApiKey", "string", "Schema registry API key (basic auth user name)."),
+                Setting(
+                    "schemaRegistryUsername",
+                    "string",
+                    "Schema registry basic-auth user (Confluent Cloud: the API key).",
+                ),
                 Setting("schemaRegistryApiSecret", "string", "Schema registry API secret.", secret=True),
                 Setting(
                     "sampleSize",
