@@ -137,6 +137,11 @@ def test_refused_sasl_credentials_are_auth_failed_at_once_and_the_password_is_ne
     assert result.error_code == "AUTH_FAILED", result.error
     assert time.monotonic() - started < 5  # not retried until the 20 s deadline
     assert password not in json.dumps(result.to_dict())
+    # and the client's IO thread does not outlive the failed call (a warm Lambda would collect them)
+    deadline = time.monotonic() + 3
+    while any(t.name == "kafka-io-datasource-registry" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "kafka-python's IO thread was left running"
+        time.sleep(0.05)
 
 
 def test_sasl_without_credentials_is_invalid_config(broker: Broker) -> None:

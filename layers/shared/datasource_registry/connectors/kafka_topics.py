@@ -24,7 +24,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -146,7 +146,7 @@ class _Failures(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.seen: list[BaseException] = []
-        self.managers: list[Any] = []
+        self.clients: list[Any] = []  # kafka-python's KafkaNetClient of this call
 
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args if isinstance(record.args, tuple) else ()
@@ -155,8 +155,8 @@ class _Failures(logging.Handler):
             found.append(record.exc_info[1])
         self.seen.extend(found)
         if any(_classify(e) in _DEFINITIVE for e in found):
-            for manager in self.managers:
-                manager.closed = True  # _do_bootstrap's loop condition: stop retrying
+            for client in self.clients:
+                client._manager.closed = True  # _do_bootstrap's loop condition: stop retrying
 
 
 _DEFINITIVE = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.PERMISSION_DENIED, ErrorCode.TLS_FAILED})
@@ -346,7 +346,7 @@ def _consumer(ctx: Context, settings: Settings) -> Iterator[tuple[KafkaConsumer,
 
             def client(**configs: Any) -> Any:
                 made = KafkaNetClient(**configs)
-                failures.managers.append(made._manager)
+                failures.clients.append(made)
                 return made
 
             config["kafka_client"] = client
@@ -362,6 +362,9 @@ def _consumer(ctx: Context, settings: Settings) -> Iterator[tuple[KafkaConsumer,
                 try:
                     consumer = KafkaConsumer(**config)
                 except Exception as exc:
+                    for made in failures.clients:  # a failed constructor leaves its IO thread running
+                        with suppress(Exception):
+                            made.close()
                     raise _reason(ctx, pins, failures, exc) from None
             ctx.resources.callback(consumer.close, autocommit=False, timeout_ms=1000)
             yield consumer, pins, failures
