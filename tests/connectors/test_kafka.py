@@ -201,6 +201,19 @@ def test_a_closed_port_is_unreachable_at_once_and_a_silent_listener_times_out_wi
         silent.close()
 
 
+def test_a_tls_handshake_that_never_completes_ends_at_the_deadline() -> None:
+    # kafka-python waits for a TLS handshake without a timeout of its own: the connector's deadline must end it
+    silent = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nobody ever answers the ClientHello
+    try:
+        target = kafka(f"127.0.0.1:{silent.getsockname()[1]}", timeout=2, securityProtocol="SSL")
+        started = time.monotonic()
+        result = check_connection(target, {}, LOOPBACK)
+        assert result.error_code == "TIMEOUT", result.error
+        assert time.monotonic() - started < 3.5
+    finally:
+        silent.close()
+
+
 def test_tls_to_an_untrusted_broker_is_tls_failed_with_the_host_name_as_sni(tls_server) -> None:  # type: ignore[no-untyped-def]
     result = check_connection(kafka(f"localhost:{tls_server.port}", timeout=5, securityProtocol="SSL"), {}, LOOPBACK)
     assert result.error_code == "TLS_FAILED", result.error

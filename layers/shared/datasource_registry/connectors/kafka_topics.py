@@ -67,9 +67,35 @@ class _Pins:
     addresses: dict[tuple[str, int], PinnedAddress] = field(default_factory=dict)
     refused: ConnectorError | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # (descriptor, family, local address, peer address) of each connection kafka-python opened
+    connections: list[tuple[int, int, Any, Any]] = field(default_factory=list)
+    expired: bool = False
+
+    def track(self, sock: socket.socket) -> None:
+        with suppress(OSError), self.lock:
+            self.connections.append((sock.fileno(), sock.family, sock.getsockname(), sock.getpeername()))
+
+    def expire(self) -> None:
+        """The deadline passed: no new connection, and every open one is shut down. kafka-python waits on its
+        non-blocking sockets without a timeout in places (the TLS handshake waits for the server forever); a
+        shutdown makes the socket readable, which ends that wait. The socket object itself is gone by then (the
+        TLS wrapper detaches it), so the connection is reached through a duplicate of its descriptor, and only
+        while that descriptor still names the same connection (same local and peer address)."""
+        with self.lock:
+            self.expired = True
+            for fd, family, local, peer in self.connections:
+                try:
+                    dup = socket.fromfd(fd, family, socket.SOCK_STREAM)
+                except OSError:
+                    continue  # closed already
+                with suppress(OSError), dup:
+                    if dup.getsockname() == local and dup.getpeername() == peer:
+                        dup.shutdown(socket.SHUT_RDWR)
 
     def resolve(self, host: str, port: int) -> PinnedAddress | None:
         with self.lock:
+            if self.expired:
+                return None
             known = self.addresses.get((host, port))
             if known is not None:
                 return known
@@ -119,8 +145,26 @@ def _pinned_socket_class() -> type:
                 sockaddr = (address.ip, address.port, 0, 0)
             return [(address.family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
 
+        async def connect(self, net: Any, addrinfo: Any, socket_options: Any = (), timeout_at: Any = None) -> Any:
+            sock = await super().connect(net, addrinfo, socket_options, timeout_at=timeout_at)
+            if self._pins is not None:
+                self._pins.track(sock)
+            return sock
+
     _SOCKET_CLASS.append(PinnedKafkaSocket)
     return PinnedKafkaSocket
+
+
+@contextmanager
+def _deadline(pins: _Pins, seconds: float) -> Iterator[None]:
+    """Whatever kafka-python waits on, it stops once `seconds` have passed (see _Pins.expire)."""
+    timer = threading.Timer(max(seconds, 0.0), pins.expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @contextmanager
@@ -276,9 +320,12 @@ def _classify(exc: BaseException) -> ErrorCode | None:
 
 
 def _reason(ctx: Context, pins: _Pins, failures: _Failures, exc: BaseException) -> ConnectorError:
-    """The most telling reason a client call failed: a refused address, else the first specific logged error."""
+    """The most telling reason a client call failed: a refused address, the deadline, else the first specific
+    logged error."""
     if pins.refused is not None:
         return pins.refused
+    if pins.expired:
+        return ConnectorError(ErrorCode.TIMEOUT, "the brokers did not answer within the deadline")
     ranked = [ErrorCode.AUTH_FAILED, ErrorCode.PERMISSION_DENIED, ErrorCode.TLS_FAILED, ErrorCode.UNREACHABLE]
     seen = [(e, _classify(e)) for e in failures.seen]
     for code in ranked:
@@ -360,7 +407,8 @@ def _consumer(ctx: Context, settings: Settings) -> Iterator[tuple[KafkaConsumer,
                 )
             with ctx.stage("authenticate"):  # kafka-python's bootstrap: TLS, SASL and the first metadata request
                 try:
-                    consumer = KafkaConsumer(**config)
+                    with _deadline(pins, ctx.connect_timeout()):
+                        consumer = KafkaConsumer(**config)
                 except Exception as exc:
                     for made in failures.clients:  # a failed constructor leaves its IO thread running
                         with suppress(Exception):
@@ -389,7 +437,8 @@ def _probe(ctx: Context, addresses: list[PinnedAddress]) -> None:
 def _call(ctx: Context, pins: _Pins, failures: _Failures, work: Any) -> Any:
     failures.seen.clear()
     try:
-        return work()
+        with _deadline(pins, ctx.query_timeout()):
+            return work()
     except ConnectorError:
         raise
     except Exception as exc:
@@ -624,7 +673,9 @@ def discover(ctx: Context) -> DiscoveredSchema:
         selected = sorted(t for t in topics if not t.startswith(_INFRASTRUCTURE) and names(f"{SCHEMA}.{t}"))
         truncated = len(selected) > MAX_TOPICS
         selected = selected[:MAX_TOPICS]
-        partitions = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in selected}
+        partitions = _call(
+            ctx, pins, failures, lambda: {t: sorted(consumer.partitions_for_topic(t) or ()) for t in selected}
+        )
         rows = _call(ctx, pins, failures, lambda: _offsets(ctx, consumer, partitions))
         tables, sampled, from_registry = [], 0, 0
         for topic in selected:
