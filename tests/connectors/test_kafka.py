@@ -144,6 +144,38 @@ def test_refused_sasl_credentials_are_auth_failed_at_once_and_the_password_is_ne
         time.sleep(0.05)
 
 
+def test_scram_sha_256_refused_is_auth_failed(sasl_broker: Broker) -> None:
+    target = kafka(
+        sasl_broker.bootstrap,
+        timeout=10,
+        securityProtocol="SASL_PLAINTEXT",
+        saslMechanism="SCRAM-SHA-256",
+        saslUsername="reader",
+        saslPassword="Another-Pa55word",
+    )
+    started = time.monotonic()
+    result = check_connection(target, {}, LOOPBACK)
+    assert result.error_code == "AUTH_FAILED", result.error
+    assert time.monotonic() - started < 5
+
+
+def test_a_broker_that_drops_the_connection_times_out_saying_so(sasl_broker: Broker) -> None:
+    # Tansu closes the connection on a SASL mechanism it does not offer (Kafka would answer
+    # UNSUPPORTED_SASL_MECHANISM); kafka-python retries until the deadline
+    target = kafka(
+        sasl_broker.bootstrap,
+        timeout=2,
+        securityProtocol="SASL_PLAINTEXT",
+        saslMechanism="PLAIN",
+        saslUsername="reader",
+        saslPassword="Another-Pa55word",
+    )
+    started = time.monotonic()
+    result = check_connection(target, {}, LOOPBACK)
+    assert result.error_code == "TIMEOUT" and time.monotonic() - started < 3.5
+    assert "closed the connection" in (result.error or "")
+
+
 def test_sasl_without_credentials_is_invalid_config(broker: Broker) -> None:
     result = check_connection(kafka(broker.bootstrap, securityProtocol="SASL_SSL"), {}, LOOPBACK)
     assert result.error_code == "INVALID_CONFIG"

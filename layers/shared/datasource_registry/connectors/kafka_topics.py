@@ -325,6 +325,12 @@ def _reason(ctx: Context, pins: _Pins, failures: _Failures, exc: BaseException) 
     if pins.refused is not None:
         return pins.refused
     if pins.expired:
+        if any("disconnected" in str(e) for e in failures.seen):
+            return ConnectorError(
+                ErrorCode.TIMEOUT,
+                "the broker closed the connection on every attempt until the deadline: does the listener expect"
+                " this securityProtocol and saslMechanism?",
+            )
         return ConnectorError(ErrorCode.TIMEOUT, "the brokers did not answer within the deadline")
     ranked = [ErrorCode.AUTH_FAILED, ErrorCode.PERMISSION_DENIED, ErrorCode.TLS_FAILED, ErrorCode.UNREACHABLE]
     seen = [(e, _classify(e)) for e in failures.seen]
