@@ -171,6 +171,16 @@ def _serve(tls: ssl.SSLContext | None) -> tuple[ThreadingHTTPServer, Cluster]:
             user = "elastic" if auth in {_basic("elastic", PASSWORD), f"ApiKey {API_KEY}"} else None
             if auth == _basic("viewer", PASSWORD):
                 user = "viewer"
+            if user is None and cluster.opensearch:
+                # OpenSearch's security plugin answers a failed login with a plain-text body
+                data = b"Unauthorized"
+                self.send_response(401)
+                self.send_header("Content-Type", "text/plain; charset=UTF-8")
+                self.send_header("WWW-Authenticate", 'Basic realm="OpenSearch Security"')
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if user is None:
                 self._send(
                     401,
@@ -295,10 +305,12 @@ def test_get_root_reports_the_version_with_basic_auth_and_with_an_api_key(es: Cl
     assert by_key.success and es.requests[-1]["authorization"] == f"ApiKey {API_KEY}"
 
 
-def test_opensearch_is_recognised(es: Cluster) -> None:
+def test_opensearch_is_recognised_and_its_plain_text_401_is_auth_failed(es: Cluster) -> None:
     es.opensearch = True
     result = check_connection(es_target(es.url), ELASTIC, LOOPBACK)
     assert result.success and result.server_version == "OpenSearch 2.17.1"
+    refused = check_connection(es_target(es.url), {"username": "admin", "password": "Wrong-Pa55"}, LOOPBACK)
+    assert refused.error_code == "AUTH_FAILED" and "401" in (refused.error or "")
 
 
 def test_a_refused_password_is_auth_failed_without_the_password(es: Cluster) -> None:

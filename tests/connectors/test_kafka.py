@@ -112,9 +112,11 @@ def kafka(bootstrap: str, timeout: int = 10, **config: object) -> ConnectionTarg
 
 # -- connection tests --------------------------------------------------------------------------------------------
 def test_a_broker_answers_metadata_with_its_brokers_and_topics(broker: Broker) -> None:
-    _topics(broker, {unique("t"): [b"{}"]})
-    result = check_connection(kafka(broker.bootstrap), {}, LOOPBACK)
+    topic = unique("t")
+    _topics(broker, {topic: [b"{}"]})
+    result = check_connection(kafka(broker.bootstrap, topics=[topic, "absent-topic"]), {}, LOOPBACK)
     assert result.success, result.error
+    assert result.details["missingTopics"] == ["absent-topic"]
     assert [s.name for s in result.stages][-3:] == ["connect", "authenticate", "metadata"]
     assert result.details["brokers"] == 1 and result.details["topics"] >= 1
     assert (result.server_version or "").startswith("Kafka protocol ")

@@ -474,7 +474,9 @@ def check(ctx: Context) -> None:
     with ctx.stage("resolve"):
         settings = settings_of(ctx)
     with _consumer(ctx, settings) as (consumer, pins, failures), ctx.stage("metadata", _classify):
-        _metadata(ctx, consumer, pins, failures)
+        topics = _metadata(ctx, consumer, pins, failures)
+        if settings.topics:  # absent, or hidden from this user (Kafka lists only the topics one may describe)
+            ctx.details["missingTopics"] = sorted(set(settings.topics) - topics)[:100]
 
 
 # -- schemas ------------------------------------------------------------------------------------------------------
