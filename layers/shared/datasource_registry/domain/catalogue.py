@@ -358,6 +358,7 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("indexPattern", "string", "Indices and data streams to discover, e.g. logs-*."),
             ),
             credentials=("username", "password", "apiKey"),
+            ready_when=(Requirement(("sourceConfig.url",), "is required to connect (or host)", unless=(("host",),)),),
             example={
                 "name": "Example Elasticsearch",
                 "type": "elasticsearch",
@@ -525,6 +526,7 @@ def _build() -> dict[str, ConnectorType]:
                     maximum=500,
                 ),
             ),
+            ready_when=(Requirement(("sourceConfig.bootstrapServers",), "is required to connect"),),
             example={
                 "name": "Example Kafka",
                 "connectorKey": "kafka",
