@@ -352,7 +352,9 @@ def test_network_paths_closed_silent_and_blocked() -> None:
         assert time.monotonic() - started < 2.5
     finally:
         silent.close()
-    assert check_connection(es_target("http://169.254.169.254/"), {}, LOOPBACK).error_code == "BLOCKED_ADDRESS"
+    blocked = check_connection(es_target("http://169.254.169.254/"), {}, LOOPBACK)
+    assert blocked.error_code == "BLOCKED_ADDRESS"
+    assert [s.name for s in blocked.stages if not s.ok] == ["resolve"]  # refused before any connection
     assert check_connection(es_target(f"http://127.0.0.1:{port}"), {}, NetworkPolicy()).error_code == "BLOCKED_ADDRESS"
 
 

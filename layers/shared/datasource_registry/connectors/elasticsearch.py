@@ -74,6 +74,7 @@ def _get_json(client: PinnedHttp, path: str, max_bytes: int, *, missing_ok: bool
 
 
 def _cluster(ctx: Context, client: PinnedHttp) -> dict[str, Any]:
+    client.open()  # the "resolve" and "connect" stages
     with ctx.stage("authenticate"):
         info = _get_json(client, "/", 1024 * 1024)
         if not isinstance(info, dict) or not isinstance(info.get("version"), dict):
