@@ -80,12 +80,3 @@ def test_the_sasl_password_is_stored_as_a_secret_and_reaches_the_broker(api, sas
     assert PASSWORD not in tested.text
     assert PASSWORD not in api.get(f"{BASE}/{created.json()['id']}").text
 
-
-def test_a_connector_key_without_a_connector_answers_unsupported_not_an_error(api) -> None:
-    created = api.post(
-        BASE, json={"name": "CRM", "connectorKey": "salesforce", "sourceConfig": {"objectName": "Contact"}}
-    )
-    assert created.status_code == 201, created.text
-    tested = api.post(f"{BASE}/{created.json()['id']}/test-connection")
-    assert tested.status_code == 200, tested.text
-    assert tested.json()["errorCode"] == "UNSUPPORTED"
