@@ -110,6 +110,33 @@ for write, read in ((pyarrow.parquet.write_table, pyarrow.parquet.read_table), (
 assert pyarrow.csv.read_csv(io.BytesIO(b"id,name\\n1,a\\n")).num_rows == 1
 assert pyarrow.json.read_json(io.BytesIO(b'{"id": 1}\\n')).num_rows == 1
 import datasource_registry.connectors.files, datasource_registry.connectors.s3, datasource_registry.connectors.dynamodb
+import zipfile, python_calamine
+from datasource_registry.connectors.excel import sheet_columns
+from datasource_registry.connectors.iceberg import parse_metadata
+sheet = io.BytesIO()
+with zipfile.ZipFile(sheet, "w") as xlsx:  # the smallest workbook calamine opens: one sheet, inline strings
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    xlsx.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+    xlsx.writestr("_rels/.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    xlsx.writestr("xl/workbook.xml", f'<workbook {ns} xmlns:r="{rel}"><sheets><sheet name="orders" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    xlsx.writestr("xl/_rels/workbook.xml.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+    xlsx.writestr("xl/worksheets/sheet1.xml", f'<worksheet {ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c></row>'
+        '<row r="2"><c r="A2"><v>7</v></c></row></sheetData></worksheet>')
+book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(sheet.getvalue()))
+assert book.sheet_names == ["orders"], book.sheet_names
+assert [(c.name, c.type) for c in sheet_columns(book.get_sheet_by_name("orders").to_python())] == [("id", "integer")]
+metadata = parse_metadata("v1.metadata.json", b'{"format-version": 2, "table-uuid": "9c12d441-03fe-4693-9a96-a0705ddf69c1",'
+    b' "location": "s3://b/t", "last-sequence-number": 0, "last-updated-ms": 1, "last-column-id": 1, "current-schema-id": 0,'
+    b' "schemas": [{"type": "struct", "schema-id": 0, "fields": [{"id": 1, "name": "id", "required": true, "type": "long"}]}],'
+    b' "default-spec-id": 0, "partition-specs": [{"spec-id": 0, "fields": []}], "last-partition-id": 999,'
+    b' "default-sort-order-id": 0, "sort-orders": [{"order-id": 0, "fields": []}]}')
+assert [f.name for f in metadata.schema().fields] == ["id"]
 """,
     "RunnerKvHttpLayer": """
 import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
@@ -117,6 +144,16 @@ import datasource_registry.connectors.redis_kv, datasource_registry.connectors.h
 import kafka, kafka.net.inet, kafka.net.compat, kafka.net.sasl.scram, kafka.consumer.group
 import datasource_registry.connectors.kafka_topics as kafka_topics, datasource_registry.connectors.elasticsearch
 assert issubclass(kafka_topics._pinned_socket_class(), kafka.net.inet.KafkaNetSocket)  # the pinning hook exists
+import datasource_registry.connectors.snowflake, datasource_registry.connectors.bigquery, datasource_registry.connectors.salesforce
+from cryptography.hazmat.primitives.asymmetric import rsa
+from datasource_registry.connectors.saas_http import rs256_jwt
+assert rs256_jwt({"sub": "probe"}, rsa.generate_private_key(public_exponent=65537, key_size=2048)).count(".") == 2
+""",
+    "RunnerNosqlLayer": """
+import pymongo, bson, dns.resolver, cassandra.cluster, cassandra.io.libevreactor, cassandra.cqltypes
+assert bson.has_c() and pymongo.has_c(), "pymongo's C extensions"
+assert cassandra.cluster.DefaultConnection is cassandra.io.libevreactor.LibevConnection, cassandra.cluster.DefaultConnection
+import datasource_registry.connectors.mongodb, datasource_registry.connectors.cassandra
 """,
 }
 # The bytecode flags of a pyc compiled with --invalidation-mode unchecked-hash (PEP 552: hash-based, not checked).
@@ -249,6 +286,7 @@ SCENARIO = (
     Step("runner_sql", None),  # the runners, invoked as their callers invoke them (no credentials in their process)
     Step("runner_files", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a parquet file on the embedded S3
     Step("runner_kv_http", None),
+    Step("runner_nosql", None),  # mongodb at 127.0.0.1:27017: an answer (UNREACHABLE if nothing listens)
     Step("sweep_due_refreshes", None),
     Step("refresh_schema", None),
     Step("foundation_delete_data_system", 200, ids=((SYS, "system"),)),

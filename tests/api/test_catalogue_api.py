@@ -25,7 +25,8 @@ def test_a_viewer_lists_every_type_with_its_schema_capabilities_and_example(clie
     for item in data:
         jsonschema.Draft202012Validator.check_schema(item["configSchema"])
         assert set(item["capabilities"]) == {"test", "discover", "sshTunnel", "includeExclude"}
-        assert item["status"] == ("supported" if item["capabilities"]["test"] else "planned")
+        expected = "supported" if item["capabilities"]["test"] else "planned"
+        assert item["status"] == ("stored-only" if item["type"] == "other" else expected)
         jsonschema.validate(item["example"], item["configSchema"], cls=jsonschema.Draft202012Validator)
     assert by_type["postgresql"]["capabilities"] == {
         "test": True,
@@ -34,7 +35,8 @@ def test_a_viewer_lists_every_type_with_its_schema_capabilities_and_example(clie
         "includeExclude": True,
     }
     assert by_type["kafka"]["family"] == "stream" and by_type["kafka"]["configuredBy"] == "connectorKey"
-    assert by_type["salesforce"]["capabilities"]["test"] is False and by_type["salesforce"]["status"] == "planned"
+    assert by_type["kafka"]["capabilities"]["test"] is False and by_type["kafka"]["status"] == "planned"
+    assert by_type["salesforce"]["capabilities"]["test"] is True and by_type["salesforce"]["status"] == "supported"
     secret = by_type["salesforce"]["configSchema"]["properties"]["sourceConfig"]["properties"]["clientSecret"]
     assert secret["writeOnly"] is True and secret["x-secret"] is True
     assert "sourceConfig.clientSecret" in by_type["salesforce"]["secretFields"]

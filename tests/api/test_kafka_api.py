@@ -79,4 +79,3 @@ def test_the_sasl_password_is_stored_as_a_secret_and_reaches_the_broker(api, sas
     assert tested.json()["errorCode"] == "AUTH_FAILED", tested.json()
     assert PASSWORD not in tested.text
     assert PASSWORD not in api.get(f"{BASE}/{created.json()['id']}").text
-

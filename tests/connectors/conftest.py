@@ -41,6 +41,10 @@ THROUGH_RUNNERS = {
     "test_aws",
     "test_kafka",
     "test_elasticsearch",
+    "test_excel_iceberg",
+    "test_mongodb",
+    "test_cassandra",
+    "test_saas_http",
 }
 PLACEHOLDER_KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
 
@@ -78,12 +82,17 @@ class RunnerPath:
         from datasource_registry.runner import family_of, request_of, result_of
         from devserver.template import physical_name
 
-        if target.type in {"s3", "csv", "json", "parquet", "orc", "dynamodb"} and not credentials:
+        if target.type in {"s3", "csv", "json", "parquet", "orc", "excel", "iceberg", "dynamodb"} and not credentials:
             # A runner has no credentials of its own to lend: locally the source carries moto's placeholder keys.
             credentials = PLACEHOLDER_KEYS
         cidrs = ",".join(str(net) for net in policy.allowed_cidrs)
         request = request_of(operation, target, credentials, deadline_seconds, cidrs, aws_endpoint_url)
-        family = {"sql": "RunnerSqlFunction", "files": "RunnerFilesFunction", "kv-http": "RunnerKvHttpFunction"}
+        family = {
+            "sql": "RunnerSqlFunction",
+            "files": "RunnerFilesFunction",
+            "kv-http": "RunnerKvHttpFunction",
+            "nosql": "RunnerNosqlFunction",
+        }
         response = self.client.invoke(
             FunctionName=physical_name(family[family_of(target.type)]), Payload=json.dumps(request)
         )

@@ -7,8 +7,6 @@ import uuid
 import pytest
 
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, check_connection, discover_schema
-from datasource_registry.connectors.api import _MODULES
-from datasource_registry.domain.types import DataSourceType
 
 from .conftest import LOOPBACK, HttpServer, TlsServer, port_open, require
 
@@ -191,19 +189,25 @@ def test_synthetic_source_is_always_healthy_and_deterministic() -> None:
     assert first.fingerprint() == second.fingerprint()
 
 
-# Every type no connector module serves (connectors/api.py `_MODULES`; `database` goes by its connection string).
-UNSUPPORTED = sorted(t.value for t in DataSourceType if t.value not in _MODULES and t.value != "database")
-
-
-@pytest.mark.parametrize("type_name", UNSUPPORTED)
-def test_other_types_are_reported_unsupported(type_name: str) -> None:
-    target = ConnectionTarget(type=type_name, host="db.example.com", port=1)
+def test_other_is_a_configuration_error_that_says_what_it_lacks() -> None:
+    target = ConnectionTarget(type="other", host="db.example.com", port=1)
 
     result = check_connection(target, {}, LOOPBACK)
 
     assert result.success is False
-    assert result.error_code == "UNSUPPORTED"
-    assert result.stages[-1].error == "connector not supported yet"
+    assert result.error_code == "INVALID_CONFIG"
+    assert "names no system" in (result.error or "") and "connector-types" in (result.error or "")
+    with pytest.raises(ConnectorError) as caught:
+        discover_schema(target, {}, LOOPBACK)
+    assert caught.value.code == "INVALID_CONFIG"
+
+
+def test_a_type_no_connector_serves_is_unsupported() -> None:
+    target = ConnectionTarget(type="no-such-type", host="db.example.com", port=1)
+
+    result = check_connection(target, {}, LOOPBACK)
+
+    assert result.error_code == "UNSUPPORTED" and result.stages[-1].error == "connector not supported yet"
     with pytest.raises(ConnectorError) as caught:
         discover_schema(target, {}, LOOPBACK)
     assert caught.value.code == "UNSUPPORTED"

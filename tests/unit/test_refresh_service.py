@@ -440,6 +440,14 @@ def test_an_active_source_is_checked_first_then_refreshed_by_its_schedule(stack)
     assert health_of(source).code == "100" and source.next_refresh_at == datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
+def test_a_source_of_type_other_is_never_checked_it_names_no_system(stack):
+    # `other` has no connector: a background check could only mark it failing for being what it is
+    stack.create("O", tested=False, type="other", host=None, port=None, databaseName=None)
+
+    assert stack.get("o").next_refresh_at is None and stack.tick() == []
+    assert health_of(stack.get("o")).code == "003" and stack.refresher.checks == []
+
+
 @pytest.mark.parametrize("status", ["paused", "archived"])
 def test_paused_and_archived_sources_are_left_alone(stack, status):
     stack.create("B", tested=False, status=status)

@@ -101,5 +101,5 @@ def test_aws_sources_without_keys_are_refused_before_any_invoke():
 
 
 def test_every_family_has_a_runner_and_unknown_types_go_to_the_lightest():
-    assert set(FAMILIES.values()) == {"sql", "files", "kv-http"}
+    assert set(FAMILIES.values()) == {"sql", "files", "kv-http", "nosql"}
     assert family_of("snowflake") == "kv-http"

@@ -22,9 +22,10 @@ from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.discovered import DiscoveredSchema
 
 # The family whose runner (and layer) holds each type's driver. sql: psycopg, PyMySQL and paramiko for SSH tunnels;
-# files: pyarrow (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py and paramiko, with the connectors
-# that need no driver of their own (http_api, synthetic) and any type no connector serves yet (it answers
-# UNSUPPORTED from the lightest runner).
+# files: pyarrow, python-calamine (Excel) and pyiceberg (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py
+# and paramiko, with the connectors that need no driver of their own (http_api, synthetic) and any type no connector
+# serves yet (it answers UNSUPPORTED from the lightest runner);
+# nosql: pymongo and cassandra-driver.
 FAMILIES: dict[str, str] = {
     "postgresql": "sql",
     "redshift": "sql",
@@ -36,12 +37,20 @@ FAMILIES: dict[str, str] = {
     "json": "files",
     "parquet": "files",
     "orc": "files",
+    "excel": "files",
+    "iceberg": "files",
     "dynamodb": "files",
     "redis": "kv-http",
     "http_api": "kv-http",
     "synthetic": "kv-http",
     "elasticsearch": "kv-http",
     "kafka": "kv-http",
+    "mongodb": "nosql",
+    "cassandra": "nosql",
+    # HTTPS engines: http.client plus the layer's cryptography (JWT signing), no SDK of their own.
+    "snowflake": "kv-http",
+    "bigquery": "kv-http",
+    "salesforce": "kv-http",
 }
 DEFAULT_FAMILY = "kv-http"
 OPERATIONS = ("test", "discover")

@@ -39,8 +39,11 @@ class ConnectorTypeView(BaseModel):
     family: Annotated[str, Field(description="sql, warehouse, nosql, kv, files, http, stream, saas, generated, other.")]
     description: str
     status: Annotated[
-        Literal["supported", "planned"],
-        Field(description="`supported`: tested and discovered today; `planned`: stored, a test answers UNSUPPORTED."),
+        Literal["supported", "planned", "stored-only"],
+        Field(
+            description="`supported`: tested and discovered; `stored-only`: `other`, which names no system to connect"
+            " to (a test answers INVALID_CONFIG saying so); `planned`: stored, a test answers UNSUPPORTED."
+        ),
     ]
     capabilities: CapabilitiesView
     secret_fields: Annotated[

@@ -28,13 +28,25 @@ _MODULES: dict[str, str] = {
     "json": "files",
     "parquet": "files",
     "orc": "files",
+    "excel": "excel",
+    "iceberg": "iceberg",
     "dynamodb": "dynamodb",
     "http_api": "http_api",
     "elasticsearch": "elasticsearch",
     "kafka": "kafka_topics",
     "synthetic": "synthetic",
+    "mongodb": "mongodb",
+    "cassandra": "cassandra",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "salesforce": "salesforce",
 }
 NOT_SUPPORTED = "connector not supported yet"
+# 001's `other` names no system, so there is nothing to connect to: a configuration error, said as such.
+OTHER_LACKS = (
+    "type `other` names no system the registry can connect to, so it is stored and scheduled but never tested or"
+    " discovered; give the source its system's type (GET /api/v1/connector-types lists them) to test it"
+)
 
 
 def _module_name(target: ConnectionTarget) -> str:
@@ -49,6 +61,8 @@ def _module_name(target: ConnectionTarget) -> str:
             "a `database` source needs a connection string starting with"
             " postgresql://, postgres://, mysql:// or mariadb://",
         )
+    if target.type == "other":
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, OTHER_LACKS)
     name = _MODULES.get(target.type)
     if name is None:
         raise ConnectorError(ErrorCode.UNSUPPORTED, NOT_SUPPORTED)

@@ -10,6 +10,8 @@ from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", "redshift"})
 MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
 REDIS_SCHEMES = frozenset({"redis"})
+# mongodb+srv:// is refused: its hosts come from DNS SRV/TXT records the registry cannot pin to one address.
+MONGODB_SCHEMES = frozenset({"mongodb"})
 
 # Everything else is refused: host lists, hostaddr, service, passfile, sslkey/sslcert paths, options.
 POSTGRES_OPTIONS = {
@@ -32,6 +34,27 @@ MYSQL_OPTIONS = {
     "user": None,
 }
 REDIS_OPTIONS: dict[str, set[str] | None] = {"db": None}
+# No tlsCAFile/tlsCertificateKeyFile paths, no tlsInsecure or tlsAllowInvalid*, no proxies, no authMechanismProperties.
+MONGODB_OPTIONS: dict[str, set[str] | None] = {
+    "authSource": None,
+    "authMechanism": {"SCRAM-SHA-1", "SCRAM-SHA-256"},
+    "replicaSet": None,
+    "tls": {"true", "false"},
+    "ssl": {"true", "false"},
+    "directConnection": {"true"},
+    "readPreference": {"primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest"},
+    "appName": None,
+    "retryWrites": {"true", "false"},
+    "w": None,
+}
+
+
+_OPTIONS_BY_SCHEME: dict[str, dict[str, set[str] | None]] = {
+    **dict.fromkeys(POSTGRES_SCHEMES, POSTGRES_OPTIONS),
+    **dict.fromkeys(MYSQL_SCHEMES, MYSQL_OPTIONS),
+    "redis": REDIS_OPTIONS,
+    "mongodb": MONGODB_OPTIONS,
+}
 
 
 @dataclass(frozen=True)
@@ -64,11 +87,11 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         # urllib's message quotes the netloc, user name and password included: never pass it on.
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string cannot be parsed as a URL") from None
     netloc = parts.netloc.rsplit("@", 1)[-1]
+    if "," in netloc:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name exactly one host")
     written_port = netloc.rpartition("]")[2].partition(":")[2]
     if written_port and not (written_port.isascii() and written_port.isdigit()):
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string has an invalid port")
-    if "," in netloc:
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name exactly one host")
     if parts.fragment:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must not have a #fragment")
     try:
@@ -80,9 +103,7 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
     host = unquote(host)
     if any(ch in host for ch in "/\\@,;% ") or host.startswith("."):
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string host must be a host name or IP address")
-    allowed = {"postgresql": POSTGRES_OPTIONS, "mysql": MYSQL_OPTIONS, "redis": REDIS_OPTIONS}[
-        "postgresql" if scheme in POSTGRES_SCHEMES else "mysql" if scheme in MYSQL_SCHEMES else "redis"
-    ]
+    allowed = _OPTIONS_BY_SCHEME.get(scheme, REDIS_OPTIONS)
     options: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
         if key not in allowed:

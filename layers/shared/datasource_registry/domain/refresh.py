@@ -18,7 +18,8 @@ The policy, in order:
    connection has not been tested since it last changed awaits a check: it is due at once (after the backoff
    of failed attempts that tested nothing), whatever its refresh settings. The worker then tests the
    connection only; the refresh schedule (rules 1-3) resumes from that test. A test, background or
-   foreground, ends the wait; a later change of connection settings or secrets starts it again.
+   foreground, ends the wait; a later change of connection settings or secrets starts it again. A source whose
+   type has no connector (001's `other` names no system) is never checked: it stays "Configured, not tested".
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from datasource_registry.domain import catalogue
 from datasource_registry.domain.cron import CronExpression
 from datasource_registry.domain.rules import NOT_TESTED, health_of
 from datasource_registry.domain.types import Status
@@ -99,7 +101,11 @@ def refresh_due(source: DataSource, now: datetime) -> datetime | None:
 
 def awaits_check(source: DataSource) -> bool:
     """Rule 4: configured, not tested since its connection last changed, and not stopped by its owner."""
-    return source.spec.status in CHECKED_STATUSES and health_of(source) == NOT_TESTED
+    if source.spec.status not in CHECKED_STATUSES or health_of(source) != NOT_TESTED:
+        return False
+    spec = source.spec
+    entry = catalogue.connector_of(spec.type.value if spec.type else None, spec.connector_key)
+    return entry is not None and entry.capabilities.test
 
 
 def scheduled_refresh(source: DataSource, now: datetime) -> datetime | None:
