@@ -174,7 +174,7 @@ def test_a_broker_that_drops_the_connection_times_out_saying_so(sasl_broker: Bro
     )
     started = time.monotonic()
     result = check_connection(target, {}, LOOPBACK)
-    assert result.error_code == "TIMEOUT" and time.monotonic() - started < 3.5
+    assert result.error_code == "TIMEOUT" and time.monotonic() - started < 5
     assert "closed the connection" in (result.error or "")
 
 

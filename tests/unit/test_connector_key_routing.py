@@ -20,6 +20,5 @@ def test_a_connector_key_only_source_is_tested_by_its_connector_in_its_family() 
     assert result.error_code == "INVALID_CONFIG" and "bootstrapServers" in (result.error or "")
 
 
-def test_a_source_with_neither_stays_unsupported() -> None:
-    target = target_of(DataSourceSpec.model_validate({"name": "x"}), {})
-    assert check_connection(target, {}, NetworkPolicy()).error_code == "UNSUPPORTED"
+def test_a_source_with_neither_is_type_other() -> None:
+    assert target_of(DataSourceSpec.model_validate({"name": "x"}), {}).type == "other"
