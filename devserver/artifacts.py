@@ -151,6 +151,9 @@ import datasource_registry.connectors.hudi_table
     "RunnerKvHttpLayer": """
 import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
 import datasource_registry.connectors.redis_kv, datasource_registry.connectors.http_api, datasource_registry.connectors.tunnel
+import kafka, kafka.net.inet, kafka.net.compat, kafka.net.sasl.scram, kafka.consumer.group
+import datasource_registry.connectors.kafka_topics as kafka_topics, datasource_registry.connectors.elasticsearch
+assert issubclass(kafka_topics._pinned_socket_class(), kafka.net.inet.KafkaNetSocket)  # the pinning hook exists
 import datasource_registry.connectors.snowflake, datasource_registry.connectors.bigquery, datasource_registry.connectors.salesforce
 from cryptography.hazmat.primitives.asymmetric import rsa
 from datasource_registry.connectors.saas_http import rs256_jwt

@@ -39,6 +39,8 @@ THROUGH_RUNNERS = {
     "test_redis_http_misc",
     "test_network_safety",
     "test_aws",
+    "test_kafka",
+    "test_elasticsearch",
     "test_excel_iceberg",
     "test_mongodb",
     "test_cassandra",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-DRIVERS = ("psycopg", "pymysql", "redis", "pyarrow", "boto3", "botocore", "paramiko")
+DRIVERS = ("psycopg", "pymysql", "redis", "pyarrow", "boto3", "botocore", "paramiko", "kafka")
 
 
 def loaded_after(code: str) -> set[str]:

@@ -44,6 +44,8 @@ FAMILIES: dict[str, str] = {
     "redis": "kv-http",
     "http_api": "kv-http",
     "synthetic": "kv-http",
+    "elasticsearch": "kv-http",
+    "kafka": "kv-http",
     "mongodb": "nosql",
     "cassandra": "nosql",
     # HTTPS engines: http.client plus the layer's cryptography (JWT signing), no SDK of their own.

@@ -34,6 +34,8 @@ _MODULES: dict[str, str] = {
     "delta_lake": "delta_lake",
     "hudi": "hudi_table",
     "http_api": "http_api",
+    "elasticsearch": "elasticsearch",
+    "kafka": "kafka_topics",
     "synthetic": "synthetic",
     "mongodb": "mongodb",
     "cassandra": "cassandra",

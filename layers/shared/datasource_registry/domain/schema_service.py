@@ -41,7 +41,7 @@ def target_of(spec: DataSourceSpec, credentials: Mapping[str, str]) -> Connectio
     source config put back together with their secrets, in memory only."""
     spec = in_memory(spec, credentials)
     return ConnectionTarget(
-        # 003's connector keys that name no type (salesforce) route by the key itself.
+        # 003's connector keys that name no type (kafka, salesforce) route by the key itself.
         type=spec.type.value if spec.type else (spec.connector_key or "other"),
         host=spec.host,
         port=spec.port,
