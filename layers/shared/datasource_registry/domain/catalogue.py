@@ -183,6 +183,8 @@ _CONNECTED = {
     "redshift": Capabilities(True, True, ssh_tunnel=True, include_exclude=True),
     "mysql": Capabilities(True, True, ssh_tunnel=True, include_exclude=True),
     "mariadb": Capabilities(True, True, ssh_tunnel=True, include_exclude=True),
+    "sqlserver": Capabilities(True, True, ssh_tunnel=True, include_exclude=True),
+    "oracle": Capabilities(True, True, ssh_tunnel=True, include_exclude=True),
     "database": Capabilities(True, True, ssh_tunnel=True, include_exclude=True),
     "redis": Capabilities(True, True, ssh_tunnel=True, include_exclude=True),
     "http_api": Capabilities(True, True, ssh_tunnel=True, include_exclude=False),
@@ -290,8 +292,26 @@ def _build() -> dict[str, ConnectorType]:
         _sql("postgresql", "PostgreSQL", 5432),
         _sql("mysql", "MySQL", 3306),
         _sql("mariadb", "MariaDB", 3306),
-        _sql("sqlserver", "SQL Server", 1433),
-        _sql("oracle", "Oracle", 1521, "sql", Setting("serviceName", "string", "Oracle service name.")),
+        _sql(
+            "sqlserver",
+            "SQL Server",
+            1433,
+            "sql",
+            Setting(
+                "encrypt",
+                "boolean",
+                "TLS for the whole session, the certificate checked against the system CAs and the host name"
+                " (default true); false sends the login without TLS.",
+            ),
+        ),
+        _sql(
+            "oracle",
+            "Oracle",
+            1521,
+            "sql",
+            Setting("serviceName", "string", "Oracle service name (else databaseName)."),
+            Setting("sid", "string", "Oracle SID, for a database reached by SID instead of a service name."),
+        ),
         _sql("redshift", "Amazon Redshift", 5439, "warehouse", note=" (the PostgreSQL wire protocol)"),
         _sql("database", "Database (000)", 5432, note=": PostgreSQL or MySQL/MariaDB, chosen by the connection string"),
         _entry(
