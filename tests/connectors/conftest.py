@@ -39,6 +39,7 @@ THROUGH_RUNNERS = {
     "test_redis_http_misc",
     "test_network_safety",
     "test_aws",
+    "test_sqlserver_oracle",
 }
 PLACEHOLDER_KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
 

@@ -1,0 +1,347 @@
+"""SQL Server (python-tds) and Oracle (python-oracledb thin) against local listeners: no server of either engine
+runs on this machine (neither is on PyPI, Debian or npm), so these drive the real drivers over real sockets to
+listeners that refuse, stay silent, or answer a TDS PRELOGIN and then garbage. Live servers: test_*_live below,
+run only when DS_LIVE_SQLSERVER_URL / DS_LIVE_ORACLE_URL are set."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from datasource_registry.connectors import (
+    ConnectionTarget,
+    ConnectorError,
+    NetworkPolicy,
+    check_connection,
+    discover_schema,
+    egress,
+)
+from datasource_registry.connectors.network import PinnedAddress
+
+from .conftest import LOOPBACK, free_port
+
+NOTHING_ALLOWED = NetworkPolicy.from_string("")
+PASSWORD = "pw-Zq81-secret"
+CREDENTIALS = {"username": "reader", "password": PASSWORD}
+ENGINES = ["sqlserver", "oracle"]
+pytestmark = pytest.mark.server  # real sockets to loopback listeners
+
+
+def target(kind: str, port: int, **overrides: object) -> ConnectionTarget:
+    fields: dict[str, object] = {
+        "type": kind,
+        "host": "127.0.0.1",
+        "port": port,
+        "database_name": "analytics",
+        "connection_timeout": 3,
+    }
+    fields.update(overrides)
+    return ConnectionTarget(**fields)  # type: ignore[arg-type]
+
+
+class Listener:
+    """A loopback TCP listener that counts connections and answers each request with the next scripted reply."""
+
+    def __init__(self, replies: list[bytes]) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.accepted = 0
+        self.received: list[bytes] = []
+        self._replies = replies
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._open.append(conn)
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(10)
+            for reply in self._replies:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                self.received.append(data)
+                conn.sendall(reply)
+            time.sleep(10)  # then silent, never closing first
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self._open:
+            conn.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Callable[[list[bytes]], Listener]]:
+    made: list[Listener] = []
+
+    def make(replies: list[bytes]) -> Listener:
+        made.append(Listener(replies))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.close()
+
+
+def prelogin_reply(encryption: int) -> bytes:
+    """A TDS PRELOGIN response (MS-TDS 2.2.6.5): VERSION and ENCRYPTION options, in a REPLY (0x04) packet."""
+    options = bytes([0x00]) + struct.pack(">HH", 11, 6) + bytes([0x01]) + struct.pack(">HH", 17, 1) + b"\xff"
+    body = options + bytes([16, 0, 0x07, 0xD0, 0, 0]) + bytes([encryption])
+    return struct.pack(">BBHHBB", 0x04, 0x01, 8 + len(body), 0, 1, 0) + body
+
+
+ENCRYPT_OFF, ENCRYPT_NOT_SUP = 0x00, 0x02
+
+
+# --- every engine: refused, silent, blocked -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_a_closed_port_is_unreachable_at_the_connect_stage_quickly(kind: str) -> None:
+    started = time.monotonic()
+
+    result = check_connection(target(kind, free_port()), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == "UNREACHABLE"
+    assert [s.name for s in result.stages] == ["resolve", "connect"]
+    assert time.monotonic() - started < 2
+    assert PASSWORD not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_a_server_that_accepts_and_never_answers_times_out_within_the_connection_timeout(
+    kind: str, silent_server: int
+) -> None:
+    started = time.monotonic()
+
+    result = check_connection(target(kind, silent_server, connection_timeout=2), CREDENTIALS, LOOPBACK)
+
+    elapsed = time.monotonic() - started
+    assert result.error_code == "TIMEOUT"
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate"]
+    assert 1.5 < elapsed < 4, elapsed
+    assert PASSWORD not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_the_smaller_deadline_wins_over_the_connection_timeout(kind: str, silent_server: int) -> None:
+    started = time.monotonic()
+
+    result = check_connection(
+        target(kind, silent_server, connection_timeout=60), CREDENTIALS, LOOPBACK, deadline_seconds=2
+    )
+
+    assert result.error_code == "TIMEOUT"
+    assert time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_discovery_against_a_silent_server_fails_with_timeout_within_the_deadline(
+    kind: str, silent_server: int
+) -> None:
+    started = time.monotonic()
+
+    with pytest.raises(ConnectorError) as caught:
+        discover_schema(target(kind, silent_server, connection_timeout=2), CREDENTIALS, LOOPBACK, deadline_seconds=30)
+
+    assert caught.value.code == "TIMEOUT"
+    assert time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+@pytest.mark.parametrize("host", ["169.254.169.254", "0xa9fea9fe", "[::ffff:169.254.169.254]", "fd00:ec2::254"])
+def test_metadata_addresses_are_blocked_even_when_every_network_is_allowed(kind: str, host: str) -> None:
+    everything = NetworkPolicy.from_string("0.0.0.0/0, ::/0")
+
+    result = check_connection(target(kind, 1433, host=host), CREDENTIALS, everything)
+
+    assert result.error_code == "BLOCKED_ADDRESS"
+    assert [s.name for s in result.stages] == ["resolve"]
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_a_blocked_address_is_refused_before_any_packet_is_sent(kind: str, listener: Callable[..., Listener]) -> None:
+    # Given a listener on loopback, and a policy that does not open loopback
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP)])
+
+    result = check_connection(target(kind, server.port), CREDENTIALS, NOTHING_ALLOWED)
+
+    # Then the test stops at resolve and the listener never saw a connection
+    assert result.error_code == "BLOCKED_ADDRESS"
+    assert [s.name for s in result.stages] == ["resolve"]
+    time.sleep(0.2)
+    assert server.accepted == 0
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_a_blocked_address_in_a_connection_string_is_refused(kind: str) -> None:
+    scheme = "sqlserver" if kind == "sqlserver" else "oracle"
+    text = f"{scheme}://reader:{PASSWORD}@169.254.169.254:1521/analytics"
+
+    with pytest.raises(ConnectorError) as caught:
+        discover_schema(ConnectionTarget(type=kind, connection_string=text), {}, LOOPBACK)
+
+    assert caught.value.code == "BLOCKED_ADDRESS"
+    assert PASSWORD not in caught.value.message
+
+
+# --- SQL Server: a listener that speaks a little TDS ----------------------------------------------------------------
+
+
+def test_sqlserver_a_prelogin_answer_then_garbage_is_a_protocol_error(listener: Callable[..., Listener]) -> None:
+    # Given a server that answers the PRELOGIN as SQL Server does (no encryption), then answers the login with junk
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP), b"\xde\xad\xbe\xef" * 16])
+
+    result = check_connection(target("sqlserver", server.port, source_config={"encrypt": False}), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == "PROTOCOL_ERROR"
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate"]
+    assert PASSWORD not in repr(result.to_dict())
+    assert server.received[0][0] == 0x12  # the driver did send a PRELOGIN packet first
+
+
+def test_sqlserver_requires_tls_by_default_and_refuses_a_server_without_it(listener: Callable[..., Listener]) -> None:
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP)])
+
+    result = check_connection(target("sqlserver", server.port), CREDENTIALS, LOOPBACK)
+
+    # The login (with the password) is never sent in the clear: one PRELOGIN and nothing after it
+    assert result.error_code == "TLS_FAILED"
+    assert len(server.received) == 1
+    assert PASSWORD.encode("utf-16-le") not in b"".join(server.received)
+
+
+def test_sqlserver_encrypt_false_in_the_connection_string_is_honoured(listener: Callable[..., Listener]) -> None:
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP), b"\xde\xad\xbe\xef" * 16])
+    text = f"sqlserver://reader:{PASSWORD}@127.0.0.1:{server.port}/analytics?encrypt=false"
+
+    result = check_connection(
+        ConnectionTarget(type="sqlserver", connection_string=text, connection_timeout=3), {}, LOOPBACK
+    )
+
+    assert result.error_code == "PROTOCOL_ERROR"  # it got past PRELOGIN, so TLS was not demanded
+    assert PASSWORD not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize("option", ["encrypt=maybe", "trustServerCertificate=true", "sock=/tmp/x"])
+def test_sqlserver_connection_string_options_outside_the_allowlist_are_invalid(option: str) -> None:
+    text = f"sqlserver://reader@127.0.0.1:1433/analytics?{option}"
+
+    result = check_connection(ConnectionTarget(type="sqlserver", connection_string=text), {}, LOOPBACK)
+
+    assert result.error_code == "INVALID_CONFIG"
+
+
+def test_oracle_without_a_service_name_sid_or_database_is_invalid_config() -> None:
+    result = check_connection(target("oracle", 1521, database_name=None), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == "INVALID_CONFIG"
+    assert "serviceName" in (result.error or "")
+
+
+# --- the egress guard: what a driver may reach while it runs --------------------------------------------------------
+
+
+def test_the_guard_refuses_a_driver_that_resolves_or_reaches_another_address(
+    listener: Callable[..., Listener], connector_path: str
+) -> None:
+    if connector_path == "runner":
+        pytest.skip("the guard is in-process by nature")
+    pinned, other = listener([]), listener([])
+    guard = egress.Guard(PinnedAddress("db.example.com", "127.0.0.1", pinned.port, socket.AF_INET))
+
+    with guard.within(5, "the login"):
+        socket.create_connection(("127.0.0.1", pinned.port), timeout=2).close()  # the pinned address: allowed
+        with pytest.raises(egress.EgressRefused):
+            socket.create_connection(("127.0.0.1", other.port), timeout=2)  # as a TDS routing answer would
+        with pytest.raises(egress.EgressRefused):
+            socket.getaddrinfo("localhost", pinned.port)  # resolving a name itself
+    socket.create_connection(("127.0.0.1", other.port), timeout=2).close()  # outside the guard: untouched
+
+    time.sleep(0.2)
+    assert other.accepted == 1  # only the unguarded connection reached it
+    assert pinned.accepted == 1
+
+
+def test_the_guard_times_out_a_driver_blocked_in_recv(silent_server: int, connector_path: str) -> None:
+    if connector_path == "runner":
+        pytest.skip("the guard is in-process by nature")
+    guard = egress.Guard(PinnedAddress("127.0.0.1", "127.0.0.1", silent_server, socket.AF_INET))
+    started = time.monotonic()
+
+    with pytest.raises(ConnectorError) as caught, guard.within(1, "the login"):
+        sock = socket.create_connection(("127.0.0.1", silent_server))  # no timeout of its own
+        sock.settimeout(None)
+        sock.recv(10)
+        raise OSError("the server closed the connection")  # what a driver says when recv returns nothing
+
+    assert caught.value.code == "TIMEOUT"
+    assert time.monotonic() - started < 3
+
+
+# --- live servers (opt-in) ------------------------------------------------------------------------------------------
+
+
+def _live(variable: str, kind: str) -> tuple[ConnectionTarget, dict[str, str], NetworkPolicy]:
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{variable} is not set (a live {kind} server's URL, see README 'Connections')")
+    parts = urlsplit(url)
+    credentials = {"username": unquote(parts.username or ""), "password": unquote(parts.password or "")}
+    bare = url.replace(f"{parts.username}:{parts.password}@", "") if parts.password else url
+    policy = NetworkPolicy.from_string(
+        os.environ.get("DS_LIVE_ALLOWED_CIDRS", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8")
+    )
+    return ConnectionTarget(type=kind, connection_string=bare, connection_timeout=30), credentials, policy
+
+
+@pytest.mark.parametrize(
+    ("variable", "kind"), [("DS_LIVE_SQLSERVER_URL", "sqlserver"), ("DS_LIVE_ORACLE_URL", "oracle")]
+)
+def test_live_server_passes_every_stage_and_discovers_tables(variable: str, kind: str) -> None:
+    live, credentials, policy = _live(variable, kind)
+
+    result = check_connection(live, credentials, policy)
+
+    assert result.success, result.to_dict()
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate", "metadata"]
+    assert result.server_version
+    schema = discover_schema(live, credentials, policy, deadline_seconds=120)
+    assert all(t.kind in {"table", "view"} for t in schema.tables)
+    assert len(schema.tables) <= 10_000
+    if schema.tables:
+        first = schema.tables[0]
+        narrowed = ConnectionTarget(
+            type=kind, connection_string=live.connection_string, include_patterns=[f"{first.schema}.{first.name}"]
+        )
+        only = discover_schema(narrowed, credentials, policy, deadline_seconds=120)
+        assert [t.qualified_name for t in only.tables] == [first.qualified_name]
+
+
+@pytest.mark.parametrize(
+    ("variable", "kind"), [("DS_LIVE_SQLSERVER_URL", "sqlserver"), ("DS_LIVE_ORACLE_URL", "oracle")]
+)
+def test_live_server_refuses_a_wrong_password_as_auth_failed(variable: str, kind: str) -> None:
+    live, credentials, policy = _live(variable, kind)
+
+    result = check_connection(live, {**credentials, "password": "not-the-password-91"}, policy)
+
+    assert result.error_code == "AUTH_FAILED"
+    assert "not-the-password-91" not in repr(result.to_dict())
