@@ -110,6 +110,21 @@ def prelogin_reply(encryption: int) -> bytes:
 ENCRYPT_OFF, ENCRYPT_NOT_SUP = 0x00, 0x02
 
 
+def routing_reply(server: str, port: int) -> bytes:
+    """A login answer that redirects the client (MS-TDS 2.2.7.9 ENVCHANGE type 20, as Azure SQL gateways send):
+    LOGINACK, ENVCHANGE routing to server:port, DONE."""
+    name = "Microsoft SQL Server".encode("utf-16-le")
+    loginack = bytes([0xAD]) + struct.pack("<H", 10 + len(name)) + b"\x01" + bytes.fromhex("74000004")
+    loginack += bytes([len(name) // 2]) + name + bytes.fromhex("10000000")
+    alt = server.encode("utf-16-le")
+    routing = bytes([0]) + struct.pack("<H", port) + struct.pack("<H", len(alt) // 2) + alt
+    value = struct.pack("<H", len(routing)) + routing
+    envchange = bytes([0xE3]) + struct.pack("<H", 1 + len(value) + 2) + bytes([20]) + value + b"\x00\x00"
+    done = bytes([0xFD]) + struct.pack("<HHQ", 0, 0, 0)
+    body = loginack + envchange + done
+    return struct.pack(">BBHHBB", 0x04, 0x01, 8 + len(body), 0, 1, 0) + body
+
+
 # --- every engine: refused, silent, blocked -------------------------------------------------------------------------
 
 
@@ -215,6 +230,33 @@ def test_sqlserver_a_prelogin_answer_then_garbage_is_a_protocol_error(listener: 
     assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate"]
     assert PASSWORD not in repr(result.to_dict())
     assert server.received[0][0] == 0x12  # the driver did send a PRELOGIN packet first
+
+
+def test_sqlserver_a_login_that_routes_elsewhere_is_refused_before_the_driver_connects_there(
+    listener: Callable[..., Listener],
+) -> None:
+    # Given a server that accepts the login and routes the client to another address (one never policy-checked)
+    elsewhere = listener([prelogin_reply(ENCRYPT_NOT_SUP)])
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP), routing_reply("127.0.0.1", elsewhere.port)])
+
+    result = check_connection(target("sqlserver", server.port, source_config={"encrypt": False}), CREDENTIALS, LOOPBACK)
+
+    # Then the driver's own connection there is refused, and it never reached the other listener
+    assert result.error_code == "BLOCKED_ADDRESS"
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate"]
+    time.sleep(0.2)
+    assert elsewhere.accepted == 0
+
+
+def test_sqlserver_a_route_to_a_metadata_name_is_refused_without_resolving_it(
+    listener: Callable[..., Listener],
+) -> None:
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP), routing_reply("metadata.google.internal", 80)])
+
+    result = check_connection(target("sqlserver", server.port, source_config={"encrypt": False}), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == "BLOCKED_ADDRESS"
+    assert "resolve" in (result.error or "")
 
 
 def test_sqlserver_requires_tls_by_default_and_refuses_a_server_without_it(listener: Callable[..., Listener]) -> None:
