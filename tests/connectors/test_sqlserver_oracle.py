@@ -25,7 +25,7 @@ from datasource_registry.connectors import (
 )
 from datasource_registry.connectors.network import PinnedAddress
 
-from .conftest import LOOPBACK, free_port
+from .conftest import LOOPBACK, SshServer, free_port
 
 NOTHING_ALLOWED = NetworkPolicy.from_string("")
 PASSWORD = "pw-Zq81-secret"
@@ -296,6 +296,53 @@ def test_oracle_without_a_service_name_sid_or_database_is_invalid_config() -> No
 
     assert result.error_code == "INVALID_CONFIG"
     assert "serviceName" in (result.error or "")
+
+
+# --- through an SSH tunnel (a real OpenSSH sshd) -------------------------------------------------------------------
+
+
+def test_sqlserver_through_an_ssh_tunnel_speaks_tds_to_the_far_side(
+    sshd: SshServer, listener: Callable[..., Listener]
+) -> None:
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP), b"\xde\xad\xbe\xef" * 16])
+    tunnelled = target(
+        "sqlserver",
+        server.port,
+        source_config={"encrypt": False},
+        use_ssh_tunnel=True,
+        ssh_host="127.0.0.1",
+        ssh_port=sshd.port,
+        ssh_username=sshd.username,
+        connection_timeout=10,
+    )
+
+    result = check_connection(tunnelled, {**CREDENTIALS, "ssh_private_key": sshd.client_key}, LOOPBACK)
+
+    assert [s.name for s in result.stages] == ["tunnel", "connect", "authenticate"]
+    assert result.error_code == "PROTOCOL_ERROR"  # the junk came back through the tunnel
+    assert result.ssh_host_key_fingerprint == sshd.host_key_fingerprint
+    assert server.received[0][0] == 0x12  # a TDS PRELOGIN reached the far side
+
+
+def test_oracle_through_an_ssh_tunnel_sends_its_connect_packet_to_the_far_side(
+    sshd: SshServer, listener: Callable[..., Listener]
+) -> None:
+    server = listener([b""])  # reads the client's first packet, then stays silent
+    tunnelled = target(
+        "oracle",
+        server.port,
+        use_ssh_tunnel=True,
+        ssh_host="127.0.0.1",
+        ssh_port=sshd.port,
+        ssh_username=sshd.username,
+        connection_timeout=4,
+    )
+
+    result = check_connection(tunnelled, {**CREDENTIALS, "ssh_private_key": sshd.client_key}, LOOPBACK)
+
+    assert [s.name for s in result.stages] == ["tunnel", "connect", "authenticate"]
+    assert result.error_code == "TIMEOUT"
+    assert server.received and server.received[0][4] == 1  # Oracle Net's CONNECT packet type (header byte 4)
 
 
 # --- the egress guard: what a driver may reach while it runs --------------------------------------------------------
