@@ -291,6 +291,40 @@ def test_sqlserver_connection_string_options_outside_the_allowlist_are_invalid(o
     assert result.error_code == "INVALID_CONFIG"
 
 
+def test_sqlserver_ado_connection_strings_are_read(listener: Callable[..., Listener]) -> None:
+    # Given ADO.NET's form, with a quoted password holding a ';'
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP), b"\xde\xad\xbe\xef" * 16])
+    text = f'Server=tcp:127.0.0.1,{server.port};Initial Catalog=analytics;User ID=reader;Password="{PASSWORD};x";Encrypt=no'
+
+    result = check_connection(
+        ConnectionTarget(type="sqlserver", connection_string=text, connection_timeout=3), {}, LOOPBACK
+    )
+
+    # Then the driver reached the listener named there, without TLS as Encrypt=no says, and the password is nowhere
+    assert result.error_code == "PROTOCOL_ERROR"
+    assert server.accepted == 1
+    assert PASSWORD not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Server=tcp:169.254.169.254,1433;Database=db", "BLOCKED_ADDRESS"),
+        ("Server=db.example.com;Failover Partner=169.254.169.254;Database=db", "INVALID_CONFIG"),
+        ("Server=db.example.com;AttachDbFilename=/etc/passwd", "INVALID_CONFIG"),
+        ("Server=db.example.com\\SQLEXPRESS;Database=db", "INVALID_CONFIG"),
+        ("Server=db.example.com,port;Database=db", "INVALID_CONFIG"),
+        ("Server=db.example.com;TrustServerCertificate=True", "INVALID_CONFIG"),
+        ("Database=db;User ID=sa", "INVALID_CONFIG"),
+    ],
+)
+def test_sqlserver_ado_connection_strings_are_checked(text: str, code: str) -> None:
+    result = check_connection(ConnectionTarget(type="sqlserver", connection_string=text), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == code
+    assert [s.name for s in result.stages] == ["resolve"]
+
+
 def test_oracle_without_a_service_name_sid_or_database_is_invalid_config() -> None:
     result = check_connection(target("oracle", 1521, database_name=None), CREDENTIALS, LOOPBACK)
 

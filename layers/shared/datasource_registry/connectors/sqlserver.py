@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from datasource_registry.connectors import egress
-from datasource_registry.connectors.connstring import SQLSERVER_SCHEMES
+from datasource_registry.connectors.connstring import SQLSERVER_SCHEMES, scheme_of
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
-from datasource_registry.connectors.settings import database_settings
+from datasource_registry.connectors.settings import DatabaseSettings, database_settings
 from datasource_registry.connectors.sql_like import pushed_exclude, pushed_include
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
@@ -146,10 +146,99 @@ def _trust_store() -> str:
     raise ConnectorError(ErrorCode.TLS_FAILED, "no system CA bundle to verify the server's certificate with")
 
 
+# ADO.NET / ODBC keywords (lower case, blanks removed): what each means here; any other keyword is refused.
+_ADO_HOST = {"server", "datasource", "address", "addr", "networkaddress"}
+_ADO_DATABASE = {"database", "initialcatalog"}
+_ADO_USER = {"userid", "uid", "user", "username"}
+_ADO_PASSWORD = {"password", "pwd"}
+_ADO_IGNORED = {
+    "connecttimeout", "connectiontimeout", "timeout", "applicationname", "app", "multipleactiveresultsets",
+    "persistsecurityinfo", "pooling", "applicationintent", "multisubnetfailover", "packetsize", "workstationid",
+    "wsid", "connectretrycount", "connectretryinterval", "trusted_connection", "integratedsecurity", "driver",
+}  # fmt: skip
+
+
+def ado_settings(ctx: Context, text: str) -> DatabaseSettings:
+    """`Server=tcp:host,1433;Database=db;User ID=u;Password=p;Encrypt=yes` (ADO.NET and ODBC's form)."""
+    from datasource_registry.secret_parts import _ADO_KEY, UnreadableText, _ado_value
+
+    pairs: dict[str, str] = {}
+    position = 0
+    try:
+        while position < len(text):
+            if text[position].isspace() or text[position] == ";":
+                position += 1
+                continue
+            found = _ADO_KEY.match(text, position)
+            if found is None or not found["key"]:
+                raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string pairs must be Key=value;")
+            value, position = _ado_value(text, found.end())
+            pairs["".join(found["key"].lower().split())] = value
+    except UnreadableText as exc:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection string {exc}") from None
+    options: dict[str, str] = {}
+    host, port, database, user, password = None, DEFAULT_PORT, None, None, None
+    for key, value in pairs.items():
+        if key in _ADO_HOST:
+            host, port = _ado_server(value)
+        elif key in _ADO_DATABASE:
+            database = value or None
+        elif key in _ADO_USER:
+            user = value or None
+        elif key in _ADO_PASSWORD:
+            password = value or None
+        elif key == "encrypt":
+            options["encrypt"] = "false" if value.strip().lower() in {"no", "false", "optional", "0"} else "true"
+        elif key == "trustservercertificate" and value.strip().lower() in {"no", "false", "0"}:
+            continue
+        elif key == "trustservercertificate":
+            raise ConnectorError(
+                ErrorCode.INVALID_CONFIG,
+                "TrustServerCertificate is not supported: the certificate is always checked (Encrypt=no turns TLS off)",
+            )
+        elif key not in _ADO_IGNORED:
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"connection string keyword {key!r} is not allowed")
+    if not host:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name a Server")
+    ctx.scrub.add(password)
+    return DatabaseSettings(
+        host=host,
+        port=port,
+        database=database or ctx.target.database_name,
+        username=ctx.credential("username") or user,
+        password=ctx.credential("password") or password,
+        options=options,
+    )
+
+
+def _ado_server(value: str) -> tuple[str, int]:
+    """`tcp:host,port`, `host,port` or `host`; a named instance needs SQL Browser (UDP, by name): give the port."""
+    text = value.strip()
+    if text.lower().startswith("tcp:"):
+        text = text[4:]
+    host, _, port_text = text.partition(",")
+    if "\\" in host:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "a named instance (host\\instance) needs its port: host,port")
+    port_text = port_text.strip()
+    if port_text and not (port_text.isascii() and port_text.isdigit()):
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string has an invalid port")
+    return host.strip(), int(port_text) if port_text else DEFAULT_PORT
+
+
+def _settings(ctx: Context) -> DatabaseSettings:
+    text = ctx.target.connection_string
+    if text and scheme_of(text) not in SQLSERVER_SCHEMES and "=" in text:
+        with ctx.stage("resolve"):
+            settings = ado_settings(ctx, text)
+        ctx.stages.pop()  # parsing is part of the real "resolve" stage that follows
+        return settings
+    return database_settings(ctx, SQLSERVER_SCHEMES, DEFAULT_PORT)
+
+
 def _connect(ctx: Context) -> tuple[pytds.Connection, egress.Guard]:
     import pytds
 
-    settings = database_settings(ctx, SQLSERVER_SCHEMES, DEFAULT_PORT)
+    settings = _settings(ctx)
     address = ctx.reach(settings.host, settings.port)
     sock = ctx.open(address)  # pinned TCP; python-tds speaks TDS (and its in-band TLS) over this socket
     encrypt = _encrypt(ctx, settings.options)
