@@ -257,7 +257,8 @@ def _connect(ctx: Context) -> tuple[pytds.Connection, egress.Guard]:
             timeout=timeout,
             appname="datasource-registry",
             autocommit=True,
-            readonly=True,  # ApplicationIntent=ReadOnly
+            # No ApplicationIntent=ReadOnly: an availability group would route it to a replica by name.
+            readonly=False,
             cafile=_trust_store() if encrypt else None,
             validate_host=True,
             disable_connect_retry=True,  # one attempt on the one socket; a retry would reconnect by name
