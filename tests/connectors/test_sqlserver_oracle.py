@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -330,6 +332,151 @@ def test_oracle_without_a_service_name_sid_or_database_is_invalid_config() -> No
 
     assert result.error_code == "INVALID_CONFIG"
     assert "serviceName" in (result.error or "")
+
+
+# --- Oracle over TLS (tcps) ---------------------------------------------------------------------------------------
+
+
+def _certificates(name: str) -> tuple[str, str, str]:
+    """A CA (PEM), and a server certificate for `name` it signed with its key (PEM): made fresh per test."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return ca.public_bytes(pem).decode(), leaf.public_bytes(pem).decode(), key_pem
+
+
+class TlsListener:
+    """Accepts TLS with a given certificate, reads the client's first packet inside it, then stays silent."""
+
+    def __init__(self, certificate: str, key: str, directory: Path) -> None:
+        (directory / "cert.pem").write_text(certificate)
+        (directory / "key.pem").write_text(key)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.inside: list[bytes] = []
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self._open.append(conn)
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(10)
+            tls = self.context.wrap_socket(conn, server_side=True)
+            self.inside.append(tls.recv(65536))
+            time.sleep(10)
+        except (OSError, ssl.SSLError):
+            pass
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self._open:
+            conn.close()
+
+
+@pytest.fixture
+def tls_listener(tmp_path: Path) -> Iterator[Callable[[str], tuple[TlsListener, str]]]:
+    made: list[TlsListener] = []
+
+    def make(name: str) -> tuple[TlsListener, str]:
+        ca, certificate, key = _certificates(name)
+        directory = tmp_path / f"tls{len(made)}"
+        directory.mkdir()
+        made.append(TlsListener(certificate, key, directory))
+        return made[-1], ca
+
+    yield make
+    for item in made:
+        item.close()
+
+
+def tcps(port: int, ca: str | None) -> ConnectionTarget:
+    config = {"protocol": "tcps", **({"sslCaCertificate": ca} if ca else {})}
+    return target("oracle", port, host="localhost", source_config=config)
+
+
+def test_oracle_tcps_with_a_trusted_certificate_for_the_name_speaks_oracle_net_inside_tls(
+    tls_listener: Callable[[str], tuple[TlsListener, str]],
+) -> None:
+    # Given a TLS server whose certificate names "localhost", signed by a CA the source trusts
+    server, ca = tls_listener("localhost")
+
+    result = check_connection(tcps(server.port, ca), CREDENTIALS, LOOPBACK)
+
+    # Then TLS and the name check passed (the CONNECT packet arrived inside TLS) and the silent server timed out
+    assert result.error_code == "TIMEOUT"
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate"]
+    assert server.inside and server.inside[0][4] == 1  # Oracle Net CONNECT, decrypted by the server
+
+
+def test_oracle_tcps_with_a_certificate_for_another_name_is_tls_failed(
+    tls_listener: Callable[[str], tuple[TlsListener, str]],
+) -> None:
+    server, ca = tls_listener("db.other.example")
+
+    result = check_connection(tcps(server.port, ca), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == "TLS_FAILED"
+    assert not any(server.inside)  # nothing, the login least of all, was sent inside TLS
+
+
+def test_oracle_tcps_with_an_untrusted_certificate_is_tls_failed(
+    tls_listener: Callable[[str], tuple[TlsListener, str]],
+) -> None:
+    server, _ = tls_listener("localhost")
+
+    result = check_connection(tcps(server.port, None), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == "TLS_FAILED"
+    assert not any(server.inside)
+
+
+def test_oracle_tcps_through_an_ssh_tunnel_is_invalid_config() -> None:
+    tunnelled = target("oracle", 2484, source_config={"protocol": "tcps"}, use_ssh_tunnel=True, ssh_host="127.0.0.1")
+
+    result = check_connection(tunnelled, CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == "INVALID_CONFIG"
 
 
 # --- through an SSH tunnel (a real OpenSSH sshd) -------------------------------------------------------------------

@@ -24,8 +24,9 @@ _installed = threading.Lock()
 _hooked: list[bool] = []  # one entry once the hook is in
 
 
-class EgressRefused(ConnectorError):
-    """The driver tried to reach something other than the pinned address."""
+class EgressRefused(ConnectorError, OSError):
+    """The driver tried to reach something other than the pinned address. An OSError too, so a driver that tries
+    each address of a name (socket.create_connection) goes on to the next one, the pinned one."""
 
     def __init__(self, message: str) -> None:
         super().__init__(ErrorCode.BLOCKED_ADDRESS, message)
@@ -40,7 +41,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     allowed = guard.allowed
     if event == "socket.getaddrinfo":
         host = args[0].decode() if isinstance(args[0], bytes) else args[0]
-        if host != allowed[0]:
+        if host not in guard.names:
             raise EgressRefused(f"the driver tried to resolve {host} itself; only the checked address may be used")
         return
     address = args[1]
@@ -62,8 +63,10 @@ class Guard:
     watchdog shuts down when a stage's time is up (a driver blocked in recv with no timeout of its own then
     returns, and the stage fails with TIMEOUT)."""
 
-    def __init__(self, address: PinnedAddress) -> None:
+    def __init__(self, address: PinnedAddress, *, resolvable: str | None = None) -> None:
         self.allowed = (address.ip, address.port)
+        # A name the driver may resolve itself (for a TLS check on the name), its connection still pinned.
+        self.names = {address.ip} | ({resolvable} if resolvable else set())
         self.sockets: list[socket.socket] = []
 
     def _expire(self, fired: threading.Event) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -51,13 +52,15 @@ JOIN all_cons_columns cc
 WHERE t.constraint_type = 'P' AND {where}
 """
 
+# ORA- codes from the server and DPY- codes of python-oracledb (oracledb/errors.py) that map to stable codes.
 _AUTH = {"ORA-01017", "ORA-28000", "ORA-28001", "ORA-01005", "ORA-01004", "ORA-28040", "ORA-12638", "DPY-4001"}
 _PERMISSION = {"ORA-01045", "ORA-01031", "ORA-00942", "ORA-01035"}
+# service or SID not registered with the listener (DPY-6001/6003 say "Similar to ORA-12514/12505")
 _NOT_FOUND = {"ORA-12514", "ORA-12505", "DPY-6001", "DPY-6003"}
-_TIMEOUT = {"DPY-4024", "ORA-03156", "ORA-01013", "DPY-6006"}
-_UNREACHABLE = {"ORA-12541", "ORA-12543", "DPY-6000", "DPY-4005", "DPY-4011", "ORA-12537", "ORA-12170"}
-_UNSUPPORTED = {"DPY-3010", "DPY-3001", "DPY-3015"}
-_TLS = {"DPY-6004", "ORA-29024", "ORA-28759", "ORA-29106", "DPY-4029"}
+_TIMEOUT = {"DPY-4024", "ORA-03156", "ORA-01013", "ORA-12170"}  # call timeout exceeded, TNS connect timeout
+_UNREACHABLE = {"ORA-12541", "ORA-12543", "ORA-12537", "DPY-6000", "DPY-6004", "DPY-4011"}
+_UNSUPPORTED = {"DPY-3010", "DPY-3001", "DPY-3015"}  # server version, feature, verifier type thin mode lacks
+_TLS = {"DPY-6002", "DPY-6006", "ORA-29024", "ORA-28759", "ORA-29106"}  # certificate DN / name mismatch
 
 
 def _codes(exc: BaseException) -> set[str]:
@@ -93,6 +96,8 @@ def _classify(exc: BaseException) -> ErrorCode | None:
     if "timed out" in text or "timeout" in text:
         return ErrorCode.TIMEOUT
     cause = exc.__cause__
+    if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+        return ErrorCode.TLS_FAILED
     if isinstance(cause, TimeoutError):
         return ErrorCode.TIMEOUT
     if isinstance(cause, OSError) or "refused" in text:
@@ -117,6 +122,26 @@ def _service(ctx: Context, database: str | None) -> dict[str, str]:
     )
 
 
+def _tls(ctx: Context) -> ssl.SSLContext | None:
+    """`sourceConfig.protocol` "tcps": TLS with the system CAs, or `sslCaCertificate` (PEM) for a private CA."""
+    config = ctx.target.source_config
+    protocol = str(config.get("protocol") or "tcp").lower()
+    if protocol not in {"tcp", "tcps"}:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "sourceConfig.protocol must be tcp or tcps")
+    if protocol == "tcp":
+        return None
+    if ctx.target.use_ssh_tunnel:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "tcps through an SSH tunnel is not supported")
+    context = ssl.create_default_context()
+    authority = config.get("sslCaCertificate")
+    if isinstance(authority, str) and authority.strip():
+        try:
+            context.load_verify_locations(cadata=authority)
+        except (ssl.SSLError, ValueError) as exc:
+            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"sourceConfig.sslCaCertificate is not PEM: {exc}") from None
+    return context
+
+
 def _connect(ctx: Context) -> tuple[oracledb.Connection, egress.Guard]:
     import oracledb
 
@@ -126,15 +151,22 @@ def _connect(ctx: Context) -> tuple[oracledb.Connection, egress.Guard]:
     with ctx.stage("resolve"):
         service = _service(ctx, settings.database)
     ctx.stages.pop()  # part of the real "resolve" stage that follows
+    with ctx.stage("resolve"):
+        tls = _tls(ctx)
+    ctx.stages.pop()
     address = ctx.reach(settings.host, settings.port)
     ctx.open(address).close()  # the TCP-level "connect" stage; the driver then connects to the same pinned IP
-    guard = egress.Guard(address)
+    # Plain TCP: the driver gets the pinned IP. TLS (tcps): thin mode checks the certificate against the host it
+    # was given, so it gets the name, may resolve it, and may still connect to the pinned IP only (egress.Guard).
+    guard = egress.Guard(address, resolvable=address.host if tls else None)
     timeout = max(ctx.connect_timeout(), 0.1)
     with ctx.stage("authenticate", _classify), guard.within(timeout, "the login"):
         params = oracledb.ConnectParams(
-            host=address.ip,  # the pinned IP: thin mode would otherwise resolve the name itself
+            host=address.host if tls else address.ip,
             port=address.port,
-            protocol="tcp",
+            protocol="tcps" if tls else "tcp",
+            ssl_context=tls,
+            ssl_server_dn_match=True,
             user=settings.username,
             password=settings.password,
             tcp_connect_timeout=timeout,

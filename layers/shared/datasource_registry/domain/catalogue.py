@@ -311,6 +311,13 @@ def _build() -> dict[str, ConnectorType]:
             "sql",
             Setting("serviceName", "string", "Oracle service name (else databaseName)."),
             Setting("sid", "string", "Oracle SID, for a database reached by SID instead of a service name."),
+            Setting(
+                "protocol",
+                "string",
+                "tcp (default) or tcps: TLS, the certificate checked against the host name.",
+                choices=("tcp", "tcps"),
+            ),
+            Setting("sslCaCertificate", "string", "PEM certificate(s) of a private CA trusted for tcps."),
         ),
         _sql("redshift", "Amazon Redshift", 5439, "warehouse", note=" (the PostgreSQL wire protocol)"),
         _sql("database", "Database (000)", 5432, note=": PostgreSQL or MySQL/MariaDB, chosen by the connection string"),
