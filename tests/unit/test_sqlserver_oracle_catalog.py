@@ -248,6 +248,8 @@ def test_sqlserver_error_numbers_map_to_stable_codes(number: int, code: ErrorCod
         ("ORA-12505: Cannot connect to database. SID X is not registered with the listener", ErrorCode.NOT_FOUND),
         ("ORA-01045: Login denied. User APP does not have CREATE SESSION privilege.", ErrorCode.PERMISSION_DENIED),
         ("DPY-4024: call timeout of 1000 ms exceeded", ErrorCode.TIMEOUT),
+        ('DPY-6006: The name on the server certificate does not match the expected value: "db"', ErrorCode.TLS_FAILED),
+        ("DPY-6000: Listener refused connection. (Similar to ORA-12514)", ErrorCode.NOT_FOUND),
         (
             "DPY-3010: connections to this database server version are not supported by python-oracledb in thin mode",
             ErrorCode.UNSUPPORTED,
