@@ -5,6 +5,7 @@ run only when DS_LIVE_SQLSERVER_URL / DS_LIVE_ORACLE_URL are set."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import ssl
@@ -477,6 +478,134 @@ def test_oracle_tcps_through_an_ssh_tunnel_is_invalid_config() -> None:
     result = check_connection(tunnelled, CREDENTIALS, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"
+
+
+# --- SQL Server over TLS (TDS carries the handshake in PRELOGIN packets) --------------------------------------------
+
+
+class TdsTlsListener:
+    """Answers PRELOGIN with ENCRYPT_ON, runs the TLS handshake inside PRELOGIN packets as SQL Server does
+    (MS-TDS 3.3.5.2), then decrypts what the client sends next (its LOGIN7) and stays silent."""
+
+    def __init__(self, certificate: str, key: str, directory: Path) -> None:
+        (directory / "cert.pem").write_text(certificate)
+        (directory / "key.pem").write_text(key)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.handshakes = 0
+        self.logins: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(10)
+            with contextlib.suppress(OSError, ssl.SSLError, struct.error):
+                self._talk(conn)
+
+    @staticmethod
+    def _packet(conn: socket.socket) -> bytes:
+        header = b""
+        while len(header) < 8:
+            header += conn.recv(8 - len(header)) or b"x" * 8
+        size = struct.unpack(">H", header[2:4])[0] - 8
+        body = b""
+        while len(body) < size:
+            chunk = conn.recv(size - len(body))
+            if not chunk:
+                raise OSError("closed")
+            body += chunk
+        return body
+
+    def _talk(self, conn: socket.socket) -> None:
+        self._packet(conn)  # the client's PRELOGIN
+        conn.sendall(prelogin_reply(0x01))  # ENCRYPT_ON
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.context.wrap_bio(incoming, outgoing, server_side=True)
+        while True:
+            incoming.write(self._packet(conn))
+            try:
+                tls.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                done = False
+            data = outgoing.read()
+            if data:
+                conn.sendall(struct.pack(">BBHHBB", 0x12, 0x01, 8 + len(data), 0, 1, 0) + data)
+            if done:
+                break
+        self.handshakes += 1
+        while True:  # after the handshake, TLS records travel bare on the socket
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            incoming.write(chunk)
+            try:
+                self.logins.append(tls.read(65536))
+            except ssl.SSLWantReadError:
+                continue
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture
+def tds_tls(tmp_path: Path) -> Iterator[Callable[[str], tuple[TdsTlsListener, Path]]]:
+    made: list[TdsTlsListener] = []
+
+    def make(name: str) -> tuple[TdsTlsListener, Path]:
+        ca, certificate, key = _certificates(name)
+        directory = tmp_path / f"tds{len(made)}"
+        directory.mkdir()
+        (directory / "ca.pem").write_text(ca)
+        made.append(TdsTlsListener(certificate, key, directory))
+        return made[-1], directory / "ca.pem"
+
+    yield make
+    for item in made:
+        item.close()
+
+
+def test_sqlserver_tls_with_a_trusted_certificate_for_the_name_sends_the_login_inside_tls(
+    tds_tls: Callable[[str], tuple[TdsTlsListener, Path]], monkeypatch: pytest.MonkeyPatch, connector_path: str
+) -> None:
+    if connector_path == "runner":
+        pytest.skip("the trust store is this process's (SSL_CERT_FILE); the runner's is the system's")
+    # Given a server whose certificate names "localhost", from a CA the trust store holds
+    server, ca = tds_tls("localhost")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+
+    result = check_connection(target("sqlserver", server.port, host="localhost"), CREDENTIALS, LOOPBACK)
+
+    # Then the handshake passed, the LOGIN7 packet (type 0x10) arrived inside TLS, and the silent server timed out
+    assert result.error_code == "TIMEOUT"
+    assert server.handshakes == 1
+    assert server.logins and server.logins[0][0] == 0x10
+    assert PASSWORD not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_sqlserver_tls_with_a_certificate_for_another_name_or_an_untrusted_ca_is_tls_failed(
+    tds_tls: Callable[[str], tuple[TdsTlsListener, Path]],
+    monkeypatch: pytest.MonkeyPatch,
+    connector_path: str,
+    trusted: bool,
+) -> None:
+    if connector_path == "runner" and trusted:
+        pytest.skip("the trust store is this process's (SSL_CERT_FILE); the runner's is the system's")
+    server, ca = tds_tls("db.other.example" if trusted else "localhost")
+    if trusted:
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+
+    result = check_connection(target("sqlserver", server.port, host="localhost"), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == "TLS_FAILED"
+    assert not server.logins  # the login never left the client
 
 
 # --- through an SSH tunnel (a real OpenSSH sshd) -------------------------------------------------------------------

@@ -260,3 +260,57 @@ def test_oracle_errors_map_to_stable_codes(message: str, code: ErrorCode) -> Non
     import oracledb
 
     assert oracle._classify(oracledb.DatabaseError(message)) == code
+
+
+# --- the TLS name check (python-tds's own needs what pyOpenSSL 26 removed) --------------------------------------------
+
+
+def _certificate(common_name: str, dns: list[str] | None = None, ips: list[str] | None = None) -> object:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(hours=1))
+    )
+    if dns is not None or ips is not None:
+        names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns or []]
+        names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips or []]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+@pytest.mark.parametrize(
+    ("certificate", "name", "matches"),
+    [
+        (("db.example.com", ["db.example.com"]), "db.example.com", True),
+        (("db.example.com", ["db.example.com"]), "DB.Example.com", True),
+        (("other", ["db.example.com"]), "db.example.com", True),  # the SAN, not the CN, decides
+        (("db.example.com", ["other.example.com"]), "db.example.com", False),  # a CN is ignored beside SANs
+        (("x", ["*.database.windows.net"]), "srv1.database.windows.net", True),
+        (("x", ["*.database.windows.net"]), "a.srv1.database.windows.net", False),  # one label only
+        (("x", ["*.net"]), "windows.net", False),
+        (("x", ["*.database.windows.net"]), "database.windows.net", False),
+        (("x", [], ["10.0.0.5"]), "10.0.0.5", True),
+        (("10.0.0.5", ["10.0.0.5"]), "10.0.0.5", False),  # an IP must be an IP SAN
+        (("db.example.com", None), "db.example.com", True),  # no SAN at all: the CN
+        (("db.example.com", None), "other.example.com", False),
+    ],
+)
+def test_sqlserver_certificate_names_are_matched_as_rfc_6125_says(
+    certificate: tuple[object, ...], name: str, matches: bool
+) -> None:
+    assert sqlserver.certificate_matches(_certificate(*certificate), name) is matches  # type: ignore[arg-type]

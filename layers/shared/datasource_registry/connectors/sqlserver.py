@@ -235,8 +235,48 @@ def _settings(ctx: Context) -> DatabaseSettings:
     return database_settings(ctx, SQLSERVER_SCHEMES, DEFAULT_PORT)
 
 
+def certificate_matches(certificate: Any, name: str) -> bool:
+    """Whether a certificate (cryptography's x509.Certificate) is for `name`: its DNS or IP subjectAltNames
+    (RFC 6125: a `*` only as the whole leftmost label), else, without any, its common name."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        ip: Any = ipaddress.ip_address(name)
+    except ValueError:
+        ip = None
+    try:
+        alternatives = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        common = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return ip is None and any(_dns_matches(str(c.value), name) for c in common)
+    if ip is not None:
+        return ip in alternatives.get_values_for_type(x509.IPAddress)
+    return any(_dns_matches(pattern, name) for pattern in alternatives.get_values_for_type(x509.DNSName))
+
+
+def _dns_matches(pattern: str, name: str) -> bool:
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern == name:
+        return True
+    head, _, rest = pattern.partition(".")
+    host_head, _, host_rest = name.partition(".")
+    return head == "*" and rest.count(".") >= 1 and rest == host_rest and bool(host_head)
+
+
+def _validate_host(cert: Any, name: bytes) -> bool:
+    return certificate_matches(cert.to_cryptography(), name.decode("ascii"))
+
+
 def _connect(ctx: Context) -> tuple[pytds.Connection, egress.Guard]:
     import pytds
+    import pytds.tls
+
+    # python-tds's own check reads subjectAltName through X509.get_extension, which pyOpenSSL 26 no longer has (a
+    # name matched only by a SAN then fails with AttributeError), and knows no IP SANs: the check is ours.
+    pytds.tls.validate_host = _validate_host
 
     settings = _settings(ctx)
     address = ctx.reach(settings.host, settings.port)
