@@ -113,6 +113,19 @@ def prelogin_reply(encryption: int) -> bytes:
 ENCRYPT_OFF, ENCRYPT_NOT_SUP = 0x00, 0x02
 
 
+def errors_reply(*errors: tuple[int, int, str]) -> bytes:
+    """A login answer of ERROR tokens (MS-TDS 2.2.7.10: number, state, class, text, server, procedure, line), then
+    DONE with its error bit, as SQL Server refuses a login."""
+    body = b""
+    for number, severity, text in errors:
+        message, server = text.encode("utf-16-le"), "sql1".encode("utf-16-le")
+        token = struct.pack("<iBB", number, 1, severity) + struct.pack("<H", len(text)) + message
+        token += bytes([len(server) // 2]) + server + b"\x00" + struct.pack("<i", 1)
+        body += bytes([0xAA]) + struct.pack("<H", len(token)) + token
+    body += bytes([0xFD]) + struct.pack("<HHQ", 0x02, 0, 0)
+    return struct.pack(">BBHHBB", 0x04, 0x01, 8 + len(body), 0, 1, 0) + body
+
+
 def routing_reply(server: str, port: int) -> bytes:
     """A login answer that redirects the client (MS-TDS 2.2.7.9 ENVCHANGE type 20, as Azure SQL gateways send):
     LOGINACK, ENVCHANGE routing to server:port, DONE."""
@@ -233,6 +246,32 @@ def test_sqlserver_a_prelogin_answer_then_garbage_is_a_protocol_error(listener: 
     assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate"]
     assert PASSWORD not in repr(result.to_dict())
     assert server.received[0][0] == 0x12  # the driver did send a PRELOGIN packet first
+
+
+LOGIN_FAILED = (18456, 14, "Login failed for user 'reader'.")
+NO_DATABASE = (4060, 11, 'Cannot open database "analytics" requested by the login. The login failed.')
+
+
+@pytest.mark.parametrize(
+    ("errors", "code"),
+    [
+        ((LOGIN_FAILED,), "AUTH_FAILED"),
+        # The server sends both: the database's error first, then "Login failed"; python-tds raises with the last.
+        ((NO_DATABASE, LOGIN_FAILED), "NOT_FOUND"),
+        (((18486, 14, "Login failed for user 'reader' because the account is currently locked out."),), "AUTH_FAILED"),
+    ],
+)
+def test_sqlserver_login_errors_map_to_stable_codes(
+    listener: Callable[..., Listener], errors: tuple[tuple[int, int, str], ...], code: str
+) -> None:
+    server = listener([prelogin_reply(ENCRYPT_NOT_SUP), errors_reply(*errors)])
+
+    result = check_connection(target("sqlserver", server.port, source_config={"encrypt": False}), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == code
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate"]
+    assert "reader" not in (result.error or "")  # the login name is scrubbed from the server's message
+    assert PASSWORD not in repr(result.to_dict())
 
 
 def test_sqlserver_a_login_that_routes_elsewhere_is_refused_before_the_driver_connects_there(

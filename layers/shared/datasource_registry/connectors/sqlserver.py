@@ -96,6 +96,10 @@ def _classify(exc: BaseException) -> ErrorCode | None:
     if isinstance(exc, ssl.SSLError) or type(exc).__module__.startswith("OpenSSL"):
         return ErrorCode.TLS_FAILED
     number = getattr(exc, "msg_no", None)
+    # A login to a database that is missing (or closed to the login) gets 4060 then 18456 "Login failed";
+    # python-tds raises with the last number, and the text of both.
+    if isinstance(exc, pytds.tds_base.DatabaseError) and "cannot open database" in str(exc).lower():
+        return ErrorCode.NOT_FOUND
     if isinstance(exc, pytds.tds_base.DatabaseError) and isinstance(number, int) and number:
         if number in _AUTH_ERRORS:
             return ErrorCode.AUTH_FAILED
