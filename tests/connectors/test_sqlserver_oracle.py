@@ -367,6 +367,34 @@ def test_sqlserver_ado_connection_strings_are_checked(text: str, code: str) -> N
     assert [s.name for s in result.stages] == ["resolve"]
 
 
+def oracle_refuse(error: int) -> bytes:
+    """An Oracle Net REFUSE packet (type 4) as a listener sends it, its descriptor naming the ORA- error."""
+    data = f"(DESCRIPTION=(TMP=)(VSNNUM=0)(ERR={error})(ERROR_STACK=(ERROR=(CODE={error})(EMFI=4))))".encode()
+    body = bytes([0x22, 0x00]) + struct.pack(">H", len(data)) + data
+    return struct.pack(">HHBBH", 8 + len(body), 0, 4, 0, 0) + body
+
+
+@pytest.mark.parametrize(
+    ("error", "config", "code"),
+    [
+        (12514, {"serviceName": "ORCLPDB1"}, "NOT_FOUND"),  # service not registered with the listener
+        (12505, {"sid": "ORCL"}, "NOT_FOUND"),  # SID not registered
+        (12519, {"serviceName": "ORCLPDB1"}, "UNREACHABLE"),  # no handler: the listener refused
+    ],
+)
+def test_oracle_listener_refusals_map_to_stable_codes(
+    listener: Callable[..., Listener], error: int, config: dict[str, str], code: str
+) -> None:
+    server = listener([oracle_refuse(error)])
+
+    result = check_connection(target("oracle", server.port, source_config=config), CREDENTIALS, LOOPBACK)
+
+    assert result.error_code == code
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate"]
+    assert server.received[0][4] == 1  # the driver's CONNECT packet came first
+    assert PASSWORD not in repr(result.to_dict())
+
+
 def test_oracle_without_a_service_name_sid_or_database_is_invalid_config() -> None:
     result = check_connection(target("oracle", 1521, database_name=None), CREDENTIALS, LOOPBACK)
 

@@ -71,7 +71,8 @@ def _codes(exc: BaseException) -> set[str]:
         if isinstance(value, str):
             for word in value.replace(":", " ").replace("(", " ").replace(")", " ").split():
                 if word[:4] in {"ORA-", "DPY-"} and word[4:].isdigit():
-                    found.add(word)
+                    # "Similar to ORA-1017" and ORA-01017 are one code
+                    found.add(f"{word[:4]}{int(word[4:]):0{5 if word[:3] == 'ORA' else 4}d}")
     return found
 
 
