@@ -547,6 +547,165 @@ def test_oracle_tcps_through_an_ssh_tunnel_is_invalid_config() -> None:
     assert result.error_code == "INVALID_CONFIG"
 
 
+# --- SQL Server: a local TDS server that logs in and answers the catalog queries -----------------------------------
+
+
+def tds_packets(body: bytes, size: int = 4096) -> bytes:
+    """A REPLY message in packets of the negotiated size (4096), the last one marked end-of-message."""
+    parts = [body[i : i + size - 8] for i in range(0, len(body), size - 8)] or [b""]
+    return b"".join(
+        struct.pack(">BBHHBB", 0x04, int(n == len(parts) - 1), 8 + len(part), 0, n + 1, 0) + part
+        for n, part in enumerate(parts)
+    )
+
+
+def tds_result(columns: list[tuple[str, str]], rows: list[tuple[object, ...]]) -> bytes:
+    """COLMETADATA (MS-TDS 2.2.7.4: NVARCHAR 0xE7, INTN 0x26 of 8 bytes, BITN 0x68), ROW tokens, then DONE."""
+    out = bytes([0x81]) + struct.pack("<H", len(columns))
+    for name, kind in columns:
+        out += struct.pack("<IH", 0, 1)  # user type, flags (nullable)
+        out += {
+            "nvarchar": bytes([0xE7]) + struct.pack("<H", 8000) + bytes.fromhex("0904d00034"),
+            "int": bytes([0x26, 8]),
+            "bit": bytes([0x68, 1]),
+        }[kind]
+        out += bytes([len(name)]) + name.encode("utf-16-le")
+    for values in rows:
+        out += bytes([0xD1])
+        for (_, kind), value in zip(columns, values, strict=True):
+            if value is None:
+                out += b"\xff\xff" if kind == "nvarchar" else b"\x00"
+            elif kind == "nvarchar":
+                text = str(value).encode("utf-16-le")
+                out += struct.pack("<H", len(text)) + text
+            elif kind == "int":
+                out += bytes([8]) + struct.pack("<q", value)
+            else:
+                out += bytes([1, int(bool(value))])
+    return out + bytes([0xFD]) + struct.pack("<HHQ", 0x10, 0xC1, len(rows))
+
+
+TDS_DONE = bytes([0xFD]) + struct.pack("<HHQ", 0, 0, 0)
+# sys.objects.type is char(2): 'U ', 'V '
+CATALOG_TABLES = [(1, "dbo", "customers", "U ", 3), (2, "dbo", "active", "V ", None), (3, "sales", "lines", "U ", 7)]
+CATALOG_COLUMNS = [
+    (1, "id", "bigint", False, None, 1, 1),
+    (1, "email", "nvarchar(200)", True, "('x')", 2, None),
+    (2, "id", "bigint", False, None, 1, None),
+    (3, "order_id", "int", False, None, 1, 2),
+    (3, "line_no", "smallint", False, None, 2, 1),
+]
+
+
+class TdsServer:
+    """Logs any login in (LOGINACK), then answers @@VERSION and the two catalog queries with rows shaped as the sys
+    views give them; records each request's text (SQL batches and sp_executesql RPCs)."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.requests: list[tuple[int, str]] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _message(conn: socket.socket) -> tuple[int, bytes]:
+        body = b""
+        while True:
+            header = b""
+            while len(header) < 8:
+                chunk = conn.recv(8 - len(header))
+                if not chunk:
+                    raise OSError("closed")
+                header += chunk
+            size = struct.unpack(">H", header[2:4])[0] - 8
+            part = b""
+            while len(part) < size:
+                part += conn.recv(size - len(part))
+            body += part
+            if header[1] & 1:
+                return header[0], body
+
+    def _talk(self, conn: socket.socket) -> None:
+        name = "Microsoft SQL Server".encode("utf-16-le")
+        loginack = bytes([0xAD]) + struct.pack("<H", 10 + len(name)) + b"\x01" + bytes.fromhex("74000004")
+        loginack += bytes([len(name) // 2]) + name + bytes.fromhex("10000000")
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(10)
+            self._message(conn)
+            conn.sendall(prelogin_reply(ENCRYPT_NOT_SUP))
+            self._message(conn)
+            conn.sendall(tds_packets(loginack + TDS_DONE))
+            while True:
+                kind, body = self._message(conn)
+                text = body.decode("utf-16-le", "ignore")
+                self.requests.append((kind, text))
+                if "@@VERSION" in text:
+                    reply = tds_result(
+                        [("v", "nvarchar"), ("db", "nvarchar")],
+                        [("Microsoft SQL Server 2022 (RTM) - 16.0.1000.6", "analytics")],
+                    )
+                elif "sys.partitions" in text:
+                    columns = ["int", "nvarchar", "nvarchar", "nvarchar", "int"]
+                    reply = tds_result([(f"c{n}", k) for n, k in enumerate(columns)], CATALOG_TABLES)
+                elif "sys.columns" in text:
+                    columns = ["int", "nvarchar", "nvarchar", "bit", "nvarchar", "int", "int"]
+                    reply = tds_result([(f"c{n}", k) for n, k in enumerate(columns)], CATALOG_COLUMNS)
+                else:
+                    reply = TDS_DONE
+                conn.sendall(tds_packets(reply))
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture
+def tds_server() -> Iterator[TdsServer]:
+    server = TdsServer()
+    yield server
+    server.close()
+
+
+def test_sqlserver_test_and_discovery_run_through_the_driver_against_a_local_tds_server(tds_server: TdsServer) -> None:
+    # Given a server that logs in and answers as SQL Server's catalog would
+    source = target(
+        "sqlserver",
+        tds_server.port,
+        source_config={"encrypt": False},
+        include_patterns=["dbo.*", "sales.l?nes"],
+        exclude_patterns=["dbo.act*"],
+    )
+
+    result = check_connection(source, CREDENTIALS, LOOPBACK)
+    schema = discover_schema(source, CREDENTIALS, LOOPBACK)
+
+    # Then the test passes every stage and reads the version and database
+    assert result.success, result.to_dict()
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate", "metadata"]
+    assert result.server_version == "Microsoft SQL Server 2022 (RTM) - 16.0.1000.6"
+    assert result.details == {"database": "analytics"}
+    # and discovery maps the rows: views and the excluded table gone, keys in key order, row estimates kept
+    assert [(t.qualified_name, t.kind, t.primary_key, t.estimated_rows) for t in schema.tables] == [
+        ("dbo.customers", "table", ["id"], 3),
+        ("sales.lines", "table", ["line_no", "order_id"], 7),
+    ]
+    assert [c.default for c in schema.tables[0].columns] == [None, "('x')"]
+    # and the globs travelled as RPC parameters of sp_executesql (type 3), pushed into both catalog queries
+    rpcs = [text for kind, text in tds_server.requests if kind == 3]
+    assert len(rpcs) == 2
+    for text in rpcs:
+        assert "COLLATE Latin1_General_BIN2 LIKE @P1" in text
+        assert all(value in text for value in ("dbo.%", "sales.l_nes", "dbo.act%"))
+    assert PASSWORD not in repr(result.to_dict())
+
+
 # --- SQL Server over TLS (TDS carries the handshake in PRELOGIN packets) --------------------------------------------
 
 
