@@ -700,6 +700,7 @@ def test_sqlserver_test_and_discovery_run_through_the_driver_against_a_local_tds
     # and the globs travelled as RPC parameters of sp_executesql (type 3), pushed into both catalog queries
     rpcs = [text for kind, text in tds_server.requests if kind == 3]
     assert len(rpcs) == 2
+    assert "SELECT TOP (10001)" in rpcs[0]  # the bound, plus one to know it was reached
     for text in rpcs:
         assert "COLLATE Latin1_General_BIN2 LIKE @P1" in text
         assert all(value in text for value in ("dbo.%", "sales.l_nes", "dbo.act%"))
