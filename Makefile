@@ -129,7 +129,7 @@ lock: $(UV)
 	$(LOCK) --python-platform x86_64-manylinux_2_28 --extra dev pyproject.toml tools/dev-build.txt -o requirements-dev.lock
 	$(LOCK) --python-platform x86_64-manylinux2014 -c requirements-dev.lock $(NO_RUNTIME) \
 		layers/shared/requirements.txt -o layers/shared/requirements.lock
-	for family in sql files kv-http; do \
+	for family in sql files kv-http nosql lake lake-hudi; do \
 		$(LOCK) --python-platform x86_64-manylinux2014 -c requirements-dev.lock $(NO_RUNTIME) \
 			$$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/--no-emit-package \1/p' layers/shared/requirements.lock) \
 			layers/runner-$$family/requirements.txt -o layers/runner-$$family/requirements.lock || exit 1; \

@@ -78,10 +78,16 @@ def subjects(builds: dict[str, Path]) -> dict[str, tuple[list[str], str, dict[st
 
 def runner_cold_starts(rounds: int, build: Path = BUILD) -> None:
     """Each connector runner from a fresh process: its import (init) and its first call, events/runner_*.json
-    against the local PostgreSQL, Redis and a parquet file on a moto S3; built artifacts when there are some."""
+    against the local PostgreSQL, Redis and a parquet file, a Delta and a Hudi table on a moto S3; built artifacts when there are some."""
     import json
 
-    from devserver.artifacts import BuiltInvoker, LambdaWorker, built_runner_factory, put_sample_parquet
+    from devserver.artifacts import (
+        BuiltInvoker,
+        LambdaWorker,
+        built_runner_factory,
+        put_sample_parquet,
+        put_sample_tables,
+    )
     from devserver.aws import EmbeddedAws, free_port
     from devserver.runners import runner_ids, source_worker_factory
 
@@ -89,6 +95,7 @@ def runner_cold_starts(rounds: int, build: Path = BUILD) -> None:
     aws = EmbeddedAws.start(free_port())
     try:
         put_sample_parquet(aws.client("s3"))
+        put_sample_tables(aws.client("s3"), aws.endpoint_url)
         built = (build / "template.yaml").exists() and LAMBDA_RUNTIME.is_dir()
         if built:
             invoker = BuiltInvoker(template.functions(), aws.provision(template), aws.endpoint_url, {}, build)

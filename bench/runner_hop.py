@@ -3,7 +3,7 @@
 In-process is the library behind LibraryConnectorGateway (how callers ran connectors before the runners); through
 the runner is RunnerConnectorGateway with boto3's Lambda client against devserver's local Invoke endpoint (a warm
 worker process without credentials), the path every caller takes now. Both test the same local PostgreSQL and
-Redis, interleaved so machine noise hits both alike; medians, the added milliseconds and the ratio are printed.
+Redis, a Delta and a Hudi table on a moto S3 (devserver's embedded AWS), interleaved so machine noise hits both alike; medians, the added milliseconds and the ratio are printed.
 On AWS the hop adds Lambda's own invoke overhead (and a runner's cold start after idling) on top of this.
 """
 
@@ -37,6 +37,21 @@ def main() -> None:
     import boto3
     from botocore.config import Config
 
+    from devserver.artifacts import put_sample_tables
+    from devserver.aws import EmbeddedAws, free_port
+
+    aws = EmbeddedAws.start(free_port())
+    aws.client("s3").create_bucket(Bucket="sample-bucket")
+    put_sample_tables(aws.client("s3"), aws.endpoint_url)
+    keys = {"access_key_id": "testing", "secret_access_key": "testing"}
+    targets = {
+        **TARGETS,
+        "delta_lake": (
+            ConnectionTarget(type="delta_lake", file_path="s3://sample-bucket/warehouse/orders_delta"),
+            keys,
+        ),
+        "hudi": (ConnectionTarget(type="hudi", file_path="s3://sample-bucket/warehouse/orders_hudi"), keys),
+    }
     server = LambdaInvokeServer.for_template(load())
     clients: dict[float, object] = {}
 
@@ -53,12 +68,18 @@ def main() -> None:
             )
         return clients[read_timeout]
 
-    runners = {f: physical_name(n) for f, n in (("sql", "RunnerSqlFunction"), ("kv-http", "RunnerKvHttpFunction"))}
-    through = RunnerConnectorGateway(lambda_client, runners, LOOPBACK)
-    in_process = LibraryConnectorGateway(NetworkPolicy.from_string(LOOPBACK))
+    families = (
+        ("sql", "RunnerSqlFunction"),
+        ("kv-http", "RunnerKvHttpFunction"),
+        ("lake", "RunnerLakeFunction"),
+        ("lake-hudi", "RunnerLakeHudiFunction"),
+    )
+    runners = {f: physical_name(n) for f, n in families}
+    through = RunnerConnectorGateway(lambda_client, runners, LOOPBACK, aws.endpoint_url)
+    in_process = LibraryConnectorGateway(NetworkPolicy.from_string(LOOPBACK), aws.endpoint_url)
     try:
         print(f"{'connection test (median ms)':32} {'in-process':>11} {'via runner':>11} {'added ms':>9} {'x':>6}")
-        for name, (target, credentials) in TARGETS.items():
+        for name, (target, credentials) in targets.items():
             for gateway in (in_process, through):  # warm both: the runner's first call is its cold start
                 assert gateway.check(target, credentials, 10).success, name
             samples: dict[str, list[float]] = {"in": [], "via": []}
@@ -72,6 +93,7 @@ def main() -> None:
             print(f"  {name:30} {local:11.2f} {hop:11.2f} {hop - local:9.2f} {hop / local:6.2f}")
     finally:
         server.stop()
+        aws.stop()
 
 
 if __name__ == "__main__":

@@ -114,10 +114,57 @@ for write, read in ((pyarrow.parquet.write_table, pyarrow.parquet.read_table), (
 assert pyarrow.csv.read_csv(io.BytesIO(b"id,name\\n1,a\\n")).num_rows == 1
 assert pyarrow.json.read_json(io.BytesIO(b'{"id": 1}\\n')).num_rows == 1
 import datasource_registry.connectors.files, datasource_registry.connectors.s3, datasource_registry.connectors.dynamodb
+import zipfile, python_calamine
+from datasource_registry.connectors.excel import sheet_columns
+from datasource_registry.connectors.iceberg import parse_metadata
+sheet = io.BytesIO()
+with zipfile.ZipFile(sheet, "w") as xlsx:  # the smallest workbook calamine opens: one sheet, inline strings
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    xlsx.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+    xlsx.writestr("_rels/.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    xlsx.writestr("xl/workbook.xml", f'<workbook {ns} xmlns:r="{rel}"><sheets><sheet name="orders" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    xlsx.writestr("xl/_rels/workbook.xml.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+    xlsx.writestr("xl/worksheets/sheet1.xml", f'<worksheet {ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c></row>'
+        '<row r="2"><c r="A2"><v>7</v></c></row></sheetData></worksheet>')
+book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(sheet.getvalue()))
+assert book.sheet_names == ["orders"], book.sheet_names
+assert [(c.name, c.type) for c in sheet_columns(book.get_sheet_by_name("orders").to_python())] == [("id", "integer")]
+metadata = parse_metadata("v1.metadata.json", b'{"format-version": 2, "table-uuid": "9c12d441-03fe-4693-9a96-a0705ddf69c1",'
+    b' "location": "s3://b/t", "last-sequence-number": 0, "last-updated-ms": 1, "last-column-id": 1, "current-schema-id": 0,'
+    b' "schemas": [{"type": "struct", "schema-id": 0, "fields": [{"id": 1, "name": "id", "required": true, "type": "long"}]}],'
+    b' "default-spec-id": 0, "partition-specs": [{"spec-id": 0, "fields": []}], "last-partition-id": 999,'
+    b' "default-sort-order-id": 0, "sort-orders": [{"order-id": 0, "fields": []}]}')
+assert [f.name for f in metadata.schema().fields] == ["id"]
+""",
+    "RunnerLakeLayer": """
+import deltalake, deltalake.writer, arro3.core
+assert deltalake.DeltaTable.__init__ and deltalake.schema.PrimitiveType("long").type == "long"
+import datasource_registry.connectors.delta_lake
+""",
+    "RunnerLakeHudiLayer": """
+import hudi, hudi._internal, pyarrow
+assert hudi.HudiTableBuilder.from_base_uri("s3://sample-bucket/t") is not None
+import datasource_registry.connectors.hudi_table
 """,
     "RunnerKvHttpLayer": """
 import redis, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
 import datasource_registry.connectors.redis_kv, datasource_registry.connectors.http_api, datasource_registry.connectors.tunnel
+import datasource_registry.connectors.snowflake, datasource_registry.connectors.bigquery, datasource_registry.connectors.salesforce
+from cryptography.hazmat.primitives.asymmetric import rsa
+from datasource_registry.connectors.saas_http import rs256_jwt
+assert rs256_jwt({"sub": "probe"}, rsa.generate_private_key(public_exponent=65537, key_size=2048)).count(".") == 2
+""",
+    "RunnerNosqlLayer": """
+import pymongo, bson, dns.resolver, cassandra.cluster, cassandra.io.libevreactor, cassandra.cqltypes
+assert bson.has_c() and pymongo.has_c(), "pymongo's C extensions"
+assert cassandra.cluster.DefaultConnection is cassandra.io.libevreactor.LibevConnection, cassandra.cluster.DefaultConnection
+import datasource_registry.connectors.mongodb, datasource_registry.connectors.cassandra
 """,
 }
 # The bytecode flags of a pyc compiled with --invalidation-mode unchecked-hash (PEP 552: hash-based, not checked).
@@ -250,6 +297,9 @@ SCENARIO = (
     Step("runner_sql", None),  # the runners, invoked as their callers invoke them (no credentials in their process)
     Step("runner_files", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a parquet file on the embedded S3
     Step("runner_kv_http", None),
+    Step("runner_nosql", None),  # mongodb at 127.0.0.1:27017: an answer (UNREACHABLE if nothing listens)
+    Step("runner_lake", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a Delta table on the embedded S3
+    Step("runner_lake_hudi", None, ids=(("http://127.0.0.1:9", "aws"),)),  # a Hudi table on the embedded S3
     Step("sweep_due_refreshes", None),
     Step("refresh_schema", None),
     Step("foundation_delete_data_system", 200, ids=((SYS, "system"),)),
@@ -335,6 +385,27 @@ def put_sample_parquet(s3: Any) -> None:
     s3.put_object(Bucket="sample-bucket", Key="warehouse/orders/part-0.parquet", Body=sink.getvalue())
 
 
+def put_sample_tables(s3: Any, endpoint_url: str) -> None:
+    """The tables events/runner_lake.json and runner_lake_hudi.json discover: a Delta table written with the venv's
+    deltalake, a Hudi table written as Hudi's writers lay one out (devserver/hudi_writer.py)."""
+    import pyarrow
+    from deltalake import write_deltalake
+
+    from devserver.hudi_writer import HudiTable
+
+    rows = pyarrow.table({"order_id": pyarrow.array([1, 2], pyarrow.int64()), "day": ["a", "b"], "total": [9.5, 12.0]})
+    options = {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "aws_region": "us-east-1",
+        "aws_endpoint_url": endpoint_url,
+        "aws_allow_http": "true",
+    }
+    write_deltalake("s3://sample-bucket/warehouse/orders_delta", rows, partition_by=["day"], storage_options=options)
+    hudi = HudiTable(s3, "sample-bucket", "warehouse/orders_hudi", "orders_hudi", "order_id", "day").create()
+    hudi.commit(rows, "20250101000000000")
+
+
 def check(build: Path = BUILD) -> int:
     from devserver.aws import EmbeddedAws, free_port
 
@@ -365,6 +436,7 @@ def check(build: Path = BUILD) -> int:
         invoker.overrides["AWS_ENDPOINT_URL_LAMBDA"] = runners.url
         try:
             put_sample_parquet(aws.client("s3"))
+            put_sample_tables(aws.client("s3"), aws.endpoint_url)
             problems += run_scenario(invoker, by_code_dir, {"aws": aws.endpoint_url})
             problems += check_runner_environments(
                 [*runners.pool.every, *(invoker.workers[n] for n in runner_ids(template) if n in invoker.workers)]

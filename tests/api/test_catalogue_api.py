@@ -35,7 +35,8 @@ def test_a_viewer_lists_every_type_with_its_schema_capabilities_and_example(clie
         "includeExclude": True,
     }
     assert by_type["kafka"]["family"] == "stream" and by_type["kafka"]["configuredBy"] == "connectorKey"
-    assert by_type["salesforce"]["capabilities"]["test"] is False and by_type["salesforce"]["status"] == "planned"
+    assert by_type["kafka"]["capabilities"]["test"] is False and by_type["kafka"]["status"] == "planned"
+    assert by_type["salesforce"]["capabilities"]["test"] is True and by_type["salesforce"]["status"] == "supported"
     secret = by_type["salesforce"]["configSchema"]["properties"]["sourceConfig"]["properties"]["clientSecret"]
     assert secret["writeOnly"] is True and secret["x-secret"] is True
     assert "sourceConfig.clientSecret" in by_type["salesforce"]["secretFields"]

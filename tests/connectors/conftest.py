@@ -39,6 +39,11 @@ THROUGH_RUNNERS = {
     "test_redis_http_misc",
     "test_network_safety",
     "test_aws",
+    "test_excel_iceberg",
+    "test_mongodb",
+    "test_cassandra",
+    "test_saas_http",
+    "test_lake",
     "test_sqlserver_oracle",
 }
 PLACEHOLDER_KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
@@ -77,12 +82,20 @@ class RunnerPath:
         from datasource_registry.runner import family_of, request_of, result_of
         from devserver.template import physical_name
 
-        if target.type in {"s3", "csv", "json", "parquet", "orc", "dynamodb"} and not credentials:
+        aws_types = {"s3", "csv", "json", "parquet", "orc", "excel", "iceberg", "dynamodb", "delta_lake", "hudi"}
+        if target.type in aws_types and not credentials:
             # A runner has no credentials of its own to lend: locally the source carries moto's placeholder keys.
             credentials = PLACEHOLDER_KEYS
         cidrs = ",".join(str(net) for net in policy.allowed_cidrs)
         request = request_of(operation, target, credentials, deadline_seconds, cidrs, aws_endpoint_url)
-        family = {"sql": "RunnerSqlFunction", "files": "RunnerFilesFunction", "kv-http": "RunnerKvHttpFunction"}
+        family = {
+            "sql": "RunnerSqlFunction",
+            "files": "RunnerFilesFunction",
+            "kv-http": "RunnerKvHttpFunction",
+            "nosql": "RunnerNosqlFunction",
+            "lake": "RunnerLakeFunction",
+            "lake-hudi": "RunnerLakeHudiFunction",
+        }
         response = self.client.invoke(
             FunctionName=physical_name(family[family_of(target.type)]), Payload=json.dumps(request)
         )

@@ -29,3 +29,16 @@ def test_with_keys_the_connector_runs(monkeypatch):
 
     # Port 9 refuses: the connector itself ran and reported the network, not the role rule.
     assert result.error_code != "AUTH_FAILED"
+
+
+@pytest.mark.parametrize(
+    ("type_name", "path"),
+    [("excel", "s3://registry-bucket/book.xlsx"), ("iceberg", "s3://registry-bucket/warehouse/t")],
+)
+def test_excel_and_iceberg_sources_without_keys_borrow_no_role(type_name: str, path: str):
+    gateway = LibraryConnectorGateway(NetworkPolicy.from_string(""), "http://127.0.0.1:9")
+
+    result = gateway.check(ConnectionTarget(type=type_name, file_path=path), {}, 5)
+
+    assert (result.success, result.error_code) == (False, "AUTH_FAILED")
+    assert "never lends its own role" in (result.error or "")

@@ -100,6 +100,15 @@ def test_aws_sources_without_keys_are_refused_before_any_invoke():
     assert (result.error_code, fake.calls) == ("AUTH_FAILED", [])
 
 
+def test_table_formats_on_s3_without_keys_are_refused_before_any_invoke():
+    fake = FakeLambda({"result": {}})
+
+    for type_name in ("delta_lake", "hudi"):
+        result = gateway(fake).check(ConnectionTarget(type=type_name, file_path="s3://bucket/t"), {}, 5.0)
+
+        assert (result.error_code, fake.calls) == ("AUTH_FAILED", [])
+
+
 def test_every_family_has_a_runner_and_unknown_types_go_to_the_lightest():
-    assert set(FAMILIES.values()) == {"sql", "files", "kv-http"}
+    assert set(FAMILIES.values()) == {"sql", "files", "kv-http", "nosql", "lake", "lake-hudi"}
     assert family_of("snowflake") == "kv-http"

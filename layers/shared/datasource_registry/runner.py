@@ -23,9 +23,11 @@ from datasource_registry.discovered import DiscoveredSchema
 
 # The family whose runner (and layer) holds each type's driver. sql: psycopg, PyMySQL, python-tds, python-oracledb
 # (thin) and paramiko for SSH tunnels;
-# files: pyarrow (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py and paramiko, with the connectors
-# that need no driver of their own (http_api, synthetic) and any type no connector serves yet (it answers
-# UNSUPPORTED from the lightest runner).
+# files: pyarrow, python-calamine (Excel) and pyiceberg (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py
+# and paramiko, with the connectors that need no driver of their own (http_api, synthetic) and any type no connector
+# serves yet (it answers UNSUPPORTED from the lightest runner); nosql: pymongo and cassandra-driver; lake: deltalake
+# (delta-rs); lake-hudi: hudi (hudi-rs) with its pyarrow (the two Rust libraries are 134 and 106 MB: together with
+# pyarrow they would pass Lambda's 250 MB).
 FAMILIES: dict[str, str] = {
     "postgresql": "sql",
     "redshift": "sql",
@@ -39,10 +41,20 @@ FAMILIES: dict[str, str] = {
     "json": "files",
     "parquet": "files",
     "orc": "files",
+    "excel": "files",
+    "iceberg": "files",
     "dynamodb": "files",
     "redis": "kv-http",
     "http_api": "kv-http",
     "synthetic": "kv-http",
+    "mongodb": "nosql",
+    "cassandra": "nosql",
+    # HTTPS engines: http.client plus the layer's cryptography (JWT signing), no SDK of their own.
+    "snowflake": "kv-http",
+    "bigquery": "kv-http",
+    "salesforce": "kv-http",
+    "delta_lake": "lake",
+    "hudi": "lake-hudi",
 }
 DEFAULT_FAMILY = "kv-http"
 OPERATIONS = ("test", "discover")

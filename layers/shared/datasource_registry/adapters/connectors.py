@@ -15,7 +15,7 @@ from datasource_registry.connectors import (
 )
 
 # Sources read through AWS APIs with boto3: without keys of their own they would borrow the function's role.
-AWS_TYPES = frozenset({"s3", "csv", "json", "parquet", "orc", "dynamodb"})
+AWS_TYPES = frozenset({"s3", "csv", "json", "parquet", "orc", "excel", "iceberg", "dynamodb", "delta_lake", "hudi"})
 NO_BORROWED_ROLE = (
     "AWS sources need accessKeyId and secretAccessKey: this deployment never lends its own role "
     "(set AllowFunctionRoleForAws to change that)"

@@ -30,9 +30,18 @@ _MODULES: dict[str, str] = {
     "json": "files",
     "parquet": "files",
     "orc": "files",
+    "excel": "excel",
+    "iceberg": "iceberg",
     "dynamodb": "dynamodb",
+    "delta_lake": "delta_lake",
+    "hudi": "hudi_table",
     "http_api": "http_api",
     "synthetic": "synthetic",
+    "mongodb": "mongodb",
+    "cassandra": "cassandra",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "salesforce": "salesforce",
 }
 NOT_SUPPORTED = "connector not supported yet"
 # 001's `other` names no system, so there is nothing to connect to: a configuration error, said as such.

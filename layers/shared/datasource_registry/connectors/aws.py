@@ -68,7 +68,7 @@ def client(ctx: Context, service: str, region: str | None = None) -> Any:
         config=Config(
             connect_timeout=timeout,
             read_timeout=timeout,
-            retries={"max_attempts": 1, "mode": "standard"},
+            retries={"total_max_attempts": 1, "mode": "standard"},  # one attempt: max_attempts=1 is one RETRY
             user_agent_extra="datasource-registry-connector",
         ),
     )

@@ -12,6 +12,8 @@ MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
 REDIS_SCHEMES = frozenset({"redis"})
 SQLSERVER_SCHEMES = frozenset({"sqlserver", "mssql"})
 ORACLE_SCHEMES = frozenset({"oracle"})
+# mongodb+srv:// is refused: its hosts come from DNS SRV/TXT records the registry cannot pin to one address.
+MONGODB_SCHEMES = frozenset({"mongodb"})
 
 # Everything else is refused: host lists, hostaddr, service, passfile, sslkey/sslcert paths, options.
 POSTGRES_OPTIONS = {
@@ -37,6 +39,29 @@ REDIS_OPTIONS: dict[str, set[str] | None] = {"db": None}
 # sqlserver://host:1433/db?encrypt=false; oracle://host:1521/service_name (a SID is the `sid` setting).
 SQLSERVER_OPTIONS = {"encrypt": {"true", "false"}, "password": None, "user": None}
 ORACLE_OPTIONS: dict[str, set[str] | None] = {"password": None, "user": None}
+# No tlsCAFile/tlsCertificateKeyFile paths, no tlsInsecure or tlsAllowInvalid*, no proxies, no authMechanismProperties.
+MONGODB_OPTIONS: dict[str, set[str] | None] = {
+    "authSource": None,
+    "authMechanism": {"SCRAM-SHA-1", "SCRAM-SHA-256"},
+    "replicaSet": None,
+    "tls": {"true", "false"},
+    "ssl": {"true", "false"},
+    "directConnection": {"true"},
+    "readPreference": {"primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest"},
+    "appName": None,
+    "retryWrites": {"true", "false"},
+    "w": None,
+}
+
+
+_OPTIONS_BY_SCHEME: dict[str, dict[str, set[str] | None]] = {
+    **dict.fromkeys(POSTGRES_SCHEMES, POSTGRES_OPTIONS),
+    **dict.fromkeys(MYSQL_SCHEMES, MYSQL_OPTIONS),
+    "redis": REDIS_OPTIONS,
+    "mongodb": MONGODB_OPTIONS,
+    **dict.fromkeys(SQLSERVER_SCHEMES, SQLSERVER_OPTIONS),
+    **dict.fromkeys(ORACLE_SCHEMES, ORACLE_OPTIONS),
+}
 
 
 @dataclass(frozen=True)
@@ -69,11 +94,11 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         # urllib's message quotes the netloc, user name and password included: never pass it on.
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string cannot be parsed as a URL") from None
     netloc = parts.netloc.rsplit("@", 1)[-1]
+    if "," in netloc:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name exactly one host")
     written_port = netloc.rpartition("]")[2].partition(":")[2]
     if written_port and not (written_port.isascii() and written_port.isdigit()):
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string has an invalid port")
-    if "," in netloc:
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must name exactly one host")
     if parts.fragment:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string must not have a #fragment")
     try:
@@ -92,6 +117,7 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
         if scheme not in SQLSERVER_SCHEMES | ORACLE_SCHEMES
         else (SQLSERVER_OPTIONS if scheme in SQLSERVER_SCHEMES else ORACLE_OPTIONS)
     )
+    allowed = _OPTIONS_BY_SCHEME.get(scheme, REDIS_OPTIONS)
     options: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
         if key not in allowed:

@@ -27,3 +27,5 @@ class ConnectionTarget:
     include_patterns: Sequence[str] = ()
     exclude_patterns: Sequence[str] = ()
     region: str | None = None
+    warehouse: str | None = None  # Snowflake's warehouse and role (session settings of each statement)
+    role: str | None = None

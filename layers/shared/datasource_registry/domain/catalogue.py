@@ -195,7 +195,24 @@ _CONNECTED = {
     "json": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "parquet": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
     "orc": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "excel": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "iceberg": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "mongodb": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "cassandra": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "snowflake": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "bigquery": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "salesforce": Capabilities(True, True, ssh_tunnel=False, include_exclude=True),
+    "delta_lake": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
+    "hudi": Capabilities(True, True, ssh_tunnel=False, include_exclude=False),
 }
+# HTTPS engines reached at another host than their own (a private endpoint, a proxy): only at an address the
+# network policy allows, with this CA trusted besides the public ones.
+_CA_CERTIFICATE = Setting(
+    "caCertificate",
+    "string",
+    "PEM CA certificate to trust besides the public ones (a private endpoint or proxy the network policy allows).",
+    max_length=16384,
+)
 _PLANNED = Capabilities(False, False, ssh_tunnel=False, include_exclude=False)
 
 
@@ -228,11 +245,27 @@ def _sql(key: str, name: str, port: int, family: str = "sql", *settings: Setting
     )
 
 
+_FILE_EXAMPLES = {
+    "excel": "s3://example-bucket/exports/report.xlsx",
+    "iceberg": "s3://example-bucket/warehouse/sales/orders",  # the table's location (or a .metadata.json file)
+    "delta_lake": "s3://example-bucket/warehouse/orders",  # the table's folder, holding _delta_log/
+    "hudi": "s3://example-bucket/warehouse/trips",  # the table's base path, holding .hoodie/
+}
+_FILE_DESCRIPTIONS = {
+    "excel": "Excel workbooks on S3 (xlsx, xlsm, xlsb, ods, xls): one table per sheet, columns from the header row.",
+    "iceberg": "Apache Iceberg tables on S3: the schema from the table's current metadata file, no data file read.",
+    "delta_lake": "Delta Lake tables on S3: filePath is the table's folder; schema, partition columns and version"
+    " from its transaction log (_delta_log), no data file read.",
+    "hudi": "Apache Hudi tables on S3: filePath is the table's base path; schema, record key and partition fields"
+    " from hoodie.properties and the timeline's commit metadata, no data file read.",
+}
+
+
 def _file(key: str, name: str) -> ConnectorType:
     example = {
         "name": f"Example {name}",
         "type": key,
-        "filePath": f"s3://example-bucket/exports/data.{key.replace('_', '-')}",
+        "filePath": _FILE_EXAMPLES.get(key, f"s3://example-bucket/exports/data.{key.replace('_', '-')}"),
         "region": "eu-west-1",
         "credentials": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "example-secret"},
     }
@@ -240,7 +273,7 @@ def _file(key: str, name: str) -> ConnectorType:
         key,
         name,
         "files",
-        f"{name} files on S3: the schema is read from the file itself.",
+        _FILE_DESCRIPTIONS.get(key, f"{name} files on S3: the schema is read from the file itself."),
         fields=_FILE,
         settings=(_BUCKET,),
         credentials=_AWS_CREDENTIALS,
@@ -331,8 +364,10 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("account", "string", "Account identifier, e.g. xy12345.eu-west-1."),
                 Setting("privateKey", "string", "PEM private key for key-pair authentication.", secret=True),
                 Setting("privateKeyPassphrase", "string", "Passphrase of the private key.", secret=True),
+                _CA_CERTIFICATE,
             ),
-            credentials=_DB_CREDENTIALS,
+            # password: a programmatic access token (the SQL API takes no plain password); oauthToken: OAuth.
+            credentials=(*_DB_CREDENTIALS, "oauthToken"),
             example={
                 "name": "Example Snowflake",
                 "type": "snowflake",
@@ -354,7 +389,10 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("dataset", "string", "Dataset to discover (all datasets when left out)."),
                 Setting("location", "string", "Dataset location, e.g. EU."),
                 Setting("serviceAccountJson", "string", "The service account's JSON key file, as text.", secret=True),
+                Setting("apiUrl", "string", "BigQuery API URL (default https://bigquery.googleapis.com)."),
+                _CA_CERTIFICATE,
             ),
+            credentials=("oauthToken",),
             example={
                 "name": "Example BigQuery",
                 "type": "bigquery",
@@ -569,7 +607,12 @@ def _build() -> dict[str, ConnectorType]:
                 Setting("clientSecret", "string", "Connected app's consumer secret.", secret=True),
                 Setting("refreshToken", "string", "OAuth refresh token.", secret=True),
                 Setting("securityToken", "string", "The user's security token.", secret=True),
+                Setting("loginUrl", "string", "OAuth login host (default https://login.salesforce.com)."),
+                Setting("privateKey", "string", "PEM private key of the JWT bearer flow.", secret=True),
+                Setting("privateKeyPassphrase", "string", "Passphrase of the private key.", secret=True),
+                _CA_CERTIFICATE,
             ),
+            credentials=("username", "oauthToken"),
             example={
                 "name": "Example Salesforce",
                 "connectorKey": "salesforce",

@@ -41,7 +41,8 @@ def target_of(spec: DataSourceSpec, credentials: Mapping[str, str]) -> Connectio
     source config put back together with their secrets, in memory only."""
     spec = in_memory(spec, credentials)
     return ConnectionTarget(
-        type=spec.type.value if spec.type else "other",
+        # 003's connector keys that name no type (salesforce) route by the key itself.
+        type=spec.type.value if spec.type else (spec.connector_key or "other"),
         host=spec.host,
         port=spec.port,
         database_name=spec.database_name,
@@ -59,6 +60,8 @@ def target_of(spec: DataSourceSpec, credentials: Mapping[str, str]) -> Connectio
         include_patterns=tuple(spec.include_patterns),
         exclude_patterns=tuple(spec.exclude_patterns),
         region=spec.region,
+        warehouse=spec.warehouse,
+        role=spec.role,
     )
 
 

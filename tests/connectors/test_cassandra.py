@@ -1,0 +1,316 @@
+"""Cassandra through cassandra-driver, against a LOCAL LISTENER (tests/connectors/cql_listener.py), not a Cassandra
+server: none can run here (not on PyPI, Debian or npm; Maven Central is out of reach). The listener speaks the CQL
+native protocol v4 far enough for the driver's real handshake, PasswordAuthenticator login and queries, and answers
+from system / system_schema rows shaped as Cassandra documents them. What is verified: the driver's network
+behaviour (where it connects, with what, how fast it gives up), the login, the queries sent and the mapping of
+their rows. The engine itself is verified only by the opt-in live test (DS_LIVE_CASSANDRA_HOST, see the end).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from datasource_registry.connectors import (
+    ConnectionTarget,
+    ConnectorError,
+    NetworkPolicy,
+    check_connection,
+    discover_schema,
+)
+
+from .conftest import LOOPBACK, free_port
+from .cql_listener import Table, cql_listener, system_tables
+
+pytestmark = pytest.mark.server
+
+
+def cassandra(port: int, **overrides: Any) -> ConnectionTarget:
+    fields: dict[str, Any] = {"type": "cassandra", "host": "127.0.0.1", "port": port, "connection_timeout": 5}
+    fields.update(overrides)
+    return ConnectionTarget(**fields)
+
+
+def schema_tables(port: int) -> dict[str, Table]:
+    """system_schema.keyspaces / tables / views / columns rows as Cassandra 3.0+ documents them."""
+    keyspaces = {"keyspace_name": "text", "durable_writes": "boolean"}
+    tables = {"keyspace_name": "text", "table_name": "text", "id": "uuid"}
+    views = {"keyspace_name": "text", "view_name": "text", "base_table_name": "text"}
+    columns = {
+        "keyspace_name": "text",
+        "table_name": "text",
+        "column_name": "text",
+        "clustering_order": "text",
+        "column_name_bytes": "text",
+        "kind": "text",
+        "position": "int",
+        "type": "text",
+    }
+
+    def column(ks: str, table: str, name: str, kind: str, position: int, type_name: str) -> dict[str, Any]:
+        order = "asc" if kind == "clustering" else "none"
+        return {
+            "keyspace_name": ks,
+            "table_name": table,
+            "column_name": name,
+            "clustering_order": order,
+            "kind": kind,
+            "position": position,
+            "type": type_name,
+        }
+
+    return {
+        **system_tables(port),
+        "system_schema.keyspaces": (
+            keyspaces,
+            [
+                {"keyspace_name": k, "durable_writes": True}
+                for k in ("system", "system_schema", "system_auth", "shop", "iot")
+            ],
+        ),
+        "system_schema.tables": (
+            tables,
+            [
+                {"keyspace_name": "shop", "table_name": "orders", "id": uuid.uuid4()},
+                {"keyspace_name": "shop", "table_name": "customers", "id": uuid.uuid4()},
+                {"keyspace_name": "iot", "table_name": "readings", "id": uuid.uuid4()},
+                {"keyspace_name": "system", "table_name": "local", "id": uuid.uuid4()},
+            ],
+        ),
+        "system_schema.views": (
+            views,
+            [{"keyspace_name": "shop", "view_name": "orders_by_status", "base_table_name": "orders"}],
+        ),
+        "system_schema.columns": (
+            columns,
+            [
+                # A regular column's position is -1 in system_schema.columns.
+                column("shop", "orders", "total", "regular", -1, "decimal"),
+                column("shop", "orders", "placed_at", "clustering", 0, "timestamp"),
+                column("shop", "orders", "customer_id", "partition_key", 0, "uuid"),
+                column("shop", "orders", "region", "partition_key", 1, "text"),
+                column("shop", "orders", "order_id", "clustering", 1, "timeuuid"),
+                column("shop", "orders", "items", "regular", -1, "map<text, int>"),
+                column("shop", "orders", "note", "static", -1, "text"),
+                column("shop", "customers", "id", "partition_key", 0, "uuid"),
+                column("shop", "customers", "emails", "regular", -1, "frozen<set<text>>"),
+                column("shop", "orders_by_status", "status", "partition_key", 0, "text"),
+                column("shop", "orders_by_status", "customer_id", "clustering", 0, "uuid"),
+                column("iot", "readings", "sensor", "partition_key", 0, "text"),
+                column("iot", "readings", "at", "clustering", 0, "timestamp"),
+                column("iot", "readings", "value", "regular", -1, "double"),
+                column("system", "local", "key", "partition_key", 0, "text"),
+            ],
+        ),
+    }
+
+
+def test_check_reads_release_version_from_system_local() -> None:
+    with cql_listener() as server:
+        result = check_connection(cassandra(server.port), {}, LOOPBACK)
+
+    assert result.success, result.error
+    assert [s.name for s in result.stages] == ["resolve", "connect", "authenticate", "metadata"]
+    assert result.server_version == "Cassandra 4.1.5"
+    assert result.details == {"cluster": "Test Cluster", "datacenter": "datacenter1"}
+    assert "SELECT release_version, cluster_name, data_center FROM system.local WHERE key = 'local'" in server.queries
+
+
+def test_password_authentication_logs_in() -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    with cql_listener(credentials=("reader", password)) as server:
+        server.tables = system_tables(server.port)
+        result = check_connection(cassandra(server.port), {"username": "reader", "password": password}, LOOPBACK)
+
+    assert result.success, result.error
+    assert "reader" in server.logins
+
+
+def test_a_wrong_password_is_auth_failed_and_never_shown() -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    with cql_listener(credentials=("reader", "the-right-one")) as server:
+        result = check_connection(cassandra(server.port), {"username": "reader", "password": password}, LOOPBACK)
+
+    assert result.error_code == "AUTH_FAILED"
+    assert result.stages[-1].name == "authenticate"
+    assert password not in repr(result.to_dict())
+
+
+def test_no_credentials_for_a_server_that_requires_them_is_auth_failed() -> None:
+    with cql_listener(credentials=("reader", "secret-password")) as server:
+        result = check_connection(cassandra(server.port), {}, LOOPBACK)
+
+    assert result.error_code == "AUTH_FAILED"
+
+
+def test_the_driver_never_connects_to_the_peers_system_peers_names() -> None:
+    """system.peers_v2 names a node at another loopback address and one at the pinned IP on another port: the
+    driver learns of both (it would open pools to them) but the pinned policy and connection class refuse both."""
+    with (
+        cql_listener(host="127.0.0.1") as server,
+        cql_listener(host="127.0.0.2", port=server.port) as other_host,
+        cql_listener(host="127.0.0.1") as other_port,
+    ):
+        peers = [
+            _peer("127.0.0.2", server.port, "22222222-2222-3333-4444-555555555555"),
+            _peer("127.0.0.1", other_port.port, "33333333-2222-3333-4444-555555555555"),
+        ]
+        server.tables = {**schema_tables(server.port), **system_tables(server.port, peers)}
+        result = check_connection(cassandra(server.port), {}, LOOPBACK)
+        schema = discover_schema(cassandra(server.port), {}, LOOPBACK)
+        time.sleep(0.5)  # room for any late pool the driver might still open
+
+    assert result.success, result.error
+    assert schema.tables
+    assert any("peers_v2" in q for q in server.queries)  # the driver did learn of the peers
+    assert other_host.connections == []
+    assert other_port.connections == []
+
+
+def _peer(address: str, port: int, host_id: str) -> dict[str, Any]:
+    return {
+        "peer": address,
+        "peer_port": 7000,
+        "host_id": uuid.UUID(host_id),
+        "data_center": "datacenter1",
+        "rack": "rack1",
+        "native_address": address,
+        "native_port": port,
+        "release_version": "4.1.5",
+    }
+
+
+def test_discovery_maps_system_schema_rows_to_tables_keys_and_columns() -> None:
+    with cql_listener() as server:
+        server.tables = schema_tables(server.port)
+        schema = discover_schema(cassandra(server.port), {}, LOOPBACK)
+
+    tables = {t.qualified_name: t for t in schema.tables}
+    assert set(tables) == {"iot.readings", "shop.customers", "shop.orders", "shop.orders_by_status"}
+    orders = tables["shop.orders"]
+    assert orders.kind == "table"
+    assert orders.primary_key == ["customer_id", "region", "placed_at", "order_id"]
+    assert [(c.name, c.type, c.nullable, c.ordinal) for c in orders.columns] == [
+        ("customer_id", "uuid", False, 1),
+        ("region", "text", False, 2),
+        ("placed_at", "timestamp", False, 3),
+        ("order_id", "timeuuid", False, 4),
+        ("note", "text", True, 5),
+        ("items", "map<text, int>", True, 6),
+        ("total", "decimal", True, 7),
+    ]
+    assert tables["shop.orders_by_status"].kind == "view"
+    assert tables["shop.customers"].columns[1].type == "frozen<set<text>>"
+    # One query per keyspace on system_schema's partition key: the keyspace filter runs on the server.
+    assert "SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'shop'" in server.queries
+    assert not any("'system'" in q for q in server.queries)
+
+
+def test_include_and_exclude_patterns_and_keyspaces_that_cannot_match_are_not_read() -> None:
+    with cql_listener() as server:
+        server.tables = schema_tables(server.port)
+        target = cassandra(server.port, include_patterns=("shop.*",), exclude_patterns=("shop.customers",))
+        schema = discover_schema(target, {}, LOOPBACK)
+
+    assert sorted(t.qualified_name for t in schema.tables) == ["shop.orders", "shop.orders_by_status"]
+    assert not any("'iot'" in q for q in server.queries)
+
+
+def test_a_keyspace_setting_limits_discovery_and_a_missing_one_is_not_found() -> None:
+    with cql_listener() as server:
+        server.tables = schema_tables(server.port)
+        schema = discover_schema(cassandra(server.port, source_config={"keyspace": "iot"}), {}, LOOPBACK)
+        missing = check_connection(cassandra(server.port, source_config={"keyspace": "nope"}), {}, LOOPBACK)
+
+    assert [t.qualified_name for t in schema.tables] == ["iot.readings"]
+    assert missing.error_code == "NOT_FOUND"
+
+
+def test_no_permission_on_system_schema_is_permission_denied() -> None:
+    with cql_listener() as server:
+        server.tables = schema_tables(server.port)
+        server.denied_tables = {"system_schema.keyspaces"}
+        with pytest.raises(ConnectorError) as caught:
+            discover_schema(cassandra(server.port), {}, LOOPBACK)
+
+    assert caught.value.code == "PERMISSION_DENIED"
+
+
+def test_a_closed_port_is_unreachable_fast() -> None:
+    started = time.monotonic()
+    result = check_connection(cassandra(free_port()), {}, LOOPBACK)
+
+    assert result.error_code == "UNREACHABLE"
+    assert result.stages[-1].name == "connect"
+    assert time.monotonic() - started < 2
+
+
+def test_a_server_that_never_answers_times_out_within_the_deadline(silent_server: int) -> None:
+    started = time.monotonic()
+    result = check_connection(cassandra(silent_server, connection_timeout=30), {}, LOOPBACK, deadline_seconds=2)
+
+    assert result.error_code == "TIMEOUT"
+    assert time.monotonic() - started < 3.5
+
+
+def test_discovery_against_a_silent_server_times_out_within_the_deadline(silent_server: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectorError) as caught:
+        discover_schema(cassandra(silent_server, connection_timeout=30), {}, LOOPBACK, deadline_seconds=2)
+
+    assert caught.value.code == "TIMEOUT"
+    assert time.monotonic() - started < 3.5
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "::ffff:169.254.169.254", "fd00:ec2::254", "169.254.170.2"])
+def test_metadata_addresses_are_refused_before_connecting(host: str) -> None:
+    result = check_connection(cassandra(9042, host=host), {}, LOOPBACK)
+
+    assert result.error_code == "BLOCKED_ADDRESS"
+    assert [s.name for s in result.stages] == ["resolve"]
+
+
+def test_loopback_is_refused_when_the_policy_allows_nothing() -> None:
+    with cql_listener() as server:
+        result = check_connection(cassandra(server.port), {}, NetworkPolicy.from_string(""))
+
+    assert result.error_code == "BLOCKED_ADDRESS"
+    assert server.connections == []  # nothing was sent
+
+
+# --- opt-in live test -------------------------------------------------------------------------------------------
+
+
+def test_live_cassandra() -> None:
+    """DS_LIVE_CASSANDRA_HOST (and DS_LIVE_CASSANDRA_PORT, _USERNAME, _PASSWORD, _KEYSPACE; DS_LIVE_CASSANDRA_CIDRS
+    when its address is private): a real Cassandra or Scylla node. Skipped otherwise, also under CI."""
+    host = os.environ.get("DS_LIVE_CASSANDRA_HOST")
+    if not host:
+        pytest.skip("DS_LIVE_CASSANDRA_HOST is not set (opt-in test against a real Cassandra)")
+    policy = NetworkPolicy.from_string(os.environ.get("DS_LIVE_CASSANDRA_CIDRS", ""))
+    credentials = {
+        k: v
+        for k, v in {
+            "username": os.environ.get("DS_LIVE_CASSANDRA_USERNAME", ""),
+            "password": os.environ.get("DS_LIVE_CASSANDRA_PASSWORD", ""),
+        }.items()
+        if v
+    }
+    keyspace = os.environ.get("DS_LIVE_CASSANDRA_KEYSPACE")
+    target = ConnectionTarget(
+        type="cassandra",
+        host=host,
+        port=int(os.environ.get("DS_LIVE_CASSANDRA_PORT", "9042")),
+        source_config={"keyspace": keyspace} if keyspace else {},
+        connection_timeout=15,
+    )
+
+    result = check_connection(target, credentials, policy)
+    assert result.success, result.error
+    assert (result.server_version or "").startswith("Cassandra ")
+    schema = discover_schema(target, credentials, policy, deadline_seconds=120)
+    assert all(t.schema not in {"system", "system_schema"} for t in schema.tables)
