@@ -8,6 +8,7 @@ calls them, C extensions included) refuses, in the guarded thread only, any name
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import threading
@@ -49,6 +50,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         raise EgressRefused(f"the driver tried to reach {address[0]}:{address[1]}, which was not checked")
     if isinstance(args[0], socket.socket):
         guard.sockets.append(args[0])
+        guard.descriptors.append(args[0].fileno())
 
 
 def _install() -> None:
@@ -68,12 +70,19 @@ class Guard:
         # A name the driver may resolve itself (for a TLS check on the name), its connection still pinned.
         self.names = {address.ip} | ({resolvable} if resolvable else set())
         self.sockets: list[socket.socket] = []
+        self.descriptors: list[int] = []
 
     def _expire(self, fired: threading.Event) -> None:
         fired.set()
         for sock in self.sockets:
             with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        # A driver may have handed its socket to ssl.wrap_socket, which detaches the object we saw: reach the
+        # connection through its descriptor, if that descriptor still holds a connection to the pinned address.
+        for fd in self.descriptors:
+            with suppress(OSError), socket.socket(fileno=os.dup(fd)) as twin:
+                if twin.getpeername()[:2] == self.allowed:
+                    twin.shutdown(socket.SHUT_RDWR)
 
     @contextmanager
     def within(self, seconds: float, what: str) -> Iterator[None]:
