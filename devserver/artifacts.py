@@ -101,6 +101,10 @@ LAYER_PROBES = {
 import psycopg, pymysql, paramiko, nacl.bindings, bcrypt, cryptography.hazmat.bindings._rust
 assert psycopg.pq.__impl__ == "binary", psycopg.pq.__impl__
 import datasource_registry.connectors.postgres, datasource_registry.connectors.mysql, datasource_registry.connectors.tunnel
+import pytds, pytds.tls, OpenSSL.SSL, oracledb
+assert pytds.tls.OPENSSL_AVAILABLE, "python-tds without pyOpenSSL cannot encrypt"
+assert oracledb.is_thin_mode(), "python-oracledb must stay in thin mode (no Instant Client)"
+import datasource_registry.connectors.sqlserver, datasource_registry.connectors.oracle
 """,
     "RunnerFilesLayer": """
 import io, pyarrow, pyarrow.parquet, pyarrow.csv, pyarrow.orc, pyarrow.json, pyarrow.dataset, pyarrow.fs

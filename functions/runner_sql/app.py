@@ -1,4 +1,4 @@
-"""The sql connector runner (PostgreSQL, Redshift, MySQL, MariaDB, `database`): no permission on the registry."""
+"""The sql connector runner (PostgreSQL, Redshift, MySQL, MariaDB, SQL Server, Oracle, `database`): no permission on the registry."""
 
 from typing import Any
 

@@ -46,6 +46,7 @@ THROUGH_RUNNERS = {
     "test_cassandra",
     "test_saas_http",
     "test_lake",
+    "test_sqlserver_oracle",
 }
 PLACEHOLDER_KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
 

@@ -21,7 +21,8 @@ from datasource_registry.connectors.result import ConnectionTestResult, Stage
 from datasource_registry.connectors.target import ConnectionTarget
 from datasource_registry.discovered import DiscoveredSchema
 
-# The family whose runner (and layer) holds each type's driver. sql: psycopg, PyMySQL and paramiko for SSH tunnels;
+# The family whose runner (and layer) holds each type's driver. sql: psycopg, PyMySQL, python-tds, python-oracledb
+# (thin) and paramiko for SSH tunnels;
 # files: pyarrow, python-calamine (Excel) and pyiceberg (the runtime's boto3 reads S3 and DynamoDB); kv-http: redis-py
 # and paramiko, with the connectors that need no driver of their own (http_api, synthetic) and any type no connector
 # serves yet (it answers UNSUPPORTED from the lightest runner); nosql: pymongo and cassandra-driver; lake: deltalake
@@ -32,6 +33,8 @@ FAMILIES: dict[str, str] = {
     "redshift": "sql",
     "mysql": "sql",
     "mariadb": "sql",
+    "sqlserver": "sql",
+    "oracle": "sql",
     "database": "sql",
     "s3": "files",
     "csv": "files",

@@ -22,6 +22,8 @@ _MODULES: dict[str, str] = {
     "redshift": "postgres",
     "mysql": "mysql",
     "mariadb": "mysql",
+    "sqlserver": "sqlserver",
+    "oracle": "oracle",
     "redis": "redis_kv",
     "s3": "s3",
     "csv": "files",

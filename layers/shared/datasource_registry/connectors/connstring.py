@@ -10,6 +10,8 @@ from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", "redshift"})
 MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
 REDIS_SCHEMES = frozenset({"redis"})
+SQLSERVER_SCHEMES = frozenset({"sqlserver", "mssql"})
+ORACLE_SCHEMES = frozenset({"oracle"})
 # mongodb+srv:// is refused: its hosts come from DNS SRV/TXT records the registry cannot pin to one address.
 MONGODB_SCHEMES = frozenset({"mongodb"})
 
@@ -34,6 +36,9 @@ MYSQL_OPTIONS = {
     "user": None,
 }
 REDIS_OPTIONS: dict[str, set[str] | None] = {"db": None}
+# sqlserver://host:1433/db?encrypt=false; oracle://host:1521/service_name (a SID is the `sid` setting).
+SQLSERVER_OPTIONS = {"encrypt": {"true", "false"}, "password": None, "user": None}
+ORACLE_OPTIONS: dict[str, set[str] | None] = {"password": None, "user": None}
 # No tlsCAFile/tlsCertificateKeyFile paths, no tlsInsecure or tlsAllowInvalid*, no proxies, no authMechanismProperties.
 MONGODB_OPTIONS: dict[str, set[str] | None] = {
     "authSource": None,
@@ -54,6 +59,8 @@ _OPTIONS_BY_SCHEME: dict[str, dict[str, set[str] | None]] = {
     **dict.fromkeys(MYSQL_SCHEMES, MYSQL_OPTIONS),
     "redis": REDIS_OPTIONS,
     "mongodb": MONGODB_OPTIONS,
+    **dict.fromkeys(SQLSERVER_SCHEMES, SQLSERVER_OPTIONS),
+    **dict.fromkeys(ORACLE_SCHEMES, ORACLE_OPTIONS),
 }
 
 
@@ -103,6 +110,13 @@ def parse_connection_string(text: str, allowed_schemes: frozenset[str]) -> Parse
     host = unquote(host)
     if any(ch in host for ch in "/\\@,;% ") or host.startswith("."):
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "connection string host must be a host name or IP address")
+    allowed = (
+        {"postgresql": POSTGRES_OPTIONS, "mysql": MYSQL_OPTIONS, "redis": REDIS_OPTIONS}[
+            "postgresql" if scheme in POSTGRES_SCHEMES else "mysql" if scheme in MYSQL_SCHEMES else "redis"
+        ]
+        if scheme not in SQLSERVER_SCHEMES | ORACLE_SCHEMES
+        else (SQLSERVER_OPTIONS if scheme in SQLSERVER_SCHEMES else ORACLE_OPTIONS)
+    )
     allowed = _OPTIONS_BY_SCHEME.get(scheme, REDIS_OPTIONS)
     options: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
