@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from datasource_registry.adapters.memory import InMemoryDataSourceRepository, InMemorySecretStore
 from datasource_registry.domain.errors import (
@@ -292,3 +293,12 @@ def test_a_create_whose_every_answer_was_lost_reports_what_is_stored(repo, secre
     with pytest.raises(DependencyUnavailable):
         service.create(EDITOR, pg_spec("Other"), None, {"password": "pw"})
     assert len(secrets.current) == 1
+
+
+@pytest.mark.parametrize("pad", ["\x0c", " ", "\t", "\u3000"])
+def test_a_name_is_trimmed_but_its_documented_255_character_limit_holds_for_what_was_sent(pad):
+    # 255 characters once trimmed, 256 as sent: the published maxLength judges the request, not what is kept
+    with pytest.raises(ValidationError) as caught:
+        DataSourceSpec.model_validate({"name": pad + "n" * 255, "type": "other"})
+    assert caught.value.errors()[0]["type"] == "string_too_long"
+    assert DataSourceSpec.model_validate({"name": pad + "n" * 254, "type": "other"}).name == "n" * 254

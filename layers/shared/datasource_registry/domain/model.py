@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from datasource_registry import globs
 from datasource_registry.domain.names import check_name, refused_character
@@ -26,6 +27,7 @@ from datasource_registry.domain.types import DataSourceType, Status, SyncMode
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"
 MAX_DOCUMENT_BYTES = 16 * 1024
+NAME_MAX_LENGTH = 255
 MAX_NESTING = 8
 MAX_SECRET_REFS = 100
 # A Secrets Manager secret name (letters, digits, /_+=.@-) or its ARN.
@@ -130,7 +132,7 @@ class DataSourceSpec(BaseModel):
 
     model_config = API_CONFIG
 
-    name: Annotated[str, Field(min_length=1, max_length=255, description="Display name, 1-255 characters.")]
+    name: Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH, description="Display name, 1-255 characters.")]
     description: Annotated[str, Field(default="", max_length=4000, description="Free-text description.")]
     type: Annotated[
         DataSourceType | None,
@@ -260,7 +262,13 @@ class DataSourceSpec(BaseModel):
     @field_validator("name", mode="before")
     @classmethod
     def _trim_name(cls, value: Any) -> Any:
-        return value.strip() if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        if len(value) > NAME_MAX_LENGTH:  # the documented maxLength holds for what was sent, not what is kept
+            raise PydanticCustomError(
+                "string_too_long", "String should have at most {max_length} characters", {"max_length": NAME_MAX_LENGTH}
+            )
+        return value.strip()
 
     @field_validator(
         "name", "description", "host", "database_name", "schema_name", "ssh_host", "ssh_username", "warehouse", "role"
