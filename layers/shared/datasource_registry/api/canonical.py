@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.alias_generators import to_camel
 
+from datasource_registry.api.http import JsonText
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, ValidationFailed
 from datasource_registry.domain.ids import looks_like_id
@@ -130,15 +131,21 @@ _SYSTEM_FIELDS = [
 ]
 
 
-def canonical_view(source: DataSource) -> dict[str, Any]:
+def _view(source: DataSource) -> tuple[DataSourceView, dict[str, Any] | None]:
+    """The view of a source (constructed: every value comes from a stored record or the domain), and what of it the
+    answer leaves out: 003 shows the schedule as `{}` until one is set, then only the members that are."""
     values: dict[str, Any] = dict(source.spec.__dict__)  # every field of the spec
     values.update(shown_texts(source))
     values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
     values["state"] = health_of(source)
-    values["credentials"] = CredentialsView(configured=source.credential_names)
-    data: dict[str, Any] = constructed(DataSourceView, values).model_dump(mode="json", by_alias=True)
-    # 003: the schedule is `{}` until one is set, and shows only the members that are.
-    data["schedule"] = {name: value for name, value in data["schedule"].items() if value is not None}
+    values["credentials"] = constructed(CredentialsView, {"configured": list(source.credential_names)})
+    unset = {name for name, value in source.spec.schedule.__dict__.items() if value is None}
+    return constructed(DataSourceView, values), ({"schedule": unset} if unset else None)
+
+
+def canonical_view(source: DataSource) -> dict[str, Any]:
+    view, exclude = _view(source)
+    data: dict[str, Any] = view.model_dump(mode="json", by_alias=True, exclude=exclude)
     return data
 
 
@@ -156,10 +163,16 @@ class DataSourcePage(BaseModel):
     pagination: PaginationView
 
 
-def page_view(page: Page, limit: int) -> dict[str, Any]:
+def page_view(page: Page, limit: int) -> JsonText:
+    """The page as JSON text, each view serialized once by pydantic-core (no dict of dicts for json.dumps to walk
+    again); the same document `DataSourcePage` describes."""
     cursor = encode_cursor(page.next_after) if page.next_after else None
     pagination = PaginationView(total=page.total, limit=limit, has_more=cursor is not None, next_cursor=cursor)
-    return {"data": [canonical_view(item) for item in page.items], "pagination": pagination.model_dump(by_alias=True)}
+    items = []
+    for item in page.items:
+        view, exclude = _view(item)
+        items.append(view.model_dump_json(by_alias=True, exclude=exclude))
+    return JsonText(f'{{"data":[{",".join(items)}],"pagination":{pagination.model_dump_json(by_alias=True)}}}')
 
 
 def encode_cursor(after_id: str) -> str:
