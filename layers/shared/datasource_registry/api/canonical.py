@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import operator
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from datasource_registry.domain.model import (
     DataSource,
     DataSourceSpec,
     Health,
+    adopted,
     constructed,
 )
 from datasource_registry.domain.ports import Page
@@ -84,16 +86,30 @@ _SYSTEM_FIELDS = [
 ]
 
 
+_SYSTEM_VALUES = operator.itemgetter(*_SYSTEM_FIELDS)
+_VIEW_SIZE = len(DataSourceView.model_fields)
+# The spec's fields, the system fields, state and credentials are every field of the view, each once (checked here,
+# once): a view of that many values is complete and is built without a per-view check of its fields.
+if len(DataSourceSpec.model_fields) + len(_SYSTEM_FIELDS) + 2 != _VIEW_SIZE or {
+    *DataSourceSpec.model_fields,
+    *_SYSTEM_FIELDS,
+    "state",
+    "credentials",
+} != set(DataSourceView.model_fields):
+    raise TypeError("DataSourceView is not the spec plus _SYSTEM_FIELDS, state and credentials")
+
+
 def _view(source: DataSource) -> tuple[DataSourceView, dict[str, Any] | None]:
     """The view of a source (constructed: every value comes from a stored record or the domain), and what of it the
     answer leaves out: 003 shows the schedule as `{}` until one is set, then only the members that are."""
     values: dict[str, Any] = dict(source.spec.__dict__)  # every field of the spec
     values.update(shown_texts(source))
-    values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
+    values.update(zip(_SYSTEM_FIELDS, _SYSTEM_VALUES(source.__dict__), strict=True))
     values["state"] = health_of(source)
-    values["credentials"] = constructed(CredentialsView, {"configured": list(source.credential_names)})
+    values["credentials"] = adopted(CredentialsView, {"configured": list(source.credential_names)})
     unset = {name for name, value in source.spec.schedule.__dict__.items() if value is None}
-    return constructed(DataSourceView, values), ({"schedule": unset} if unset else None)
+    view = adopted(DataSourceView, values) if len(values) == _VIEW_SIZE else constructed(DataSourceView, values)
+    return view, ({"schedule": unset} if unset else None)
 
 
 def canonical_view(source: DataSource) -> dict[str, Any]:
@@ -121,11 +137,13 @@ def page_view(page: Page, limit: int) -> JsonText:
     again); the same document `DataSourcePage` describes."""
     cursor = encode_cursor(page.next_after) if page.next_after else None
     pagination = PaginationView(total=page.total, limit=limit, has_more=cursor is not None, next_cursor=cursor)
+    serializer = DataSourceView.__pydantic_serializer__  # what view.model_dump_json calls, without its wrapper
     items = []
     for item in page.items:
         view, exclude = _view(item)
-        items.append(view.model_dump_json(by_alias=True, exclude=exclude))
-    return JsonText(f'{{"data":[{",".join(items)}],"pagination":{pagination.model_dump_json(by_alias=True)}}}')
+        items.append(serializer.to_json(view, by_alias=True, exclude=exclude))
+    data = b",".join(items).decode()
+    return JsonText(f'{{"data":[{data}],"pagination":{pagination.model_dump_json(by_alias=True)}}}')
 
 
 def encode_cursor(after_id: str) -> str:
