@@ -8,6 +8,7 @@ BENCHES = [
     "bench.cold_start",
     "bench.runner_hop",
     "bench.first_request",
+    "bench.first_request_floor",
     "bench.warm_list",
     "bench.aws_calls",
     "bench.discovery",

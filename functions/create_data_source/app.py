@@ -1,6 +1,7 @@
 """POST /api/v1/data-sources: register a data source; its credentials go to Secrets Manager."""
 
-from datasource_registry.api.canonical import CreateDataSourceRequest, DataSourceView, canonical_view, create_request
+from datasource_registry.api.canonical import DataSourceView, canonical_view
+from datasource_registry.api.canonical_writes import CreateDataSourceRequest, create_request
 from datasource_registry.api.http import Doc, Request, Response, endpoint, etag
 from datasource_registry.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from datasource_registry.runtime import cold_start, services

@@ -1,6 +1,6 @@
 """POST /api/v1/data-sources/test-connection: test a configuration (the create body) without storing anything."""
 
-from datasource_registry.api.canonical import CreateDataSourceRequest, create_request
+from datasource_registry.api.canonical_writes import CreateDataSourceRequest, create_request
 from datasource_registry.api.http import Doc, Request, Response, endpoint
 from datasource_registry.api.schema_views import ConnectionTestView, test_view
 from datasource_registry.runtime import cold_start, services

@@ -1,6 +1,7 @@
 """PUT /api/v1/data-sources: change the given fields of the source named by `key`, guarded by rowVersion/If-Match."""
 
-from datasource_registry.api.canonical import DataSourceView, UpdateDataSourceRequest, canonical_view, update_request
+from datasource_registry.api.canonical import DataSourceView, canonical_view
+from datasource_registry.api.canonical_writes import UpdateDataSourceRequest, update_request
 from datasource_registry.api.http import IF_MATCH, Doc, Request, Response, endpoint, etag
 from datasource_registry.runtime import cold_start, services
 

@@ -130,6 +130,19 @@ def test_list_pages_oldest_first_with_an_opaque_cursor(api):
     assert seen == keys and pages == 3
 
 
+def test_a_listed_source_reads_as_its_own_get_non_ascii_text_and_schedule_included(api):
+    created = api.post(
+        BASE,
+        json=postgres_body('Zoë\'s ✓ "orders"', description="Ünïcode", schedule={"cron": "0 2 * * *"}),
+    ).json()
+
+    listed = api.get(BASE).json()["data"]
+
+    assert listed == [api.get(f"{BASE}/{created['id']}").json()]
+    assert listed[0]["name"] == 'Zoë\'s ✓ "orders"' and listed[0]["schedule"] == {"cron": "0 2 * * *"}
+    assert "securepassword" not in api.get(BASE).text
+
+
 def test_a_cursor_cannot_reach_into_another_tenant(api, client_for):
     for i in range(3):
         api.post(BASE, json=postgres_body(f"A{i}", key=f"a{i}"))

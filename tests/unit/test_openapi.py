@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic.alias_generators import to_snake
 
-from datasource_registry.api.canonical import change_request, update_request
+from datasource_registry.api.canonical_writes import change_request, update_request
 from datasource_registry.api.http import Request
 from datasource_registry.domain.errors import ValidationFailed
 from datasource_registry.domain.principal import Principal

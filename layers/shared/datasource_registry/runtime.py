@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from datasource_registry.domain.cascade import DeletionCascade
     from datasource_registry.domain.history import HistoryService
     from datasource_registry.domain.jobs import DiscoveryJobs
     from datasource_registry.domain.ports import ConnectorGateway, EventPublisher, SchemaRefresher
@@ -167,18 +168,21 @@ class Services:
             ),
             clock=lambda: self.clock(),  # noqa: PLW0108  # late-bound: a clock swapped in later still applies
         )
+        service.owns(lambda source: self.deletion_cascade(source))  # noqa: PLW0108  # late: built on first delete
+        return service
+
+    @cached_property
+    def deletion_cascade(self) -> DeletionCascade:
+        """Built on the first delete: the other requests import no job, snapshot or cascade code."""
         from datasource_registry.adapters.jobs import DynamoDbJobStore
         from datasource_registry.adapters.snapshots import DynamoDbSnapshotStore
         from datasource_registry.domain.cascade import DeletionCascade
 
-        service.owns(
-            DeletionCascade(
-                DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name),
-                DynamoDbJobStore(self.dynamodb, self.settings.table_name),
-                lambda: self.data_systems,
-            )
+        return DeletionCascade(
+            DynamoDbSnapshotStore(self.dynamodb, self.settings.table_name),
+            DynamoDbJobStore(self.dynamodb, self.settings.table_name),
+            lambda: self.data_systems,
         )
-        return service
 
     @cached_property
     def schemas(self) -> SchemaService:

@@ -150,10 +150,10 @@ class DynamoDbDataSourceRepository:
         }
         if after:
             query["ExclusiveStartKey"] = self._key(tenant_id, RECORD + after)
-        items = [self.from_item(item) for item in self._client.query(**query)["Items"]]
+        items = self._client.query(**query)["Items"]
         counter = self._client.get_item(TableName=self._table, Key=self._key(tenant_id, "COUNT")).get("Item")
         total = int(counter["n"]["N"]) if counter else 0
-        page = items[:limit]
+        page = [self.from_item(item) for item in items[:limit]]  # the one past the page only says there is more
         return Page(items=page, next_after=page[-1].id if len(items) > limit else None, total=total)
 
     # -- writes ------------------------------------------------------------------------------------------

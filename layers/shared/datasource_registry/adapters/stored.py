@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from datasource_registry.domain.errors import FieldError, ValidationFailed
-from datasource_registry.domain.model import DataSource, DataSourceSpec, Schedule, constructed
+from datasource_registry.domain.model import DataSource, DataSourceSpec, Schedule, adopted
 from datasource_registry.domain.types import DataSourceType, Status, SyncMode
 
 # DynamoDB's item limit is 400 KB for names and values together; keys, markers and index attributes take a few.
@@ -82,11 +82,10 @@ class StoredSpec(BaseModel):
         values = dict(self.__dict__)  # every field, as read (the schedule is rebuilt below)
         # A value this version no longer knows degrades to what a reader can still act on, never an error.
         values["type"] = DataSourceType._value2member_map_.get(self.type or "")
-        known_mode = self.sync_mode in SyncMode._value2member_map_
-        values["sync_mode"] = SyncMode(self.sync_mode) if known_mode else SyncMode.FULL_REFRESH
-        values["status"] = Status(self.status) if self.status in Status._value2member_map_ else Status.DRAFT
-        values["schedule"] = constructed(Schedule, dict(self.schedule.__dict__))
-        return constructed(DataSourceSpec, values)
+        values["sync_mode"] = SyncMode._value2member_map_.get(self.sync_mode, SyncMode.FULL_REFRESH)
+        values["status"] = Status._value2member_map_.get(self.status, Status.DRAFT)
+        values["schedule"] = adopted(Schedule, dict(self.schedule.__dict__))
+        return adopted(DataSourceSpec, values)  # same fields (_SAME_FIELDS, checked at import)
 
 
 class StoredDataSource(BaseModel):
@@ -127,7 +126,7 @@ class StoredDataSource(BaseModel):
 
     def to_domain(self, *, data_source_id: str, tenant_id: str, row_version: int, revision: int = 0) -> DataSource:
         # Constructed, not validated: the domain model's rules (and their fill-ins) belong to writes.
-        values = {name: value for name, value in self.__dict__.items() if name != "spec"}
+        values = dict(self.__dict__)  # every field, as read; the spec is replaced by the domain's below
         values.update(
             spec=self.spec.to_domain(),
             id=data_source_id,
@@ -135,7 +134,23 @@ class StoredDataSource(BaseModel):
             row_version=row_version,
             revision=revision,
         )
-        return constructed(DataSource, values)
+        return adopted(DataSource, values)  # this document's fields plus the item's (_SAME_FIELDS)
+
+
+_ITEM_FIELDS = {"id", "tenant_id", "row_version", "revision"}  # the item's own attributes, not the document's
+# What is read back is built without a per-record check of its fields (a validated model holds exactly its own):
+# the stored models must have the domain's fields, checked once here, so a field added to one and not the other
+# fails every import instead of making records without it.
+_SAME_FIELDS: list[tuple[type[BaseModel], set[str]]] = [
+    (StoredSchedule, set(Schedule.model_fields)),
+    (StoredSpec, set(DataSourceSpec.model_fields)),
+    (StoredDataSource, set(DataSource.model_fields) - _ITEM_FIELDS),
+]
+for _stored, _fields in _SAME_FIELDS:
+    if set(_stored.model_fields) != _fields:
+        raise TypeError(
+            f"{_stored.__name__} does not have the domain's fields: {sorted(_fields ^ set(_stored.model_fields))}"
+        )
 
 
 ATTRIBUTES = {"next_refresh_at", "refresh_claim"}

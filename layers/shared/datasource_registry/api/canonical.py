@@ -1,76 +1,32 @@
-"""The canonical /api/v1/data-sources models: 003's contract carrying 001's fields, in camelCase or snake_case."""
+"""The canonical /api/v1/data-sources views: 003's contract carrying 001's fields (write bodies: canonical_writes.py)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import operator
 import re
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from datasource_registry.api.http import JsonText
 from datasource_registry.domain.credentials import shown_texts
 from datasource_registry.domain.errors import FieldError, ValidationFailed
 from datasource_registry.domain.ids import looks_like_id
 from datasource_registry.domain.model import (
-    API_CONFIG,
-    CONFIGURATION_IN_CREDENTIALS,
     KEY_PATTERN,
-    Credentials,
     DataSource,
     DataSourceSpec,
     Health,
+    adopted,
     constructed,
 )
 from datasource_registry.domain.ports import Page
-from datasource_registry.domain.rules import field_errors, health_of
-from datasource_registry.domain.service import CredentialChanges
-
-
-class CreateDataSourceRequest(DataSourceSpec):
-    """POST body. `key` defaults to a slug of the name; `credentials` go to Secrets Manager, never to the table.
-
-    001's snake_case spellings of the fields (`database_name` ...) are accepted as well as the camelCase shown.
-    """
-
-    key: Annotated[
-        str | None,
-        Field(
-            default=None,
-            pattern=KEY_PATTERN,
-            description="Unique key in the tenant; derived from the name if omitted.",
-        ),
-    ]
-    credentials: Annotated[
-        Credentials | None,
-        Field(default=None, description="Connection credentials; write-only, never returned."),
-    ]
-    storage_file_id: Annotated[
-        int | None, Field(default=None, deprecated=True, description="[DEPRECATED] Ignored; use filePath.")
-    ]
-
-    def spec(self) -> DataSourceSpec:
-        values = {name: getattr(self, name) for name in DataSourceSpec.model_fields}
-        fields_set = self.model_fields_set & set(DataSourceSpec.model_fields)
-        # 001 files warehouse and role under credentials: they are configuration, stored and shown on the source.
-        for name in CONFIGURATION_IN_CREDENTIALS:
-            given = getattr(self.credentials, name, None) if self.credentials is not None else None
-            if given is not None and values[name] is None:
-                values[name] = given
-                fields_set = fields_set | {name}
-        return DataSourceSpec.model_construct(_fields_set=fields_set, **values)
-
-    def credential_values(self) -> dict[str, str]:
-        if self.credentials is None:
-            return {}
-        values = self.credentials.model_dump(exclude_none=True, exclude=set(CONFIGURATION_IN_CREDENTIALS))
-        return {k: v for k, v in values.items() if isinstance(v, str)}
-
-
-CreateRequest = TypeVar("CreateRequest", bound=CreateDataSourceRequest)
+from datasource_registry.domain.rules import health_of
 
 
 class CredentialsView(BaseModel):
@@ -130,15 +86,35 @@ _SYSTEM_FIELDS = [
 ]
 
 
-def canonical_view(source: DataSource) -> dict[str, Any]:
+_SYSTEM_VALUES = operator.itemgetter(*_SYSTEM_FIELDS)
+_VIEW_SIZE = len(DataSourceView.model_fields)
+# The spec's fields, the system fields, state and credentials are every field of the view, each once (checked here,
+# once): a view of that many values is complete and is built without a per-view check of its fields.
+if len(DataSourceSpec.model_fields) + len(_SYSTEM_FIELDS) + 2 != _VIEW_SIZE or {
+    *DataSourceSpec.model_fields,
+    *_SYSTEM_FIELDS,
+    "state",
+    "credentials",
+} != set(DataSourceView.model_fields):
+    raise TypeError("DataSourceView is not the spec plus _SYSTEM_FIELDS, state and credentials")
+
+
+def _view(source: DataSource) -> tuple[DataSourceView, dict[str, Any] | None]:
+    """The view of a source (constructed: every value comes from a stored record or the domain), and what of it the
+    answer leaves out: 003 shows the schedule as `{}` until one is set, then only the members that are."""
     values: dict[str, Any] = dict(source.spec.__dict__)  # every field of the spec
     values.update(shown_texts(source))
-    values.update({name: getattr(source, name) for name in _SYSTEM_FIELDS})
+    values.update(zip(_SYSTEM_FIELDS, _SYSTEM_VALUES(source.__dict__), strict=True))
     values["state"] = health_of(source)
-    values["credentials"] = CredentialsView(configured=source.credential_names)
-    data: dict[str, Any] = constructed(DataSourceView, values).model_dump(mode="json", by_alias=True)
-    # 003: the schedule is `{}` until one is set, and shows only the members that are.
-    data["schedule"] = {name: value for name, value in data["schedule"].items() if value is not None}
+    values["credentials"] = adopted(CredentialsView, {"configured": list(source.credential_names)})
+    unset = {name for name, value in source.spec.schedule.__dict__.items() if value is None}
+    view = adopted(DataSourceView, values) if len(values) == _VIEW_SIZE else constructed(DataSourceView, values)
+    return view, ({"schedule": unset} if unset else None)
+
+
+def canonical_view(source: DataSource) -> dict[str, Any]:
+    view, exclude = _view(source)
+    data: dict[str, Any] = view.model_dump(mode="json", by_alias=True, exclude=exclude)
     return data
 
 
@@ -156,10 +132,18 @@ class DataSourcePage(BaseModel):
     pagination: PaginationView
 
 
-def page_view(page: Page, limit: int) -> dict[str, Any]:
+def page_view(page: Page, limit: int) -> JsonText:
+    """The page as JSON text, each view serialized once by pydantic-core (no dict of dicts for json.dumps to walk
+    again); the same document `DataSourcePage` describes."""
     cursor = encode_cursor(page.next_after) if page.next_after else None
     pagination = PaginationView(total=page.total, limit=limit, has_more=cursor is not None, next_cursor=cursor)
-    return {"data": [canonical_view(item) for item in page.items], "pagination": pagination.model_dump(by_alias=True)}
+    serializer = DataSourceView.__pydantic_serializer__  # what view.model_dump_json calls, without its wrapper
+    items = []
+    for item in page.items:
+        view, exclude = _view(item)
+        items.append(serializer.to_json(view, by_alias=True, exclude=exclude))
+    data = b",".join(items).decode()
+    return JsonText(f'{{"data":[{data}],"pagination":{pagination.model_dump_json(by_alias=True)}}}')
 
 
 def encode_cursor(after_id: str) -> str:
@@ -177,133 +161,6 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not isinstance(after, str) or not looks_like_id(after):
         raise ValidationFailed([FieldError("cursor", "is not a cursor this API returned")])
     return after
-
-
-# -- updates (PUT): only given fields change ---------------------------------------------------------------
-
-
-def field_names(model: type[BaseModel]) -> dict[str, str]:
-    """Every spelling a client may use for a field (camelCase and snake_case) -> the field's name."""
-    names: dict[str, str] = {}
-    for name in model.model_fields:
-        names[name] = name
-        names[to_camel(name)] = name
-    return names
-
-
-def _no_defaults(schema: dict[str, Any]) -> None:
-    """A change names only what it changes: an absent field has no value, so the document shows no defaults."""
-    for value in schema.get("properties", {}).values():
-        value.pop("default", None)
-
-
-def _changes_fields() -> dict[str, Any]:
-    """Every field of a data source, optional and without its default; constraints and descriptions as the spec's."""
-    fields: dict[str, Any] = {}
-    for name, info in DataSourceSpec.model_fields.items():
-        annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
-        fields[name] = (annotation, Field(default=None, description=info.description))
-    return fields
-
-
-class _ChangeControls(BaseModel):
-    """What a change carries besides fields of the data source."""
-
-    model_config = ConfigDict(**API_CONFIG, json_schema_extra=_no_defaults)
-    row_version: Annotated[
-        int | None, Field(default=None, description="Expected rowVersion (or send If-Match); stale -> 409.")
-    ]
-    credentials: Annotated[
-        Credentials | None,
-        Field(default=None, description="Values to set; a null value removes one; null here removes all."),
-    ]
-    storage_file_id: Annotated[
-        int | None, Field(default=None, deprecated=True, description="[DEPRECATED] Ignored; use filePath.")
-    ]
-
-
-DataSourceChanges: type[BaseModel] = create_model(
-    "DataSourceChanges",
-    __base__=_ChangeControls,
-    __doc__="The fields to change (camelCase, or 001's snake_case); only given fields change, the rest stay.",
-    **_changes_fields(),
-)
-
-
-class UpdateDataSourceRequest(DataSourceChanges):
-    """PUT body: `key` names the data source; the other given fields change (001's snake_case accepted too)."""
-
-    key: Annotated[str, Field(pattern=KEY_PATTERN, description="Key of the data source to update.")]
-
-
-# The names the parsers accept are the documented models' own fields, so the document and the parser agree.
-_SPEC_NAMES = {
-    spelling: name for spelling, name in field_names(DataSourceChanges).items() if name in DataSourceSpec.model_fields
-}
-_UPDATE_CONTROL = set(field_names(UpdateDataSourceRequest)) - set(_SPEC_NAMES)
-
-
-def update_request(body: Any) -> tuple[str, dict[str, Any], CredentialChanges, Any]:
-    """PUT body -> (key, field changes, credential changes, rowVersion as given)."""
-    if not isinstance(body, dict):
-        raise ValidationFailed([FieldError("body", "must be a JSON object")])
-    key = body.get("key")
-    if not isinstance(key, str) or not re.fullmatch(KEY_PATTERN, key):
-        raise ValidationFailed([FieldError("key", "is required: the key of the data source to update")])
-    changes, credentials, row_version = change_request(body)
-    return key, changes, credentials, row_version
-
-
-def change_request(body: Any) -> tuple[dict[str, Any], CredentialChanges, Any]:
-    """The changes a body asks for: (field changes, credential changes, rowVersion as given); unknown fields: 400."""
-    if not isinstance(body, dict):
-        raise ValidationFailed([FieldError("body", "must be a JSON object")])
-    changes: dict[str, Any] = {}
-    unknown = []
-    for name, value in body.items():
-        if name in _UPDATE_CONTROL:
-            continue
-        if name in _SPEC_NAMES:
-            changes[_SPEC_NAMES[name]] = value
-        else:
-            unknown.append(FieldError(name, "is not a field of a data source"))
-    if unknown:
-        raise ValidationFailed(unknown)
-    credentials = credential_changes(body.get("credentials"), "credentials" in body)
-    moved = {name: credentials.values[name] for name in CONFIGURATION_IN_CREDENTIALS if name in credentials.values}
-    if moved:  # 001's warehouse and role: configuration, changed on the source itself
-        changes = {**moved, **changes}
-        credentials = CredentialChanges(
-            values={k: v for k, v in credentials.values.items() if k not in moved}, clear=credentials.clear
-        )
-    return changes, credentials, body.get("rowVersion", body.get("row_version"))
-
-
-def credential_changes(raw: Any, given: bool) -> CredentialChanges:
-    if not given:
-        return CredentialChanges()
-    if raw is None:
-        return CredentialChanges(clear=True)
-    try:
-        parsed = Credentials.model_validate(raw)
-    except ValidationError as exc:
-        raise ValidationFailed(field_errors(exc, prefix="credentials")) from None
-    return CredentialChanges(values={name: getattr(parsed, name) for name in parsed.model_fields_set})
-
-
-def create_request(body: Any) -> CreateDataSourceRequest:
-    return parse_create(body, CreateDataSourceRequest)
-
-
-def parse_create(body: Any, model: type[CreateRequest]) -> CreateRequest:
-    """A create body parsed by `model` (the canonical one, or a dialect's stricter twin); problems name fields."""
-    if not isinstance(body, dict):
-        raise ValidationFailed([FieldError("body", "must be a JSON object")])
-    try:
-        # Strict JSON validation: a boolean is not an integer, a numeric string is not a number.
-        return model.model_validate_json(json.dumps(body), strict=True)
-    except ValidationError as exc:
-        raise ValidationFailed(field_errors(exc)) from None
 
 
 def reference_is_valid(reference: str) -> bool:

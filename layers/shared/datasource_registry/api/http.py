@@ -39,6 +39,12 @@ _ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
+class JsonText(str):
+    """A body already serialized as JSON (by pydantic-core, in one pass): sent as it is, not encoded again."""
+
+    __slots__ = ()
+
+
 @dataclass
 class Response:
     status: int
@@ -50,11 +56,8 @@ class Response:
         if self.body is None:
             return {"statusCode": self.status, "headers": headers, "body": ""}
         headers.setdefault("content-type", "application/json")
-        return {
-            "statusCode": self.status,
-            "headers": headers,
-            "body": json.dumps(self.body, separators=(",", ":")),
-        }
+        body = self.body if isinstance(self.body, JsonText) else json.dumps(self.body, separators=(",", ":"))
+        return {"statusCode": self.status, "headers": headers, "body": str(body)}
 
 
 @dataclass

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from datasource_registry.api.canonical import (
+from datasource_registry.api.canonical import encode_cursor
+from datasource_registry.api.canonical_writes import (
     CreateDataSourceRequest,
     DataSourceChanges,
     change_request,
-    encode_cursor,
     parse_create,
 )
 from datasource_registry.api.problems import Problem, ProblemField

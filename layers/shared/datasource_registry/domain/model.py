@@ -452,6 +452,12 @@ def constructed(cls: type[Model], values: dict[str, Any]) -> Model:
     if values.keys() != names:
         missing, extra = names - values.keys(), values.keys() - names
         raise TypeError(f"{cls.__name__}: missing {sorted(missing)}, unknown {sorted(extra)}")
+    return adopted(cls, values)
+
+
+def adopted(cls: type[Model], values: dict[str, Any]) -> Model:
+    """`constructed` without its check, for values whose fields are known complete by construction: a validated
+    model's own `__dict__` (exactly its fields) when its class has the fields of `cls`, as the caller proved once."""
     instance = cls.__new__(cls)
     object.__setattr__(instance, "__dict__", values)
     object.__setattr__(instance, "__pydantic_fields_set__", set(values))

@@ -1,0 +1,28 @@
+"""botocore_list plus pydantic, imported and one one-field model built and used (what any pydantic handler pays)."""
+
+import json
+import os
+
+import botocore.session
+import pydantic
+
+
+class Page(pydantic.BaseModel):
+    count: int
+
+
+TABLE = os.environ["TABLE_NAME"]
+dynamodb = botocore.session.get_session().create_client("dynamodb")
+
+
+def handler(event, context):
+    tenant = event["requestContext"]["authorizer"]["jwt"]["claims"]["tenant_id"]
+    count = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"PLAIN#{tenant}"}, "sk": {"S": "COUNT"}})
+    page = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"PLAIN#{tenant}"}},
+        Limit=25,
+    )
+    total = Page(count=len(page["Items"])).count
+    return {"statusCode": 200, "body": json.dumps({"items": page["Items"], "count": count.get("Item"), "n": total})}
