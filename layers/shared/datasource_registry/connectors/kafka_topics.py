@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from datasource_registry.connectors import trust
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
@@ -216,6 +217,7 @@ class Settings:
     password: str | None
     topics: list[str]
     sample: int
+    ca: str | None = None  # PEM of a CA trusted besides the system ones (SSL, SASL_SSL)
 
 
 def _setting(config: Mapping[str, Any], name: str) -> str | None:
@@ -280,7 +282,12 @@ def settings_of(ctx: Context) -> Settings:
     sample = config.get("sampleSize", DEFAULT_SAMPLE)
     if not isinstance(sample, int) or isinstance(sample, bool) or not 0 <= sample <= MAX_SAMPLE:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, f"sourceConfig.sampleSize must be 0 to {MAX_SAMPLE}")
-    return Settings(bootstrap, protocol, mechanism, username, password, list(topics), sample)
+    ca = trust.ca_certificate(ctx)
+    if ca and protocol not in {"SSL", "SASL_SSL"}:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "caCertificate needs securityProtocol SSL or SASL_SSL")
+    if ca:
+        trust.tls_context(ca)  # not PEM: INVALID_CONFIG before any connection
+    return Settings(bootstrap, protocol, mechanism, username, password, list(topics), sample, ca)
 
 
 # -- the client ---------------------------------------------------------------------------------------------------
@@ -404,7 +411,8 @@ def _consumer(ctx: Context, settings: Settings) -> Iterator[tuple[KafkaConsumer,
 
             config["kafka_client"] = client
             if settings.protocol in {"SSL", "SASL_SSL"}:
-                config["ssl_context"] = ssl.create_default_context()  # system CAs, host name checked
+                # The system CAs and the source's own (caCertificate), the broker's host name checked.
+                config["ssl_context"] = trust.tls_context(settings.ca)
             if settings.mechanism:
                 config.update(
                     sasl_mechanism=settings.mechanism,

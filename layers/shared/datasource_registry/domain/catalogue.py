@@ -345,6 +345,7 @@ def _build() -> dict[str, ConnectorType]:
                 "TLS for the whole session, the certificate checked against the system CAs and the host name"
                 " (default true); false sends the login without TLS.",
             ),
+            _TLS_CA_CERTIFICATE,
         ),
         _sql(
             "oracle",
@@ -592,6 +593,7 @@ def _build() -> dict[str, ConnectorType]:
                 ),
                 Setting("saslUsername", "string", "SASL user name."),
                 Setting("saslPassword", "string", "SASL password.", secret=True),
+                _TLS_CA_CERTIFICATE,
                 Setting("schemaRegistryUrl", "string", "Schema registry URL (Confluent Schema Registry REST API)."),
                 Setting(
                     "schemaRegistryUsername",
