@@ -775,23 +775,49 @@ def test_sqlserver_tls_with_a_trusted_certificate_for_the_name_sends_the_login_i
     assert PASSWORD not in repr(result.to_dict())
 
 
-@pytest.mark.parametrize("trusted", [True, False])
-def test_sqlserver_tls_with_a_certificate_for_another_name_or_an_untrusted_ca_is_tls_failed(
+def test_sqlserver_tls_with_the_source_ca_trusted_sends_the_login_inside_tls(
     tds_tls: Callable[[str], tuple[TdsTlsListener, Path]],
-    monkeypatch: pytest.MonkeyPatch,
-    connector_path: str,
-    trusted: bool,
 ) -> None:
-    if connector_path == "runner" and trusted:
-        pytest.skip("the trust store is this process's (SSL_CERT_FILE); the runner's is the system's")
-    server, ca = tds_tls("db.other.example" if trusted else "localhost")
-    if trusted:
-        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    # Given a server whose certificate names "localhost", from a CA only the source's caCertificate holds (it
+    # travels in the request, so the runner's process trusts it too)
+    server, ca = tds_tls("localhost")
+    config = {"caCertificate": ca.read_text()}
 
-    result = check_connection(target("sqlserver", server.port, host="localhost"), CREDENTIALS, LOOPBACK)
+    result = check_connection(
+        target("sqlserver", server.port, host="localhost", source_config=config), CREDENTIALS, LOOPBACK
+    )
 
-    assert result.error_code == "TLS_FAILED"
+    # Then the handshake passed and the LOGIN7 packet (type 0x10) arrived inside TLS; the silent server timed out
+    assert result.error_code == "TIMEOUT", result.error
+    assert server.handshakes == 1
+    assert server.logins and server.logins[0][0] == 0x10
+    assert PASSWORD not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize("case", ["other-name", "untrusted", "system-store-only"])
+def test_sqlserver_tls_with_a_certificate_for_another_name_or_an_untrusted_ca_is_tls_failed(
+    tds_tls: Callable[[str], tuple[TdsTlsListener, Path]], case: str
+) -> None:
+    server, ca = tds_tls("db.other.example" if case == "other-name" else "localhost")
+    other_ca, _, _ = certificates("localhost")
+    config = {"other-name": {"caCertificate": ca.read_text()}, "untrusted": {"caCertificate": other_ca}}.get(case, {})
+
+    result = check_connection(
+        target("sqlserver", server.port, host="localhost", source_config=config), CREDENTIALS, LOOPBACK
+    )
+
+    assert result.error_code == "TLS_FAILED", result.error
     assert not server.logins  # the login never left the client
+
+
+def test_sqlserver_a_ca_certificate_that_is_not_pem_is_invalid_config() -> None:
+    config = {"caCertificate": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"}
+
+    result = check_connection(target("sqlserver", free_port(), source_config=config), CREDENTIALS, LOOPBACK)
+
+    # refused before any connection (the port is closed: a connection attempt would say UNREACHABLE)
+    assert result.error_code == "INVALID_CONFIG", result.error
+    assert "caCertificate" in (result.error or "")
 
 
 # --- through an SSH tunnel (a real OpenSSH sshd) -------------------------------------------------------------------
