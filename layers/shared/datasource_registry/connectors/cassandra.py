@@ -17,16 +17,15 @@ token ranges, as `nodetool tablestats` estimates; a node that refuses that table
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from datasource_registry.connectors import trust
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.globprefix import might_match
 from datasource_registry.connectors.names import NameFilter
-from datasource_registry.connectors.network import PinnedAddress
+from datasource_registry.connectors.network import PinnedAddress, within
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 if TYPE_CHECKING:
@@ -66,7 +65,6 @@ COLUMNS_CQL = "SELECT table_name, column_name, kind, position, type FROM system_
 ESTIMATES_CQL = "SELECT table_name, partitions_count FROM system.size_estimates WHERE keyspace_name = %s"
 LOCAL_CQL = "SELECT release_version, cluster_name, data_center FROM system.local WHERE key = 'local'"
 _KIND_ORDER = {"partition_key": 0, "clustering": 1, "static": 2, "regular": 3}
-T = TypeVar("T")
 
 
 def _classify(exc: BaseException) -> ErrorCode | None:
@@ -127,27 +125,6 @@ def pinned_connection_class(address: PinnedAddress) -> type[Any]:
     return PinnedConnection
 
 
-def _within(seconds: float, work: Callable[[], T], what: str) -> T:
-    """Run `work` but give up at the deadline: the driver's own timeouts apply per step, not to the whole."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # handed to the caller's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True, name="cassandra-connect")
-    worker.start()
-    worker.join(max(seconds, 0.0))
-    if worker.is_alive():
-        raise ConnectorError(ErrorCode.TIMEOUT, f"{what} took longer than {seconds:.1f}s")
-    if "error" in outcome:
-        raise outcome["error"]
-    value: T = outcome["value"]
-    return value
-
-
 def _session(ctx: Context) -> Session:
     from cassandra import ConsistencyLevel
     from cassandra.auth import PlainTextAuthProvider
@@ -202,7 +179,7 @@ def _session(ctx: Context) -> Session:
         )
         ctx.resources.callback(cluster.shutdown)
         try:
-            session: Session = _within(budget, cluster.connect, "connecting")
+            session: Session = within(budget, cluster.connect, "connecting")
         except NoHostAvailable:
             # The policy IGNOREs a node of another datacenter, so the driver opens no pool: say why.
             host = cluster.metadata.get_host(address.ip)

@@ -32,6 +32,7 @@ from urllib.parse import quote, urlsplit
 from datasource_registry.connectors import trust
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+from datasource_registry.connectors.http_api import json_type  # the same JSON type names as the HTTP engine
 from datasource_registry.connectors.names import NameFilter
 from datasource_registry.connectors.network import PinnedAddress, open_socket, resolve_pinned
 from datasource_registry.connectors.pinned_http import PinnedHttp, basic_auth, parse_base_url, status_error
@@ -587,20 +588,6 @@ def registry_columns(registry: PinnedHttp, topic: str) -> tuple[list[tuple[str, 
         raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"the registry's schema of {topic} is unreadable") from None
     columns = avro_columns(schema) if kind == "AVRO" else json_schema_columns(schema)
     return columns, kind
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def sample_columns(values: list[bytes | None]) -> list[tuple[str, str, bool]]:

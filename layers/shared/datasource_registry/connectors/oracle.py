@@ -12,7 +12,7 @@ from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
 from datasource_registry.connectors.settings import database_settings
-from datasource_registry.connectors.sql_like import bounded, glob_clauses
+from datasource_registry.connectors.sql_like import bounded, fetched, where
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 if TYPE_CHECKING:
@@ -220,12 +220,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
         cur.execute(PRIMARY_KEYS_SQL.format(where=where.format(name="t.table_name")), params)
         keys = cur.fetchall()
         cur.execute(COLUMNS_SQL.format(where=where.format(name="t.table_name")), params)
-        return schema_of(tables, _rows(cur), keys, names)
-
-
-def _rows(cur: oracledb.Cursor) -> Iterable[Sequence[Any]]:
-    while batch := cur.fetchmany(FETCH_ROWS):
-        yield from batch
+        return schema_of(tables, fetched(cur, FETCH_ROWS), keys, names)
 
 
 def filters(schema: str | None, names: NameFilter) -> tuple[str, dict[str, str]]:
@@ -238,12 +233,14 @@ def filters(schema: str | None, names: NameFilter) -> tuple[str, dict[str, str]]
     else:
         clauses.append(f"t.owner IN ({_USER_SCHEMAS})")
     qualified = "t.owner || '.' || {name}"
-    globs, glob_params = glob_clauses(
-        names.include, names.exclude, brackets=False, condition=lambda p: f"{qualified} LIKE :{p} ESCAPE '\\'"
+    return where(
+        clauses,
+        params,
+        names.include,
+        names.exclude,
+        brackets=False,
+        condition=lambda p: f"{qualified} LIKE :{p} ESCAPE '\\'",
     )
-    clauses.extend(globs)
-    params.update(glob_params)
-    return " AND ".join(clauses), params
 
 
 def type_name(

@@ -9,7 +9,7 @@ exactly the same names, else left to Python.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -69,13 +69,18 @@ def pushed_exclude(patterns: Sequence[str], *, brackets: bool) -> list[str]:
     return [like.text for like in likes if like.exact]
 
 
-def glob_clauses(
-    include: Sequence[str], exclude: Sequence[str], *, brackets: bool, condition: Callable[[str], str]
-) -> tuple[list[str], dict[str, str]]:
-    """WHERE clauses (fixed SQL: `condition(parameter name)` is one LIKE test) and their parameters i0.., e0..: the
-    include patterns OR-ed, the exact exclude patterns NOT OR-ed."""
-    clauses: list[str] = []
-    params: dict[str, str] = {}
+def where(
+    clauses: list[str],
+    params: dict[str, str],
+    include: Sequence[str],
+    exclude: Sequence[str],
+    *,
+    brackets: bool,
+    condition: Callable[[str], str],
+) -> tuple[str, dict[str, str]]:
+    """`clauses` AND the pushed-down globs, and all their parameters: `condition(parameter name)` is one LIKE test
+    (fixed SQL); the include patterns are OR-ed (parameters i0..), the exact exclude ones NOT OR-ed (e0..)."""
+    clauses, params = list(clauses), dict(params)
     for prefix, likes, negate in (
         ("i", pushed_include(include, brackets=brackets) or [], False),
         ("e", pushed_exclude(exclude, brackets=brackets), True),
@@ -84,7 +89,13 @@ def glob_clauses(
             params.update({f"{prefix}{n}": like for n, like in enumerate(likes)})
             tests = " OR ".join(condition(f"{prefix}{n}") for n in range(len(likes)))
             clauses.append(f"NOT ({tests})" if negate else f"({tests})")
-    return clauses, params
+    return " AND ".join(clauses), params
+
+
+def fetched(cursor: Any, size: int) -> Iterator[Any]:
+    """A DB-API cursor's rows, `size` at a time (bounded memory)."""
+    while batch := cursor.fetchmany(size):
+        yield from batch
 
 
 def bounded(rows: Sequence[R], keep: Callable[[R], bool], limit: int) -> tuple[list[R], dict[str, Any]]:

@@ -18,7 +18,7 @@ from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
 from datasource_registry.connectors.settings import DatabaseSettings, database_settings
-from datasource_registry.connectors.sql_like import bounded, glob_clauses
+from datasource_registry.connectors.sql_like import bounded, fetched, where
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 if TYPE_CHECKING:
@@ -331,12 +331,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
         cur.execute(TABLES_SQL.format(limit=MAX_TABLES + 1, where=where), params)
         tables = cur.fetchall()
         cur.execute(COLUMNS_SQL.format(where=where), params)
-        return schema_of(tables, _rows(cur), names)
-
-
-def _rows(cur: pytds.Cursor) -> Iterable[Sequence[Any]]:
-    while batch := cur.fetchmany(5000):
-        yield from batch
+        return schema_of(tables, fetched(cur, 5000), names)
 
 
 def filters(schema: str | None, names: NameFilter) -> tuple[str, dict[str, str]]:
@@ -346,12 +341,9 @@ def filters(schema: str | None, names: NameFilter) -> tuple[str, dict[str, str]]
     if schema:
         clauses.append("s.name = %(schema)s")
         params["schema"] = schema
-    globs, glob_params = glob_clauses(
-        names.include, names.exclude, brackets=True, condition=lambda p: f"{_QUALIFIED} LIKE %({p})s"
+    return where(
+        clauses, params, names.include, names.exclude, brackets=True, condition=lambda p: f"{_QUALIFIED} LIKE %({p})s"
     )
-    clauses.extend(globs)
-    params.update(glob_params)
-    return " AND ".join(clauses), params
 
 
 def schema_of(
