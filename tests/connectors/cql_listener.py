@@ -14,18 +14,28 @@ import contextlib
 import ipaddress
 import re
 import socket
+import ssl
 import struct
-import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .wire import read_exactly, serving
+
 # Opcodes (spec section 2.4).
 ERROR, STARTUP, READY, AUTHENTICATE, OPTIONS, SUPPORTED, QUERY, RESULT = 0x00, 0x01, 0x02, 0x03, 0x05, 0x06, 0x07, 0x08
 REGISTER, AUTH_RESPONSE, AUTH_SUCCESS = 0x0B, 0x0F, 0x10
 # Types (spec section 6) by the names the fixtures use.
-TYPES = {"text": 0x000D, "int": 0x0009, "uuid": 0x000C, "inet": 0x0010, "boolean": 0x0004, "set<text>": 0x0022}
+TYPES = {
+    "bigint": 0x0002,
+    "text": 0x000D,
+    "int": 0x0009,
+    "uuid": 0x000C,
+    "inet": 0x0010,
+    "boolean": 0x0004,
+    "set<text>": 0x0022,
+}
 SERVER_ERROR, PROTOCOL_ERROR, BAD_CREDENTIALS, UNAUTHORIZED, INVALID = 0x0000, 0x000A, 0x0100, 0x2100, 0x2200
 
 Table = tuple[Mapping[str, str], list[dict[str, Any]]]  # column -> type, rows
@@ -105,40 +115,29 @@ def cql_listener(
     host: str = "127.0.0.1",
     port: int = 0,
     credentials: tuple[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[CqlListener]:
-    listener = socket.create_server((host, port))
-    bound = int(listener.getsockname()[1])
-    state = CqlListener(bound, tables if tables is not None else system_tables(bound), credentials)
-    sockets: list[socket.socket] = [listener]
+    """`tls`: a server context, for a node with client_encryption_options enabled (TLS from the first byte)."""
+    state = CqlListener(0, {}, credentials)
 
-    def serve() -> None:
-        while True:
-            try:
-                conn, peer = listener.accept()
-            except OSError:
-                return
-            state.connections.append((peer[0], bound))
-            sockets.append(conn)
-            threading.Thread(target=_session, args=(conn, state), daemon=True).start()
+    def accepted(peer: tuple[str, int], bound: int) -> None:
+        state.connections.append((peer[0], bound))
 
-    threading.Thread(target=serve, daemon=True).start()
-    try:
+    with serving(host, port, lambda conn: _session(conn, state), accepted=accepted, tls=tls) as bound:
+        state.port = bound
+        state.tables = tables if tables is not None else system_tables(bound)
         yield state
-    finally:
-        for s in sockets:
-            with contextlib.suppress(OSError):
-                s.close()
 
 
 def _session(conn: socket.socket, state: CqlListener) -> None:
     authenticated = state.credentials is None
     with contextlib.suppress(OSError, ConnectionError):
         while True:
-            header = _read(conn, 9)
+            header = read_exactly(conn, 9)
             if header is None:
                 return
             version, _flags, stream, opcode, length = struct.unpack(">BBhBi", header)
-            body = _read(conn, length) if length else b""
+            body = read_exactly(conn, length) if length else b""
             if body is None:
                 return
             if version & 0x7F != 4:
@@ -233,6 +232,8 @@ def _value(type_name: str, value: Any) -> bytes:
         data = str(value).encode()
     elif type_name == "int":
         data = struct.pack(">i", int(value))
+    elif type_name == "bigint":
+        data = struct.pack(">q", int(value))
     elif type_name == "uuid":
         data = uuid.UUID(str(value)).bytes
     elif type_name == "inet":
@@ -245,16 +246,6 @@ def _value(type_name: str, value: Any) -> bytes:
     else:
         raise ValueError(type_name)
     return struct.pack(">i", len(data)) + data
-
-
-def _read(conn: socket.socket, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = conn.recv(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
 
 
 def _send(conn: socket.socket, version: int, stream: int, opcode: int, body: bytes) -> None:

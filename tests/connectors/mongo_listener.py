@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .wire import read_exactly, serving
 
 OP_REPLY, OP_QUERY, OP_MSG = 1, 2004, 2013
 
@@ -27,27 +28,14 @@ class MongoListener:
 
 @contextlib.contextmanager
 def mongo_listener(hello: Mapping[str, Any], *, host: str = "127.0.0.1", port: int = 0) -> Iterator[MongoListener]:
-    listener = socket.create_server((host, port))
-    state = MongoListener(int(listener.getsockname()[1]), dict(hello))
-    sockets: list[socket.socket] = [listener]
+    state = MongoListener(0, dict(hello))
 
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            state.connections += 1
-            sockets.append(conn)
-            threading.Thread(target=_session, args=(conn, state), daemon=True).start()
+    def accepted(peer: tuple[str, int], bound: int) -> None:
+        state.connections += 1
 
-    threading.Thread(target=serve, daemon=True).start()
-    try:
+    with serving(host, port, lambda conn: _session(conn, state), accepted=accepted) as bound:
+        state.port = bound
         yield state
-    finally:
-        for s in sockets:
-            with contextlib.suppress(OSError):
-                s.close()
 
 
 def _session(conn: socket.socket, state: MongoListener) -> None:
@@ -55,11 +43,11 @@ def _session(conn: socket.socket, state: MongoListener) -> None:
 
     with contextlib.suppress(OSError, ConnectionError):
         while True:
-            header = _read(conn, 16)
+            header = read_exactly(conn, 16)
             if header is None:
                 return
             length, request_id, _, opcode = struct.unpack("<iiii", header)
-            body = _read(conn, length - 16)
+            body = read_exactly(conn, length - 16)
             if body is None:
                 return
             if opcode == OP_QUERY:
@@ -87,13 +75,3 @@ def _answer(state: MongoListener, command: Mapping[str, Any]) -> dict[str, Any]:
     if name == "buildInfo":
         return {"version": "7.0.14", "ok": 1.0}
     return {"ok": 1.0}
-
-
-def _read(conn: socket.socket, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = conn.recv(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data

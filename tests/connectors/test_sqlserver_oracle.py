@@ -29,6 +29,7 @@ from datasource_registry.connectors import (
 from datasource_registry.connectors.network import PinnedAddress
 
 from .conftest import LOOPBACK, SshServer, free_port
+from .wire import certificates, server_context
 
 NOTHING_ALLOWED = NetworkPolicy.from_string("")
 PASSWORD = "pw-Zq81-secret"
@@ -405,53 +406,11 @@ def test_oracle_without_a_service_name_sid_or_database_is_invalid_config() -> No
 # --- Oracle over TLS (tcps) ---------------------------------------------------------------------------------------
 
 
-def _certificates(name: str) -> tuple[str, str, str]:
-    """A CA (PEM), and a server certificate for `name` it signed with its key (PEM): made fresh per test."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    return ca.public_bytes(pem).decode(), leaf.public_bytes(pem).decode(), key_pem
-
-
 class TlsListener:
     """Accepts TLS with a given certificate, reads the client's first packet inside it, then stays silent."""
 
     def __init__(self, certificate: str, key: str, directory: Path) -> None:
-        (directory / "cert.pem").write_text(certificate)
-        (directory / "key.pem").write_text(key)
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+        self.context = server_context(certificate, key, directory)
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.server.getsockname()[1])
         self.inside: list[bytes] = []
@@ -487,7 +446,7 @@ def tls_listener(tmp_path: Path) -> Iterator[Callable[[str], tuple[TlsListener, 
     made: list[TlsListener] = []
 
     def make(name: str) -> tuple[TlsListener, str]:
-        ca, certificate, key = _certificates(name)
+        ca, certificate, key = certificates(name)
         directory = tmp_path / f"tls{len(made)}"
         directory.mkdir()
         made.append(TlsListener(certificate, key, directory))
@@ -718,10 +677,7 @@ class TdsTlsListener:
     (MS-TDS 3.3.5.2), then decrypts what the client sends next (its LOGIN7) and stays silent."""
 
     def __init__(self, certificate: str, key: str, directory: Path) -> None:
-        (directory / "cert.pem").write_text(certificate)
-        (directory / "key.pem").write_text(key)
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+        self.context = server_context(certificate, key, directory)
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.server.getsockname()[1])
         self.handshakes = 0
@@ -789,7 +745,7 @@ def tds_tls(tmp_path: Path) -> Iterator[Callable[[str], tuple[TdsTlsListener, Pa
     made: list[TdsTlsListener] = []
 
     def make(name: str) -> tuple[TdsTlsListener, Path]:
-        ca, certificate, key = _certificates(name)
+        ca, certificate, key = certificates(name)
         directory = tmp_path / f"tds{len(made)}"
         directory.mkdir()
         (directory / "ca.pem").write_text(ca)
@@ -819,23 +775,49 @@ def test_sqlserver_tls_with_a_trusted_certificate_for_the_name_sends_the_login_i
     assert PASSWORD not in repr(result.to_dict())
 
 
-@pytest.mark.parametrize("trusted", [True, False])
-def test_sqlserver_tls_with_a_certificate_for_another_name_or_an_untrusted_ca_is_tls_failed(
+def test_sqlserver_tls_with_the_source_ca_trusted_sends_the_login_inside_tls(
     tds_tls: Callable[[str], tuple[TdsTlsListener, Path]],
-    monkeypatch: pytest.MonkeyPatch,
-    connector_path: str,
-    trusted: bool,
 ) -> None:
-    if connector_path == "runner" and trusted:
-        pytest.skip("the trust store is this process's (SSL_CERT_FILE); the runner's is the system's")
-    server, ca = tds_tls("db.other.example" if trusted else "localhost")
-    if trusted:
-        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    # Given a server whose certificate names "localhost", from a CA only the source's caCertificate holds (it
+    # travels in the request, so the runner's process trusts it too)
+    server, ca = tds_tls("localhost")
+    config = {"caCertificate": ca.read_text()}
 
-    result = check_connection(target("sqlserver", server.port, host="localhost"), CREDENTIALS, LOOPBACK)
+    result = check_connection(
+        target("sqlserver", server.port, host="localhost", source_config=config), CREDENTIALS, LOOPBACK
+    )
 
-    assert result.error_code == "TLS_FAILED"
+    # Then the handshake passed and the LOGIN7 packet (type 0x10) arrived inside TLS; the silent server timed out
+    assert result.error_code == "TIMEOUT", result.error
+    assert server.handshakes == 1
+    assert server.logins and server.logins[0][0] == 0x10
+    assert PASSWORD not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize("case", ["other-name", "untrusted", "system-store-only"])
+def test_sqlserver_tls_with_a_certificate_for_another_name_or_an_untrusted_ca_is_tls_failed(
+    tds_tls: Callable[[str], tuple[TdsTlsListener, Path]], case: str
+) -> None:
+    server, ca = tds_tls("db.other.example" if case == "other-name" else "localhost")
+    other_ca, _, _ = certificates("localhost")
+    config = {"other-name": {"caCertificate": ca.read_text()}, "untrusted": {"caCertificate": other_ca}}.get(case, {})
+
+    result = check_connection(
+        target("sqlserver", server.port, host="localhost", source_config=config), CREDENTIALS, LOOPBACK
+    )
+
+    assert result.error_code == "TLS_FAILED", result.error
     assert not server.logins  # the login never left the client
+
+
+def test_sqlserver_a_ca_certificate_that_is_not_pem_is_invalid_config() -> None:
+    config = {"caCertificate": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"}
+
+    result = check_connection(target("sqlserver", free_port(), source_config=config), CREDENTIALS, LOOPBACK)
+
+    # refused before any connection (the port is closed: a connection attempt would say UNREACHABLE)
+    assert result.error_code == "INVALID_CONFIG", result.error
+    assert "caCertificate" in (result.error or "")
 
 
 # --- through an SSH tunnel (a real OpenSSH sshd) -------------------------------------------------------------------

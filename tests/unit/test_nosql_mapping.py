@@ -14,7 +14,7 @@ import pytest
 
 from datasource_registry.connectors import mongodb
 from datasource_registry.connectors.cassandra import _classify as cassandra_code
-from datasource_registry.connectors.cassandra import pinned_connection_class, tables_of
+from datasource_registry.connectors.cassandra import estimates_of, pinned_connection_class, tables_of
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.globprefix import literal_prefix, might_match
@@ -356,6 +356,34 @@ def test_system_schema_columns_become_keys_and_columns() -> None:
         ("total", "decimal", True, 7),
     ]
     assert table.estimated_rows is None
+
+
+def test_size_estimates_rows_sum_partitions_count_per_table() -> None:
+    # system.size_estimates as documented: one row per (keyspace_name, table_name, range_start, range_end) the
+    # node owns, with mean_partition_size and partitions_count.
+    def estimate(table: str, start: str, end: str, count: int | None) -> dict[str, Any]:
+        return {
+            "keyspace_name": "shop",
+            "table_name": table,
+            "range_start": start,
+            "range_end": end,
+            "mean_partition_size": 240,
+            "partitions_count": count,
+        }
+
+    rows = [
+        estimate("orders", "-9223372036854775808", "0", 1500),
+        estimate("orders", "0", "9223372036854775807", 1700),
+        estimate("customers", "-9223372036854775808", "9223372036854775807", 12),
+        estimate("empty", "-9223372036854775808", "9223372036854775807", 0),
+        estimate("unknown", "-9223372036854775808", "9223372036854775807", None),
+    ]
+
+    totals = estimates_of(rows)
+
+    assert totals == {"orders": 3200, "customers": 12, "empty": 0}
+    tables = tables_of("shop", {"orders": "table", "by_status": "view"}, [], {**totals, "by_status": 9})
+    assert [(t.name, t.estimated_rows) for t in tables] == [("by_status", None), ("orders", 3200)]
 
 
 def test_a_view_keeps_its_kind_and_a_table_without_rows_has_no_columns() -> None:

@@ -314,3 +314,55 @@ def test_sqlserver_certificate_names_are_matched_as_rfc_6125_says(
     certificate: tuple[object, ...], name: str, matches: bool
 ) -> None:
     assert sqlserver.certificate_matches(_certificate(*certificate), name) is matches  # type: ignore[arg-type]
+
+
+def test_the_bundle_file_for_pyopenssl_holds_the_system_cas_and_the_source_ca_and_is_removed_after_the_call() -> None:
+    import os
+    import ssl
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from datasource_registry.connectors import trust
+    from datasource_registry.connectors.errors import ConnectorError
+
+    ca = ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(_SOME_CA))
+    with ExitStack() as resources:
+        path = trust.bundle_file(ca, resources)
+        text = Path(path).read_text()
+        assert path != trust.system_bundle()
+        assert text.startswith(Path(trust.system_bundle()).read_text())  # the system CAs stay trusted
+        assert ca.strip() in text
+    assert not os.path.exists(path)  # removed with the call's resources
+    with ExitStack() as resources:
+        assert trust.bundle_file(None, resources) == trust.system_bundle()
+        with pytest.raises(ConnectorError) as caught:
+            trust.bundle_file("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", resources)
+    assert caught.value.code == ErrorCode.INVALID_CONFIG
+
+
+def _make_ca() -> str:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unit test CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+_SOME_CA = _make_ca()

@@ -5,20 +5,27 @@ Pinning: the driver reads system.peers and would open pools to every node it lea
 policy allows only the pinned address (every other node is IGNORED: no pool, no query), and its connection class
 refuses to open a socket to any address and port but the pinned one, whatever the driver's other paths decide.
 Protocol v4 is asked for at once (Cassandra 2.2 and later, Scylla), so no version is negotiated over new connections.
+
+TLS (`tls`: true): the driver connects to the pinned IP and wraps the socket with a context that trusts the system
+CAs and `caCertificate` (PEM) if set; SNI and the certificate's name check use the host name the source gives.
+`datacenter` is the local datacenter of the driver's DC-aware policy (inside the pinned-node filter): a node that is
+not in it is IGNORED, so the connection fails rather than reading a node of another datacenter.
+Row estimates: system.size_estimates (one partition per keyspace), the sum of partitions_count over a table's
+token ranges, as `nodetool tablestats` estimates; a node that refuses that table leaves the estimates out.
 """
 
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from datasource_registry.connectors import trust
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.globprefix import might_match
 from datasource_registry.connectors.names import NameFilter
-from datasource_registry.connectors.network import PinnedAddress
+from datasource_registry.connectors.network import PinnedAddress, within
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 if TYPE_CHECKING:
@@ -55,9 +62,9 @@ KEYSPACES_CQL = "SELECT keyspace_name FROM system_schema.keyspaces"
 TABLES_CQL = "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s"
 VIEWS_CQL = "SELECT view_name FROM system_schema.views WHERE keyspace_name = %s"
 COLUMNS_CQL = "SELECT table_name, column_name, kind, position, type FROM system_schema.columns WHERE keyspace_name = %s"
+ESTIMATES_CQL = "SELECT table_name, partitions_count FROM system.size_estimates WHERE keyspace_name = %s"
 LOCAL_CQL = "SELECT release_version, cluster_name, data_center FROM system.local WHERE key = 'local'"
 _KIND_ORDER = {"partition_key": 0, "clustering": 1, "static": 2, "regular": 3}
-T = TypeVar("T")
 
 
 def _classify(exc: BaseException) -> ErrorCode | None:
@@ -65,8 +72,10 @@ def _classify(exc: BaseException) -> ErrorCode | None:
     from cassandra import cluster, connection
 
     if isinstance(exc, cluster.NoHostAvailable):
-        causes = list(exc.errors.values())
-        return _classify(causes[0]) if causes else ErrorCode.UNREACHABLE
+        errors = exc.errors
+        causes = list(errors.values() if isinstance(errors, Mapping) else errors or ())
+        first = causes[0] if causes else None
+        return _classify(first) if isinstance(first, BaseException) else ErrorCode.UNREACHABLE
     if isinstance(exc, cassandra.AuthenticationFailed):
         return ErrorCode.AUTH_FAILED
     if isinstance(exc, cassandra.protocol.ErrorMessage):
@@ -116,33 +125,19 @@ def pinned_connection_class(address: PinnedAddress) -> type[Any]:
     return PinnedConnection
 
 
-def _within(seconds: float, work: Callable[[], T], what: str) -> T:
-    """Run `work` but give up at the deadline: the driver's own timeouts apply per step, not to the whole."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # handed to the caller's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True, name="cassandra-connect")
-    worker.start()
-    worker.join(max(seconds, 0.0))
-    if worker.is_alive():
-        raise ConnectorError(ErrorCode.TIMEOUT, f"{what} took longer than {seconds:.1f}s")
-    if "error" in outcome:
-        raise outcome["error"]
-    value: T = outcome["value"]
-    return value
-
-
 def _session(ctx: Context) -> Session:
     from cassandra import ConsistencyLevel
     from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import FallthroughRetryPolicy, NoSpeculativeExecutionPolicy, WhiteListRoundRobinPolicy
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
+    from cassandra.policies import (
+        DCAwareRoundRobinPolicy,
+        FallthroughRetryPolicy,
+        HostFilterPolicy,
+        NoSpeculativeExecutionPolicy,
+    )
 
+    tls, datacenter = _tls_setting(ctx), _text_setting(ctx, "datacenter")
+    ssl_context = trust.tls_context(trust.ca_certificate(ctx)) if tls else None
     address = ctx.reach(ctx.target.host, ctx.target.port or DEFAULT_PORT)
     # Our own TCP connection first: a closed port or a silent host answers with a clear code at once.
     ctx.open(address).close()
@@ -151,7 +146,10 @@ def _session(ctx: Context) -> Session:
         username, password = ctx.credential("username"), ctx.credential("password")
         auth = PlainTextAuthProvider(username=username, password=password or "") if username else None
         profile = ExecutionProfile(
-            load_balancing_policy=WhiteListRoundRobinPolicy([address.ip]),
+            # Only the pinned node; with `datacenter`, only if it is in that datacenter (else IGNORED: no pool).
+            load_balancing_policy=HostFilterPolicy(
+                DCAwareRoundRobinPolicy(local_dc=datacenter or ""), lambda host: host.address == address.ip
+            ),
             retry_policy=FallthroughRetryPolicy(),
             speculative_execution_policy=NoSpeculativeExecutionPolicy(),
             consistency_level=ConsistencyLevel.ONE,
@@ -163,6 +161,9 @@ def _session(ctx: Context) -> Session:
             auth_provider=auth,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connection_class=pinned_connection_class(address),
+            ssl_context=ssl_context,
+            # SNI and the name check: the host name given, while the socket goes to the pinned IP.
+            ssl_options={"server_hostname": address.host} if ssl_context else None,
             protocol_version=PROTOCOL_VERSION,
             connect_timeout=budget,
             control_connection_timeout=budget,
@@ -177,7 +178,18 @@ def _session(ctx: Context) -> Session:
             application_name="datasource-registry",
         )
         ctx.resources.callback(cluster.shutdown)
-        session: Session = _within(budget, cluster.connect, "connecting")
+        try:
+            session: Session = within(budget, cluster.connect, "connecting")
+        except NoHostAvailable:
+            # The policy IGNOREs a node of another datacenter, so the driver opens no pool: say why.
+            host = cluster.metadata.get_host(address.ip)
+            if datacenter and host is not None and host.datacenter and host.datacenter != datacenter:
+                raise ConnectorError(
+                    ErrorCode.INVALID_CONFIG,
+                    f"the node at {address.host} is in datacenter {host.datacenter!r}, not {datacenter!r}"
+                    " (sourceConfig.datacenter)",
+                ) from None
+            raise
     return session
 
 
@@ -207,10 +219,44 @@ def check(ctx: Context) -> None:
 
 
 def _keyspace_setting(ctx: Context) -> str | None:
-    keyspace = ctx.target.source_config.get("keyspace") or ctx.target.database_name
-    if keyspace is not None and not isinstance(keyspace, str):
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "sourceConfig.keyspace must be a string")
-    return keyspace or None
+    return _text_setting(ctx, "keyspace") or ctx.target.database_name or None
+
+
+def _text_setting(ctx: Context, name: str) -> str | None:
+    value = ctx.target.source_config.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, f"sourceConfig.{name} must be a string")
+    return value or None
+
+
+def _tls_setting(ctx: Context) -> bool:
+    value = ctx.target.source_config.get("tls", False)
+    if not isinstance(value, bool):
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "sourceConfig.tls must be true or false")
+    return value
+
+
+def _estimates(ctx: Context, session: Session, keyspace: str) -> dict[str, int]:
+    """Rows per table from system.size_estimates; empty when the node will not say (no such table, no permission)."""
+    import cassandra
+
+    try:
+        rows = _rows(ctx, session, ESTIMATES_CQL, [keyspace])
+    except (cassandra.InvalidRequest, cassandra.Unauthorized):
+        return {}
+    return estimates_of(rows)
+
+
+def estimates_of(rows: Iterable[Any]) -> dict[str, int]:
+    """system.size_estimates rows (keyspace_name, table_name, range_start, range_end, mean_partition_size,
+    partitions_count; one per token range the node owns) to an estimate per table: the sum of partitions_count."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        count = _get(row, "partitions_count")
+        if count is not None:
+            table = str(_get(row, "table_name"))
+            totals[table] = totals.get(table, 0) + max(int(count), 0)
+    return totals
 
 
 def discover(ctx: Context) -> DiscoveredSchema:
@@ -234,7 +280,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
             if not wanted:
                 continue
             column_rows = _rows(ctx, session, COLUMNS_CQL, [name])
-            for table in tables_of(name, wanted, column_rows):
+            for table in tables_of(name, wanted, column_rows, _estimates(ctx, session, name)):
                 if len(tables) >= MAX_TABLES:
                     truncated = True
                     break
@@ -247,10 +293,14 @@ def discover(ctx: Context) -> DiscoveredSchema:
     return DiscoveredSchema(tables, details=details)
 
 
-def tables_of(keyspace: str, wanted: Mapping[str, str], column_rows: Iterable[Any]) -> list[Table]:
+def tables_of(
+    keyspace: str, wanted: Mapping[str, str], column_rows: Iterable[Any], estimates: Mapping[str, int] | None = None
+) -> list[Table]:
     """Tables from system_schema.columns rows (table_name, column_name, kind, position, type): partition key
     columns then clustering columns (each by position) form the primary key and come first; static and regular
-    columns follow by name, as CQL's DESCRIBE lists them. Key columns cannot be null."""
+    columns follow by name, as CQL's DESCRIBE lists them. Key columns cannot be null. `estimates`: rows per table
+    (estimates_of); a view has none of its own."""
+    estimates = estimates or {}
     by_table: dict[str, list[tuple[str, str, int, str]]] = {}
     for row in column_rows:
         table = str(_get(row, "table_name"))
@@ -267,7 +317,8 @@ def tables_of(keyspace: str, wanted: Mapping[str, str], column_rows: Iterable[An
             for ordinal, (name, kind, _, type_name) in enumerate(rows, start=1)
         ]
         key = [name for name, kind, _, _ in rows if kind in {"partition_key", "clustering"}]
-        result.append(Table(keyspace, table, wanted[table], columns, key, None))
+        estimate = estimates.get(table) if wanted[table] == "table" else None
+        result.append(Table(keyspace, table, wanted[table], columns, key, estimate))
     return result
 
 
@@ -275,4 +326,4 @@ def _get(row: Any, name: str) -> Any:
     return row[name] if isinstance(row, Mapping) else getattr(row, name)
 
 
-__all__ = ["check", "discover", "pinned_connection_class", "tables_of"]
+__all__ = ["check", "discover", "estimates_of", "pinned_connection_class", "tables_of"]

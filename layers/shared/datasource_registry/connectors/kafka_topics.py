@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from datasource_registry.connectors import trust
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+from datasource_registry.connectors.http_api import json_type  # the same JSON type names as the HTTP engine
 from datasource_registry.connectors.names import NameFilter
 from datasource_registry.connectors.network import PinnedAddress, open_socket, resolve_pinned
 from datasource_registry.connectors.pinned_http import PinnedHttp, basic_auth, parse_base_url, status_error
@@ -216,6 +218,7 @@ class Settings:
     password: str | None
     topics: list[str]
     sample: int
+    ca: str | None = None  # PEM of a CA trusted besides the system ones (SSL, SASL_SSL)
 
 
 def _setting(config: Mapping[str, Any], name: str) -> str | None:
@@ -280,7 +283,12 @@ def settings_of(ctx: Context) -> Settings:
     sample = config.get("sampleSize", DEFAULT_SAMPLE)
     if not isinstance(sample, int) or isinstance(sample, bool) or not 0 <= sample <= MAX_SAMPLE:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, f"sourceConfig.sampleSize must be 0 to {MAX_SAMPLE}")
-    return Settings(bootstrap, protocol, mechanism, username, password, list(topics), sample)
+    ca = trust.ca_certificate(ctx)
+    if ca and protocol not in {"SSL", "SASL_SSL"}:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "caCertificate needs securityProtocol SSL or SASL_SSL")
+    if ca:
+        trust.tls_context(ca)  # not PEM: INVALID_CONFIG before any connection
+    return Settings(bootstrap, protocol, mechanism, username, password, list(topics), sample, ca)
 
 
 # -- the client ---------------------------------------------------------------------------------------------------
@@ -404,7 +412,8 @@ def _consumer(ctx: Context, settings: Settings) -> Iterator[tuple[KafkaConsumer,
 
             config["kafka_client"] = client
             if settings.protocol in {"SSL", "SASL_SSL"}:
-                config["ssl_context"] = ssl.create_default_context()  # system CAs, host name checked
+                # The system CAs and the source's own (caCertificate), the broker's host name checked.
+                config["ssl_context"] = trust.tls_context(settings.ca)
             if settings.mechanism:
                 config.update(
                     sasl_mechanism=settings.mechanism,
@@ -579,20 +588,6 @@ def registry_columns(registry: PinnedHttp, topic: str) -> tuple[list[tuple[str, 
         raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"the registry's schema of {topic} is unreadable") from None
     columns = avro_columns(schema) if kind == "AVRO" else json_schema_columns(schema)
     return columns, kind
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def sample_columns(values: list[bytes | None]) -> list[tuple[str, str, bool]]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+
+T = TypeVar("T")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -122,27 +126,38 @@ def check_literal(host: str, policy: NetworkPolicy) -> None:
         raise ConnectorError(ErrorCode.BLOCKED_ADDRESS, reason)
 
 
+def within(seconds: float, work: Callable[[], T], what: str) -> T:
+    """`work()` on a daemon thread, given up at `seconds` (TIMEOUT: "<what> took longer than ..."): for calls with
+    no timeout of their own (the resolver) or only per-step ones (a driver's connect). Its error is raised here."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True, name=what)
+    worker.start()
+    worker.join(max(seconds, 0.0))
+    if worker.is_alive():
+        raise ConnectorError(ErrorCode.TIMEOUT, f"{what} took longer than {seconds:.1f}s")
+    if "error" in outcome:
+        raise outcome["error"]
+    value: T = outcome["value"]
+    return value
+
+
 def _getaddrinfo_with_timeout(
     host: str, port: int, timeout: float
 ) -> list[tuple[int, int, int, str, tuple[str, int] | tuple[str, int, int, int]]]:
     # getaddrinfo has no timeout of its own; a stuck resolver must not outlive the test's deadline.
-    outcome: dict[str, object] = {}
-
-    def work() -> None:
-        try:
-            outcome["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=work, daemon=True, name="resolve")
-    worker.start()
-    worker.join(max(timeout, 0.0))
-    if worker.is_alive():
-        raise ConnectorError(ErrorCode.TIMEOUT, f"resolving {host} took longer than {timeout:.1f}s")
-    if "error" in outcome:
-        raise ConnectorError(ErrorCode.DNS_FAILED, f"cannot resolve {host}: {outcome['error']}")
-    infos = outcome["infos"]
-    assert isinstance(infos, list)
+    try:
+        infos: list[Any] = within(
+            timeout, lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM), f"resolving {host}"
+        )
+    except (OSError, UnicodeError) as exc:
+        raise ConnectorError(ErrorCode.DNS_FAILED, f"cannot resolve {host}: {exc}") from None
     if not infos:
         raise ConnectorError(ErrorCode.DNS_FAILED, f"{host} has no addresses")
     return infos

@@ -6,13 +6,13 @@ import ssl
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from datasource_registry.connectors import egress
+from datasource_registry.connectors import egress, trust
 from datasource_registry.connectors.connstring import ORACLE_SCHEMES
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
 from datasource_registry.connectors.settings import database_settings
-from datasource_registry.connectors.sql_like import pushed_exclude, pushed_include
+from datasource_registry.connectors.sql_like import bounded, fetched, where
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 if TYPE_CHECKING:
@@ -133,14 +133,7 @@ def _tls(ctx: Context) -> ssl.SSLContext | None:
         return None
     if ctx.target.use_ssh_tunnel:
         raise ConnectorError(ErrorCode.INVALID_CONFIG, "tcps through an SSH tunnel is not supported")
-    context = ssl.create_default_context()
-    authority = config.get("sslCaCertificate")
-    if isinstance(authority, str) and authority.strip():
-        try:
-            context.load_verify_locations(cadata=authority)
-        except (ssl.SSLError, ValueError) as exc:
-            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"sourceConfig.sslCaCertificate is not PEM: {exc}") from None
-    return context
+    return trust.tls_context(trust.ca_certificate(ctx, "sslCaCertificate"), "sslCaCertificate")
 
 
 def _connect(ctx: Context) -> tuple[oracledb.Connection, egress.Guard]:
@@ -227,12 +220,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
         cur.execute(PRIMARY_KEYS_SQL.format(where=where.format(name="t.table_name")), params)
         keys = cur.fetchall()
         cur.execute(COLUMNS_SQL.format(where=where.format(name="t.table_name")), params)
-        return schema_of(tables, _rows(cur), keys, names)
-
-
-def _rows(cur: oracledb.Cursor) -> Iterable[Sequence[Any]]:
-    while batch := cur.fetchmany(FETCH_ROWS):
-        yield from batch
+        return schema_of(tables, fetched(cur, FETCH_ROWS), keys, names)
 
 
 def filters(schema: str | None, names: NameFilter) -> tuple[str, dict[str, str]]:
@@ -245,15 +233,14 @@ def filters(schema: str | None, names: NameFilter) -> tuple[str, dict[str, str]]
     else:
         clauses.append(f"t.owner IN ({_USER_SCHEMAS})")
     qualified = "t.owner || '.' || {name}"
-    include = pushed_include(names.include, brackets=False)
-    if include:
-        params.update({f"i{n}": like for n, like in enumerate(include)})
-        clauses.append("(" + " OR ".join(f"{qualified} LIKE :i{n} ESCAPE '\\'" for n in range(len(include))) + ")")
-    exclude = pushed_exclude(names.exclude, brackets=False)
-    if exclude:
-        params.update({f"e{n}": like for n, like in enumerate(exclude)})
-        clauses.append("NOT (" + " OR ".join(f"{qualified} LIKE :e{n} ESCAPE '\\'" for n in range(len(exclude))) + ")")
-    return " AND ".join(clauses), params
+    return where(
+        clauses,
+        params,
+        names.include,
+        names.exclude,
+        brackets=False,
+        condition=lambda p: f"{qualified} LIKE :{p} ESCAPE '\\'",
+    )
 
 
 def type_name(
@@ -289,11 +276,7 @@ def schema_of(
     """Tables from (owner, name, 'TABLE'|'VIEW', num_rows), columns from ALL_TAB_COLUMNS rows ordered by owner,
     table and column_id, primary keys from (owner, table, column, position)."""
     filtering = bool(names.include or names.exclude)
-    kept = [row for row in tables if not filtering or names(f"{row[0]}.{row[1]}")]
-    details: dict[str, Any] = {}
-    if len(tables) > MAX_TABLES:
-        kept = kept[:MAX_TABLES]
-        details["truncatedAt"] = MAX_TABLES
+    kept, details = bounded(tables, lambda row: not filtering or names(f"{row[0]}.{row[1]}"), MAX_TABLES)
     wanted = {(row[0], row[1]) for row in kept}
     keys: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for owner, table, column, position in key_rows:

@@ -9,13 +9,15 @@ exactly the same names, else left to Python.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from datasource_registry import globs
 
 ESCAPE = "\\"
 MAX_PUSHED_DOWN = 50  # patterns per query; past this the filter runs in Python only
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,41 @@ def pushed_exclude(patterns: Sequence[str], *, brackets: bool) -> list[str]:
     """LIKE patterns whose names are exactly the excluded ones (inexact ones stay with NameFilter)."""
     likes = [like_of(p, brackets=brackets) for p in patterns[:MAX_PUSHED_DOWN]]
     return [like.text for like in likes if like.exact]
+
+
+def where(
+    clauses: list[str],
+    params: dict[str, str],
+    include: Sequence[str],
+    exclude: Sequence[str],
+    *,
+    brackets: bool,
+    condition: Callable[[str], str],
+) -> tuple[str, dict[str, str]]:
+    """`clauses` AND the pushed-down globs, and all their parameters: `condition(parameter name)` is one LIKE test
+    (fixed SQL); the include patterns are OR-ed (parameters i0..), the exact exclude ones NOT OR-ed (e0..)."""
+    clauses, params = list(clauses), dict(params)
+    for prefix, likes, negate in (
+        ("i", pushed_include(include, brackets=brackets) or [], False),
+        ("e", pushed_exclude(exclude, brackets=brackets), True),
+    ):
+        if likes:
+            params.update({f"{prefix}{n}": like for n, like in enumerate(likes)})
+            tests = " OR ".join(condition(f"{prefix}{n}") for n in range(len(likes)))
+            clauses.append(f"NOT ({tests})" if negate else f"({tests})")
+    return " AND ".join(clauses), params
+
+
+def fetched(cursor: Any, size: int) -> Iterator[Any]:
+    """A DB-API cursor's rows, `size` at a time (bounded memory)."""
+    while batch := cursor.fetchmany(size):
+        yield from batch
+
+
+def bounded(rows: Sequence[R], keep: Callable[[R], bool], limit: int) -> tuple[list[R], dict[str, Any]]:
+    """The catalog's table rows `keep` accepts, at most `limit` (the query asked for limit + 1 to know it was
+    reached), and the details saying so."""
+    kept = [row for row in rows if keep(row)]
+    if len(rows) > limit:
+        return kept[:limit], {"truncatedAt": limit}
+    return kept, {}

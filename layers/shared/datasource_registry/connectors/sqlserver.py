@@ -7,19 +7,18 @@ python-tds is pure Python, takes our already-connected socket (`sock=`), and nee
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from datasource_registry.connectors import egress
+from datasource_registry.connectors import egress, trust
 from datasource_registry.connectors.connstring import SQLSERVER_SCHEMES, scheme_of
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
 from datasource_registry.connectors.settings import DatabaseSettings, database_settings
-from datasource_registry.connectors.sql_like import pushed_exclude, pushed_include
+from datasource_registry.connectors.sql_like import bounded, fetched, where
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 if TYPE_CHECKING:
@@ -134,20 +133,6 @@ def _encrypt(ctx: Context, options: dict[str, str]) -> bool:
     if isinstance(value, str):
         value = value.strip().lower() not in {"false", "no", "off", "0", "disable", "optional"}
     return bool(value)
-
-
-def _trust_store() -> str:
-    """The system CA bundle (pyOpenSSL wants a file): what Python's ssl module itself would load."""
-    paths = ssl.get_default_verify_paths()
-    for candidate in (
-        os.environ.get("SSL_CERT_FILE"),
-        paths.cafile,
-        paths.openssl_cafile,
-        "/etc/pki/tls/certs/ca-bundle.crt",
-    ):
-        if candidate and os.path.isfile(candidate):
-            return candidate
-    raise ConnectorError(ErrorCode.TLS_FAILED, "no system CA bundle to verify the server's certificate with")
 
 
 # ADO.NET / ODBC keywords (lower case, blanks removed): what each means here; any other keyword is refused.
@@ -283,9 +268,11 @@ def _connect(ctx: Context) -> tuple[pytds.Connection, egress.Guard]:
     pytds.tls.validate_host = _validate_host
 
     settings = _settings(ctx)
+    encrypt = _encrypt(ctx, settings.options)
+    # The system CAs, and the source's own (caCertificate) besides them: pyOpenSSL reads them from a file.
+    cafile = trust.bundle_file(trust.ca_certificate(ctx), ctx.resources) if encrypt else None
     address = ctx.reach(settings.host, settings.port)
     sock = ctx.open(address)  # pinned TCP; python-tds speaks TDS (and its in-band TLS) over this socket
-    encrypt = _encrypt(ctx, settings.options)
     guard = egress.Guard(address)
     guard.sockets.append(sock)
     timeout = max(ctx.connect_timeout(), 0.1)
@@ -303,7 +290,7 @@ def _connect(ctx: Context) -> tuple[pytds.Connection, egress.Guard]:
             autocommit=True,
             # No ApplicationIntent=ReadOnly: an availability group would route it to a replica by name.
             readonly=False,
-            cafile=_trust_store() if encrypt else None,
+            cafile=cafile,
             validate_host=True,
             disable_connect_retry=True,  # one attempt on the one socket; a retry would reconnect by name
             bytes_to_unicode=True,
@@ -344,12 +331,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
         cur.execute(TABLES_SQL.format(limit=MAX_TABLES + 1, where=where), params)
         tables = cur.fetchall()
         cur.execute(COLUMNS_SQL.format(where=where), params)
-        return schema_of(tables, _rows(cur), names)
-
-
-def _rows(cur: pytds.Cursor) -> Iterable[Sequence[Any]]:
-    while batch := cur.fetchmany(5000):
-        yield from batch
+        return schema_of(tables, fetched(cur, 5000), names)
 
 
 def filters(schema: str | None, names: NameFilter) -> tuple[str, dict[str, str]]:
@@ -359,15 +341,9 @@ def filters(schema: str | None, names: NameFilter) -> tuple[str, dict[str, str]]
     if schema:
         clauses.append("s.name = %(schema)s")
         params["schema"] = schema
-    include = pushed_include(names.include, brackets=True)
-    if include:
-        params.update({f"i{n}": like for n, like in enumerate(include)})
-        clauses.append("(" + " OR ".join(f"{_QUALIFIED} LIKE %(i{n})s" for n in range(len(include))) + ")")
-    exclude = pushed_exclude(names.exclude, brackets=True)
-    if exclude:
-        params.update({f"e{n}": like for n, like in enumerate(exclude)})
-        clauses.append("NOT (" + " OR ".join(f"{_QUALIFIED} LIKE %(e{n})s" for n in range(len(exclude))) + ")")
-    return " AND ".join(clauses), params
+    return where(
+        clauses, params, names.include, names.exclude, brackets=True, condition=lambda p: f"{_QUALIFIED} LIKE %({p})s"
+    )
 
 
 def schema_of(
@@ -376,11 +352,7 @@ def schema_of(
     """Tables from (object_id, schema, name, type, rows) rows (at most MAX_TABLES are kept, in name order) and their
     columns from (object_id, name, type, is_nullable, default, column_id, key_ordinal) rows ordered by object."""
     filtering = bool(names.include or names.exclude)
-    kept = [row for row in tables if not filtering or names(f"{row[1]}.{row[2]}")]
-    details: dict[str, Any] = {}
-    if len(tables) > MAX_TABLES:
-        kept = kept[:MAX_TABLES]
-        details["truncatedAt"] = MAX_TABLES
+    kept, details = bounded(tables, lambda row: not filtering or names(f"{row[1]}.{row[2]}"), MAX_TABLES)
     wanted = {row[0] for row in kept}
     columns: dict[Any, list[Column]] = {}
     keys: dict[Any, list[tuple[int, str]]] = {}

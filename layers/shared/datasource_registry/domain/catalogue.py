@@ -215,6 +215,13 @@ _CA_CERTIFICATE = Setting(
     "PEM CA certificate to trust besides the public ones (a private endpoint or proxy the network policy allows).",
     max_length=16384,
 )
+# Engines with TLS of their own (Cassandra, Kafka, SQL Server): a private CA trusted besides the system CAs.
+_TLS_CA_CERTIFICATE = Setting(
+    "caCertificate",
+    "string",
+    "PEM CA certificate trusted besides the system CAs for TLS (the host name is still checked).",
+    max_length=16384,
+)
 _PLANNED = Capabilities(False, False, ssh_tunnel=False, include_exclude=False)
 
 
@@ -338,6 +345,7 @@ def _build() -> dict[str, ConnectorType]:
                 "TLS for the whole session, the certificate checked against the system CAs and the host name"
                 " (default true); false sends the login without TLS.",
             ),
+            _TLS_CA_CERTIFICATE,
         ),
         _sql(
             "oracle",
@@ -452,7 +460,13 @@ def _build() -> dict[str, ConnectorType]:
             fields=("host", "port"),
             settings=(
                 Setting("keyspace", "string", "Keyspace to discover."),
-                Setting("datacenter", "string", "Local datacenter name."),
+                Setting(
+                    "datacenter",
+                    "string",
+                    "Local datacenter of the load-balancing policy: a node in another datacenter is refused.",
+                ),
+                Setting("tls", "boolean", "Connect with TLS (client_encryption_options), the host name checked."),
+                _TLS_CA_CERTIFICATE,
             ),
             credentials=_DB_CREDENTIALS,
             example={"name": "Example Cassandra", "type": "cassandra", "host": "cassandra.example.com", "port": 9042},
@@ -579,6 +593,7 @@ def _build() -> dict[str, ConnectorType]:
                 ),
                 Setting("saslUsername", "string", "SASL user name."),
                 Setting("saslPassword", "string", "SASL password.", secret=True),
+                _TLS_CA_CERTIFICATE,
                 Setting("schemaRegistryUrl", "string", "Schema registry URL (Confluent Schema Registry REST API)."),
                 Setting(
                     "schemaRegistryUsername",
