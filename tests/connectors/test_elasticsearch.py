@@ -93,8 +93,11 @@ MAPPINGS: dict[str, dict[str, Any]] = {
         "properties": {"@timestamp": {"type": "date"}, "message": {"type": "match_only_text"}}
     },
 }
+# _cat/indices' docs.count is Lucene's, nested objects included ("all document counts include hidden nested
+# documents", cat indices API): 1,200 orders of 2 lines each are 3,600; the Count API answers 1,200.
+TOP_LEVEL_DOCS = {"orders": 1200}
 DOCS = {
-    "orders": 1200,
+    "orders": 3600,
     "orders-archive": 5,
     "logs-2026": 42,
     ".kibana_1": 3,
@@ -204,6 +207,13 @@ def _serve(tls: ssl.SSLContext | None) -> tuple[ThreadingHTTPServer, Cluster]:
                     names += [i["index_name"] for i in STREAM["indices"]]
                 rows = [{"index": n, "status": "open", "docs.count": str(DOCS[n])} for n in sorted(set(names))]
                 self._send(200, rows)
+            elif path.endswith("/_count") and path.count("/") == 2:
+                name = path.split("/")[1]
+                if name not in TOP_LEVEL_DOCS:
+                    self._send(404, {"error": {"type": "index_not_found_exception"}, "status": 404})
+                    return
+                shards = {"total": 1, "successful": 1, "skipped": 0, "failed": 0}
+                self._send(200, {"count": TOP_LEVEL_DOCS[name], "_shards": shards})
             elif path.endswith("/_mapping"):
                 if user == "viewer":
                     reason = (
@@ -425,7 +435,9 @@ def test_discovery_flattens_mappings_and_counts_documents_skipping_hidden_indice
         ("lines.qty", "integer"),
         ("total_alias", "alias"),
     ]
+    # top-level documents (the Count API), not _cat/indices' Lucene count with the nested `lines` in it
     assert orders.primary_key == ["_id"] and orders.estimated_rows == 1200
+    assert [r["path"] for r in es.requests if "_count" in r["path"]] == ["/orders/_count"]
     stream = tables["data_streams.logs-app-default"]
     # the newest backing index's mapping; documents of every backing index
     assert [c.name for c in stream.columns] == ["_id", "@timestamp", "message"] and stream.estimated_rows == 123
