@@ -526,7 +526,7 @@ OSMEM_PRODUCTS = {
 
 
 @pytest.fixture(scope="module")
-def osmem_url() -> Iterator[str]:
+def osmem_cluster() -> Iterator[str]:
     """Indices with nested objects, multi-fields and an alias, documents through _bulk, a hidden index."""
     with osmem() as url:
         call(url, "PUT", "/orders", {"mappings": OSMEM_ORDERS})
@@ -547,16 +547,16 @@ def osmem_url() -> Iterator[str]:
         yield url
 
 
-def test_osmem_check_reports_opensearch(osmem_url: str) -> None:
-    info = call(osmem_url, "GET", "/")
-    result = check_connection(es_target(osmem_url), {}, LOOPBACK)
+def test_osmem_check_reports_opensearch(osmem_cluster: str) -> None:
+    info = call(osmem_cluster, "GET", "/")
+    result = check_connection(es_target(osmem_cluster), {}, LOOPBACK)
     assert result.success, result.error
     assert result.server_version == f"OpenSearch {info['version']['number']}"
     assert result.details["distribution"] == "OpenSearch" and result.details["clusterName"] == info["cluster_name"]
 
 
-def test_osmem_discovery_columns_and_top_level_document_counts(osmem_url: str) -> None:
-    schema = discover_schema(es_target(osmem_url), {}, LOOPBACK, deadline_seconds=10)
+def test_osmem_discovery_columns_and_top_level_document_counts(osmem_cluster: str) -> None:
+    schema = discover_schema(es_target(osmem_cluster), {}, LOOPBACK, deadline_seconds=10)
     tables = {t.qualified_name: t for t in schema.tables}
     # the hidden index is not listed; osmem has no data streams (it refuses to create one)
     assert sorted(tables) == ["indices.orders", "indices.orders-archive", "indices.products"]
@@ -579,7 +579,7 @@ def test_osmem_discovery_columns_and_top_level_document_counts(osmem_url: str) -
     )
     # osmem's _cat/indices counts the nested documents, as Elasticsearch and OpenSearch do (9 here); discovery
     # reports the top-level documents
-    cat = call(osmem_url, "GET", "/_cat/indices/orders?format=json&h=index,docs.count")
+    cat = call(osmem_cluster, "GET", "/_cat/indices/orders?format=json&h=index,docs.count")
     assert cat[0]["docs.count"] == "9"
     assert orders.estimated_rows == 3 and orders.primary_key == ["_id"]
     products = tables["indices.products"]
@@ -596,13 +596,13 @@ def test_osmem_discovery_columns_and_top_level_document_counts(osmem_url: str) -
     assert products.estimated_rows == 2 and tables["indices.orders-archive"].estimated_rows == 1
 
 
-def test_osmem_include_exclude_pushed_down_and_index_pattern(osmem_url: str) -> None:
-    target = es_target(osmem_url, include=("indices.orders*",), exclude=("*.orders-archive",))
+def test_osmem_include_exclude_pushed_down_and_index_pattern(osmem_cluster: str) -> None:
+    target = es_target(osmem_cluster, include=("indices.orders*",), exclude=("*.orders-archive",))
     schema = discover_schema(target, {}, LOOPBACK, deadline_seconds=10)
     assert [t.name for t in schema.tables] == ["orders"]
     assert schema.details["indexExpression"] == "orders*,-orders-archive"
-    by_pattern = discover_schema(es_target(osmem_url, indexPattern="prod*"), {}, LOOPBACK, deadline_seconds=10)
+    by_pattern = discover_schema(es_target(osmem_cluster, indexPattern="prod*"), {}, LOOPBACK, deadline_seconds=10)
     assert [t.name for t in by_pattern.tables] == ["products"]
     with pytest.raises(ConnectorError) as raised:
-        discover_schema(es_target(osmem_url, indexPattern="nosuchindex"), {}, LOOPBACK, deadline_seconds=10)
+        discover_schema(es_target(osmem_cluster, indexPattern="nosuchindex"), {}, LOOPBACK, deadline_seconds=10)
     assert raised.value.code == "NOT_FOUND" and "index_not_found_exception" in raised.value.message
