@@ -1,7 +1,9 @@
 """Elasticsearch / OpenSearch against a local HTTP(S) server answering `GET /`, `_cat/indices`, `_data_stream` and
 `_mapping`, and refusing with 401/403 `security_exception` bodies, as Elastic's REST API documentation shows them.
-No Elasticsearch or OpenSearch can run on this machine (a JVM server not on PyPI, Debian or npm); an opt-in live
-test runs against a real cluster when DS_LIVE_ELASTICSEARCH_URL is set."""
+No Elasticsearch or OpenSearch can run on this machine (a JVM server not on PyPI, Debian or npm); discovery and the
+connection test also run against osmem-server (tests/connectors/osmem.py), a third-party in-memory
+OpenSearch-compatible server on PyPI (no authentication, no data streams, plain HTTP). An opt-in live test runs
+against a real cluster when DS_LIVE_ELASTICSEARCH_URL is set."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from datasource_registry.connectors.elasticsearch import flatten_mapping
 from datasource_registry.connectors.errors import ConnectorError
 from datasource_registry.connectors.target import ConnectionTarget
 from tests.conftest import free_port
+
+from .osmem import call, osmem
 
 pytestmark = pytest.mark.server
 LOOPBACK = NetworkPolicy.from_string("127.0.0.0/8")
@@ -93,8 +97,11 @@ MAPPINGS: dict[str, dict[str, Any]] = {
         "properties": {"@timestamp": {"type": "date"}, "message": {"type": "match_only_text"}}
     },
 }
+# _cat/indices' docs.count is Lucene's, nested objects included ("all document counts include hidden nested
+# documents", cat indices API): 1,200 orders of 2 lines each are 3,600; the Count API answers 1,200.
+TOP_LEVEL_DOCS = {"orders": 1200}
 DOCS = {
-    "orders": 1200,
+    "orders": 3600,
     "orders-archive": 5,
     "logs-2026": 42,
     ".kibana_1": 3,
@@ -204,6 +211,13 @@ def _serve(tls: ssl.SSLContext | None) -> tuple[ThreadingHTTPServer, Cluster]:
                     names += [i["index_name"] for i in STREAM["indices"]]
                 rows = [{"index": n, "status": "open", "docs.count": str(DOCS[n])} for n in sorted(set(names))]
                 self._send(200, rows)
+            elif path.endswith("/_count") and path.count("/") == 2:
+                name = path.split("/")[1]
+                if name not in TOP_LEVEL_DOCS:
+                    self._send(404, {"error": {"type": "index_not_found_exception"}, "status": 404})
+                    return
+                shards = {"total": 1, "successful": 1, "skipped": 0, "failed": 0}
+                self._send(200, {"count": TOP_LEVEL_DOCS[name], "_shards": shards})
             elif path.endswith("/_mapping"):
                 if user == "viewer":
                     reason = (
@@ -425,7 +439,9 @@ def test_discovery_flattens_mappings_and_counts_documents_skipping_hidden_indice
         ("lines.qty", "integer"),
         ("total_alias", "alias"),
     ]
+    # top-level documents (the Count API), not _cat/indices' Lucene count with the nested `lines` in it
     assert orders.primary_key == ["_id"] and orders.estimated_rows == 1200
+    assert [r["path"] for r in es.requests if "_count" in r["path"]] == ["/orders/_count"]
     stream = tables["data_streams.logs-app-default"]
     # the newest backing index's mapping; documents of every backing index
     assert [c.name for c in stream.columns] == ["_id", "@timestamp", "message"] and stream.estimated_rows == 123
@@ -483,3 +499,124 @@ def test_live_elasticsearch() -> None:
     result = check_connection(target, credentials, NetworkPolicy())
     assert result.success, result.error
     assert discover_schema(target, credentials, NetworkPolicy(), deadline_seconds=120).tables is not None
+
+
+# -- against osmem-server, a third-party OpenSearch-compatible server -------------------------------------------
+OSMEM_ORDERS = {
+    "properties": {
+        "id": {"type": "long"},
+        "placed": {"type": "date"},
+        "customer": {
+            "properties": {
+                "name": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+                "address": {"properties": {"city": {"type": "keyword"}}},
+            }
+        },
+        "lines": {"type": "nested", "properties": {"sku": {"type": "keyword"}, "qty": {"type": "integer"}}},
+        "total_alias": {"type": "alias", "path": "id"},
+    }
+}
+OSMEM_PRODUCTS = {
+    "properties": {
+        "title": {"type": "text", "fields": {"raw": {"type": "keyword"}, "english": {"type": "text"}}},
+        "price": {"type": "scaled_float", "scaling_factor": 100},
+        "tags": {"type": "keyword"},
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def osmem_cluster() -> Iterator[str]:
+    """Indices with nested objects, multi-fields and an alias, documents through _bulk, a hidden index."""
+    with osmem() as url:
+        call(url, "PUT", "/orders", {"mappings": OSMEM_ORDERS})
+        call(url, "PUT", "/orders-archive", {"mappings": {"properties": {"id": {"type": "long"}}}})
+        call(url, "PUT", "/products", {"mappings": OSMEM_PRODUCTS})
+        call(url, "PUT", "/.internal", {"settings": {"index.hidden": True}})
+        lines: list[dict[str, Any]] = []
+        for i in range(3):  # 3 orders of 2 nested lines: 9 Lucene documents, 3 top-level ones
+            order = {"id": i, "placed": "2026-11-01", "customer": {"name": f"c{i}", "address": {"city": "Lyon"}}}
+            order["lines"] = [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}]
+            lines += [{"index": {"_index": "orders", "_id": str(i)}}, order]
+        lines += [{"index": {"_index": "orders-archive"}}, {"id": 99}]
+        for title in ("Desk", "Lamp"):
+            lines += [{"index": {"_index": "products"}}, {"title": title, "price": 9.5, "tags": ["home"]}]
+        lines += [{"index": {"_index": ".internal"}}, {"x": 1}]
+        answer = call(url, "POST", "/_bulk?refresh=true", lines, ndjson=True)
+        assert answer["errors"] is False
+        yield url
+
+
+def test_osmem_check_reports_opensearch(osmem_cluster: str) -> None:
+    info = call(osmem_cluster, "GET", "/")
+    result = check_connection(es_target(osmem_cluster), {}, LOOPBACK)
+    assert result.success, result.error
+    assert result.server_version == f"OpenSearch {info['version']['number']}"
+    assert result.details["distribution"] == "OpenSearch" and result.details["clusterName"] == info["cluster_name"]
+
+
+def test_osmem_discovery_columns_and_top_level_document_counts(osmem_cluster: str) -> None:
+    schema = discover_schema(es_target(osmem_cluster), {}, LOOPBACK, deadline_seconds=10)
+    tables = {t.qualified_name: t for t in schema.tables}
+    # the hidden index is not listed; osmem has no data streams (it refuses to create one)
+    assert sorted(tables) == ["indices.orders", "indices.orders-archive", "indices.products"]
+    orders = tables["indices.orders"]
+    assert sorted((c.name, c.type) for c in orders.columns) == sorted(
+        [
+            ("_id", "keyword"),
+            ("id", "long"),
+            ("placed", "date"),
+            ("customer", "object"),
+            ("customer.name", "text"),
+            ("customer.name.keyword", "keyword"),
+            ("customer.address", "object"),
+            ("customer.address.city", "keyword"),
+            ("lines", "nested"),
+            ("lines.sku", "keyword"),
+            ("lines.qty", "integer"),
+            ("total_alias", "alias"),
+        ]
+    )
+    # osmem's _cat/indices counts the nested documents, as Elasticsearch and OpenSearch do (9 here); discovery
+    # reports the top-level documents
+    cat = call(osmem_cluster, "GET", "/_cat/indices/orders?format=json&h=index,docs.count")
+    assert cat[0]["docs.count"] == "9"
+    assert orders.estimated_rows == 3 and orders.primary_key == ["_id"]
+    products = tables["indices.products"]
+    assert sorted((c.name, c.type) for c in products.columns) == sorted(
+        [
+            ("_id", "keyword"),
+            ("title", "text"),
+            ("title.raw", "keyword"),
+            ("title.english", "text"),
+            ("price", "scaled_float"),
+            ("tags", "keyword"),
+        ]
+    )
+    assert products.estimated_rows == 2 and tables["indices.orders-archive"].estimated_rows == 1
+
+
+def test_osmem_include_exclude_pushed_down_and_index_pattern(osmem_cluster: str) -> None:
+    target = es_target(osmem_cluster, include=("indices.orders*",), exclude=("*.orders-archive",))
+    schema = discover_schema(target, {}, LOOPBACK, deadline_seconds=10)
+    assert [t.name for t in schema.tables] == ["orders"]
+    assert schema.details["indexExpression"] == "orders*,-orders-archive"
+    by_pattern = discover_schema(es_target(osmem_cluster, indexPattern="prod*"), {}, LOOPBACK, deadline_seconds=10)
+    assert [t.name for t in by_pattern.tables] == ["products"]
+    with pytest.raises(ConnectorError) as raised:
+        discover_schema(es_target(osmem_cluster, indexPattern="nosuchindex"), {}, LOOPBACK, deadline_seconds=10)
+    assert raised.value.code == "NOT_FOUND" and "index_not_found_exception" in raised.value.message
+
+
+def test_osmem_beyond_the_count_request_bound_a_nested_index_has_no_count(
+    osmem_cluster: str, connector_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if connector_path == "runner":
+        pytest.skip("the bound is lowered in this process only")
+    from datasource_registry.connectors import elasticsearch
+
+    monkeypatch.setattr(elasticsearch, "MAX_COUNT_REQUESTS", 0)
+    schema = discover_schema(es_target(osmem_cluster), {}, LOOPBACK, deadline_seconds=10)
+    rows = {t.name: t.estimated_rows for t in schema.tables}
+    # unknown rather than _cat/indices' 9 (nested documents included); indices without nested fields keep theirs
+    assert rows == {"orders": None, "orders-archive": 1, "products": 2}

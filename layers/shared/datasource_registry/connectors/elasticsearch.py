@@ -27,6 +27,9 @@ MAX_DEPTH = 20  # Elasticsearch's default index.mapping.depth.limit
 MAX_MAPPING_BYTES = 16 * 1024 * 1024  # one batch of mappings
 MAX_LIST_BYTES = 32 * 1024 * 1024  # _cat/indices and _data_stream for up to 10,000 names
 MAX_EXPRESSION_CHARS = 3_000  # per request line: index names are joined with commas
+# _cat/indices' docs.count is Lucene's: every nested object is a hidden document of its own. Indices (and data
+# streams) with a `nested` field are counted with the Count API instead, one request each, up to this many.
+MAX_COUNT_REQUESTS = 200
 INDICES = "indices"
 DATA_STREAMS = "data_streams"
 # What an index expression may hold when pushed down: Elasticsearch's index-name characters and `*`.
@@ -182,6 +185,15 @@ def _count(value: Any) -> int | None:
         return None
 
 
+def _documents(client: PinnedHttp, name: str) -> int | None:
+    """Top-level documents of an index or data stream (`GET /<name>/_count`); None when it cannot be counted."""
+    response = client.get(f"/{quote(name, safe='')}/_count", max_bytes=64 * 1024)
+    if response.status != 200:
+        return None  # e.g. 403: the monitor privilege lists indices, counting needs read
+    answer = response.json()
+    return _count(answer.get("count")) if isinstance(answer, dict) else None
+
+
 def discover(ctx: Context) -> DiscoveredSchema:
     started = time.monotonic()
     with ctx.stage("resolve"):
@@ -235,9 +247,14 @@ def discover(ctx: Context) -> DiscoveredSchema:
             if isinstance(answer, dict):
                 mappings.update({k: v.get("mappings") for k, v in answer.items() if isinstance(v, dict)})
         tables = []
+        count_requests = 0
         for (kind, name), index in zip(wanted, to_read, strict=True):
             rows = stream_counts.get(name) if kind == DATA_STREAMS else counts.get(name)
-            tables.append(_table(kind, name, flatten_mapping(mappings.get(index)), rows))
+            fields = flatten_mapping(mappings.get(index))
+            if rows and any(kind_ == "nested" for _, kind_ in fields):
+                count_requests += 1
+                rows = _documents(client, name) if count_requests <= MAX_COUNT_REQUESTS else None
+            tables.append(_table(kind, name, fields, rows))
     return DiscoveredSchema(
         tables,
         details={
