@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -19,7 +19,7 @@ from deltalake import write_deltalake
 from datasource_registry.connectors import ConnectionTarget, check_connection, discover_schema
 from devserver.hudi_writer import HudiTable
 
-from .conftest import LOOPBACK
+from .conftest import LOOPBACK, JsonHandler
 
 KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
 ORDERS = pa.table(
@@ -206,10 +206,7 @@ def test_a_closed_endpoint_is_unreachable_within_the_deadline(type_name: str, wi
 def recording_endpoint() -> Iterator[tuple[str, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             seen.append({k.lower(): v for k, v in self.headers.items()})
             self.send_response(404)

@@ -15,7 +15,7 @@ import pytest
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.pinned_http import BaseUrl, PinnedHttp
 from datasource_registry.connectors.target import ConnectionTarget
-from tests.connectors.conftest import LOOPBACK
+from tests.connectors.conftest import LOOPBACK, serve_connections
 
 pytestmark = pytest.mark.server
 
@@ -37,24 +37,19 @@ def listener(request: pytest.FixtureRequest) -> Iterator[Listener]:
     server = socket.create_server(("127.0.0.1", 0))
     state = Listener(int(server.getsockname()[1]), answer=getattr(request, "param", True))
 
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            state.connections += 1
-            with contextlib.suppress(OSError), conn:
-                data = b""
-                while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
-                    data += chunk
-                if data:
-                    state.requests += 1
-                    if state.answer:
-                        conn.sendall(ANSWER)
-            state.closed.set()
+    def session(conn: socket.socket) -> None:
+        state.connections += 1
+        with contextlib.suppress(OSError), conn:
+            data = b""
+            while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
+                data += chunk
+            if data:
+                state.requests += 1
+                if state.answer:
+                    conn.sendall(ANSWER)
+        state.closed.set()
 
-    threading.Thread(target=serve, daemon=True).start()
+    serve_connections(server, session)
     yield state
     server.close()
 

@@ -25,6 +25,7 @@ from datasource_registry.connectors.pinned_http import Response, status_code
 from datasource_registry.connectors.saas_http import (
     HttpsSession,
     answered,
+    as_int,
     ca_certificate,
     config_text,
     load_private_key,
@@ -197,13 +198,6 @@ def _kind(table_type: Any) -> str:
     return "view" if str(table_type or "").upper() in {"VIEW", "MATERIALIZED_VIEW"} else "table"
 
 
-def _rows(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _segment(value: str) -> str:
     return quote(value, safe="")
 
@@ -216,7 +210,7 @@ def _table(api: Api, session: HttpsSession, dataset: str, table_id: str, table_t
         for ordinal, (path, kind, nullable) in enumerate(flatten(schema.get("fields")), start=1)
     ]
     kind = _kind(document.get("type") or table_type)
-    return Table(dataset, table_id, kind, columns, [], _rows(document.get("numRows")))
+    return Table(dataset, table_id, kind, columns, [], as_int(document.get("numRows")))
 
 
 def _described(api: Api, kept: list[tuple[str, str, str]]) -> list[Table]:

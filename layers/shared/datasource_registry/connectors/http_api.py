@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
-from datasource_registry.connectors.pinned_http import PinnedClient, refuse_line_breaks, status_error
+from datasource_registry.connectors.pinned_http import PinnedClient, configured_url, refuse_line_breaks, status_error
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -21,12 +21,7 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 def _url(ctx: Context) -> tuple[str, str, int, str]:
-    target = ctx.target
-    url = str(target.source_config.get("url") or "")
-    if not url:
-        if not target.host:
-            raise ConnectorError(ErrorCode.INVALID_CONFIG, "source_config.url or host is required")
-        url = f"https://{target.host}:{target.port or 443}/"
+    url = configured_url(ctx, 443, "/")
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -41,6 +41,16 @@ class BaseUrl:
     path: str  # without a trailing slash ("" for the root)
 
 
+def configured_url(ctx: Context, default_port: int, path: str = "") -> str:
+    """sourceConfig.url, or else https:// to the source's host and port (`default_port` when it has none)."""
+    url = str(ctx.target.source_config.get("url") or "")
+    if url:
+        return url
+    if not ctx.target.host:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, "sourceConfig.url or host is required")
+    return f"https://{ctx.target.host}:{ctx.target.port or default_port}{path}"
+
+
 def parse_base_url(ctx: Context, url: str, default_port: int, what: str) -> BaseUrl:
     """An http(s) URL with no credentials in it; INVALID_CONFIG otherwise."""
     try:
@@ -110,6 +120,8 @@ class PinnedClient:
     `budget` gives the seconds a request may still take (raising TIMEOUT when none are left): the source's query
     timeout capped by the deadline unless the caller says otherwise.
     """
+
+    max_body_bytes = MAX_BODY_BYTES  # an answer's bound unless a request says otherwise
 
     def __init__(
         self,
@@ -236,10 +248,10 @@ class PinnedClient:
         *,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
-        max_bytes: int = MAX_BODY_BYTES,
+        max_bytes: int | None = None,
     ) -> Response:
         response = self.send(method, path, headers, body)
-        data = self.read_body(response, max_bytes)
+        data = self.read_body(response, self.max_body_bytes if max_bytes is None else max_bytes)
         return Response(response.status, response.reason, {k.lower(): v for k, v in response.getheaders()}, data)
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.network import PinnedAddress, normalize_host, resolve_pinned
-from datasource_registry.connectors.pinned_http import PinnedClient, Response
+from datasource_registry.connectors.pinned_http import PinnedClient
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
@@ -53,6 +53,8 @@ def _explicitly_allowed(ctx: Context, ip: str) -> bool:
 class HttpsSession(PinnedClient):
     """One keep-alive HTTPS connection to one host of an engine (or an explicitly allowed one), pinned."""
 
+    max_body_bytes = MAX_BODY_BYTES
+
     def __init__(
         self,
         ctx: Context,
@@ -67,17 +69,6 @@ class HttpsSession(PinnedClient):
         with ctx.stage("resolve"):
             address = _resolve(ctx, host, port, engine, suffixes)
         super().__init__(ctx, host, port, address, tls=True, ca_certificate=ca_certificate)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-        max_bytes: int = MAX_BODY_BYTES,
-    ) -> Response:
-        return super().request(method, path, headers=headers, body=body, max_bytes=max_bytes)
 
 
 def _resolve(ctx: Context, host: str, port: int, engine: str, suffixes: tuple[str, ...]) -> PinnedAddress:
@@ -206,6 +197,14 @@ def oauth_token(ctx: Context, session: HttpsSession, path: str, fields: Mapping[
         description,
         200,
     )
+
+
+def as_int(value: Any) -> int | None:
+    """A count as the API gave it (a number or a string of digits); None when it is none."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def quoted(ctx: Context, text: str, limit: int = 300) -> str:

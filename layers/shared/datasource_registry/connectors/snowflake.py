@@ -30,6 +30,7 @@ from datasource_registry.connectors.pinned_http import STATUS_CODES, Response, s
 from datasource_registry.connectors.saas_http import (
     HttpsSession,
     answered,
+    as_int,
     ca_certificate,
     config_text,
     load_private_key,
@@ -252,13 +253,6 @@ def column_type(data_type: Any, length: Any, precision: Any, scale: Any) -> str:
     return name
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def discover(ctx: Context) -> DiscoveredSchema:
     started = time.monotonic()
     database = ctx.target.database_name
@@ -290,7 +284,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
                 if len(tables) == MAX_TABLES:
                     truncated = True
                     break
-                tables[(schema, name)] = Table(schema, name, _kind(table_type), [], [], _int(row_count))
+                tables[(schema, name)] = Table(schema, name, _kind(table_type), [], [], as_int(row_count))
             if len(page) < TABLE_PAGE:
                 break
             offset += TABLE_PAGE
@@ -313,7 +307,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
                             column_type(data_type, length, precision, scale),
                             str(nullable).upper() == "YES",
                             default,
-                            _int(ordinal) or len(table.columns) + 1,
+                            as_int(ordinal) or len(table.columns) + 1,
                         )
                     )
             if len(page) < COLUMN_PAGE or (page and (page[-1][0], page[-1][1]) > last):
