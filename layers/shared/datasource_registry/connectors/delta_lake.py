@@ -61,8 +61,8 @@ def _open(ctx: Context, *, rows: bool) -> tuple[str, str, dict[str, Any]]:
                 found["rows"] = 0
         return found
 
-    bucket, path, found = lake.read_table(ctx, "reading the Delta log", load, _options)
-    ctx.details.update(bucket=bucket, path=path, format="delta", version=found["version"])
+    bucket, path, found = lake.read_table(ctx, "delta", "reading the Delta log", load, _options)
+    ctx.details["version"] = found["version"]
     return bucket, path, found
 
 

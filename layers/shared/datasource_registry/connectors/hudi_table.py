@@ -50,15 +50,8 @@ def _open(ctx: Context, *, schema: bool) -> tuple[str, str, dict[str, Any]]:
             found["schema"] = table.get_schema()  # now the same commit metadata, as Arrow types
         return found
 
-    bucket, path, found = lake.read_table(ctx, "reading the Hudi timeline", load)
-    ctx.details.update(
-        bucket=bucket,
-        path=path,
-        format="hudi",
-        tableType=found["type"],
-        tableVersion=found["version"],
-        latestCommit=found["latest"],
-    )
+    bucket, path, found = lake.read_table(ctx, "hudi", "reading the Hudi timeline", load)
+    ctx.details.update(tableType=found["type"], tableVersion=found["version"], latestCommit=found["latest"])
     return bucket, path, found
 
 

@@ -164,12 +164,14 @@ def bounded(ctx: Context, what: str, call: Callable[[], T]) -> T:
 
 def read_table(
     ctx: Context,
+    table_format: str,
     what: str,
     load: Callable[[str, dict[str, str]], T],
     extra_options: Callable[[float], dict[str, str]] | None = None,
 ) -> tuple[str, str, T]:
     """Bucket, path and what `load(uri, storage_options)` read of the table: "resolve" (the table's location and the
-    storage options, with the time left), then "metadata" (the library call, bounded by the deadline)."""
+    storage options, with the time left), then "metadata" (the library call, bounded by the deadline). The call's
+    details get the bucket, path and format."""
     with ctx.stage("resolve"):
         bucket, path = table_location(ctx)
         budget = ctx.query_timeout()
@@ -177,6 +179,7 @@ def read_table(
     uri = f"s3://{bucket}/{path}"
     with ctx.stage("metadata", classify):
         found = bounded(ctx, what, lambda: load(uri, options))
+    ctx.details.update(bucket=bucket, path=path, format=table_format)
     return bucket, path, found
 
 
