@@ -357,3 +357,30 @@ def test_a_hudi_table_version_the_library_cannot_read_is_unsupported(moto_endpoi
 
     assert result.error_code == "UNSUPPORTED", result.error
     assert "version" in (result.error or "")
+
+
+# --- Both formats -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", ["delta_lake", "hudi"])
+def test_include_and_exclude_apply_to_the_table_as_bucket_dot_name(
+    moto_endpoint: str, s3_bucket: str, type_name: str
+) -> None:
+    if type_name == "delta_lake":
+        write_deltalake(f"s3://{s3_bucket}/lake/orders", ORDERS, storage_options=options(moto_endpoint))
+        path, name = "lake/orders", "orders"
+    else:
+        HudiTable(s3(moto_endpoint), s3_bucket, "lake/trips", "trips", "id", "city").create().commit(
+            TRIPS, "20250101000000000"
+        )
+        path, name = "lake/trips", "trips"
+
+    def names(**patterns: tuple[str, ...]) -> list[str]:
+        found = discover_schema(
+            target(type_name, f"s3://{s3_bucket}/{path}", **patterns), KEYS, LOOPBACK, aws_endpoint_url=moto_endpoint
+        )
+        return [f"{t.schema}.{t.name}" for t in found.tables]
+
+    assert names(include_patterns=(f"{s3_bucket}.{name}",)) == [f"{s3_bucket}.{name}"]
+    assert names(include_patterns=("other.*",)) == []
+    assert names(exclude_patterns=(f"*.{name}",)) == []
