@@ -7,12 +7,14 @@ import contextlib
 import http.client
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from datasource_registry.connectors.context import Context
+from datasource_registry.connectors.errors import ConnectorError
 from datasource_registry.connectors.pinned_http import BaseUrl, PinnedHttp
 from datasource_registry.connectors.target import ConnectionTarget
 from tests.connectors.conftest import LOOPBACK, serve_connections
@@ -54,9 +56,9 @@ def listener(request: pytest.FixtureRequest) -> Iterator[Listener]:
     server.close()
 
 
-def _client(port: int) -> tuple[Context, PinnedHttp]:
+def _client(port: int, deadline: float = 5.0) -> tuple[Context, PinnedHttp]:
     target = ConnectionTarget(type="elasticsearch", host="127.0.0.1", port=port, connection_timeout=5)
-    ctx = Context.create(target, {}, LOOPBACK, 5.0, None, whole_call_is_connect=False)
+    ctx = Context.create(target, {}, LOOPBACK, deadline, None, whole_call_is_connect=False)
     return ctx, PinnedHttp(ctx, BaseUrl("http", "127.0.0.1", port, ""), {})
 
 
@@ -76,3 +78,27 @@ def test_a_new_connection_dropped_without_an_answer_is_not_tried_again(listener:
     with ctx.resources, pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         client.get("/")
     assert (listener.connections, listener.requests) == (1, 1)
+
+
+def test_an_answer_trickled_past_the_deadline_is_a_timeout_within_it() -> None:
+    """A byte every 0.1 s never lets one read time out: only the check of the time left between reads ends it."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def trickle(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n")
+            for _ in range(200):
+                conn.sendall(b" ")
+                time.sleep(0.1)
+
+    serve_connections(server, lambda conn: threading.Thread(target=trickle, args=(conn,), daemon=True).start())
+    ctx, client = _client(int(server.getsockname()[1]), deadline=1.0)
+    started = time.monotonic()
+    try:
+        with ctx.resources, pytest.raises(ConnectorError) as raised:
+            client.get("/")
+    finally:
+        server.close()
+    assert raised.value.code == "TIMEOUT"
+    assert time.monotonic() - started < 2
