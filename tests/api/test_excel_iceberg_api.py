@@ -4,13 +4,13 @@ Iceberg table's schema), discovered again, and the new snapshot version's diff r
 
 from __future__ import annotations
 
-import io
 import uuid
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pyarrow as pa
+
+from tests.connectors.test_excel_iceberg import workbook_bytes
 
 BASE = "/api/v1/data-sources"
 CREDENTIALS = {"accessKeyId": "testing", "secretAccessKey": "testing"}  # moto's placeholder keys
@@ -23,18 +23,6 @@ def bucket_in(local_api: Any) -> tuple[Any, str]:
     return s3, bucket
 
 
-def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    sink = io.BytesIO()
-    book.save(sink)
-    return sink.getvalue()
-
-
 def changes_between(api: Any, identifier: str) -> list[tuple[str, str, str | None]]:
     diff = api.get(f"{BASE}/{identifier}/schema/diff", params={"from": 1, "to": 2})
     assert diff.status_code == 200, diff.text
@@ -45,7 +33,7 @@ def test_an_excel_source_gets_a_new_version_when_its_workbook_changes(api, local
     # Given a workbook on S3 and a source naming it
     s3, bucket = bucket_in(local_api)
     orders = [["id", "customer"], [1, "ann"], [2, "bo"]]
-    s3.put_object(Bucket=bucket, Key="reports/q1.xlsx", Body=workbook({"orders": orders}))
+    s3.put_object(Bucket=bucket, Key="reports/q1.xlsx", Body=workbook_bytes({"orders": orders}))
     created = api.post(
         BASE,
         json={
@@ -63,7 +51,7 @@ def test_an_excel_source_gets_a_new_version_when_its_workbook_changes(api, local
     # When a column and a sheet are added with openpyxl, and it is discovered again
     wider = [["id", "customer", "total"], [1, "ann", 9.5], [2, "bo", 12.25]]
     s3.put_object(
-        Bucket=bucket, Key="reports/q1.xlsx", Body=workbook({"orders": wider, "refunds": [["order_id"], [1]]})
+        Bucket=bucket, Key="reports/q1.xlsx", Body=workbook_bytes({"orders": wider, "refunds": [["order_id"], [1]]})
     )
     second = api.post(f"{BASE}/{identifier}/discover-schema").json()
 

@@ -177,24 +177,28 @@ class HttpServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet request handler that answers JSON (the local HTTP servers of the tests build on it)."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: object, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+        data = raw if raw is not None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
 @pytest.fixture
 def http_server() -> Iterator[HttpServer]:
     requests: list[dict[str, str]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
             if self.path == "/orders":
@@ -225,11 +229,9 @@ class TlsServer:
     server_names: list[str]
 
 
-@pytest.fixture
-def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
-    """An HTTPS listener with a self-signed certificate that records the SNI names clients send."""
+def self_signed(directory: Path, dns_name: str = "localhost", *, ca: bool = False) -> tuple[Path, Path]:
+    """A self-signed certificate naming `dns_name` (a CA when `ca`) and its key: `<dns_name>.pem`, `<dns_name>.key`."""
     import datetime
-    import ssl
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -237,9 +239,9 @@ def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -247,18 +249,21 @@ def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
     )
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    cert = builder.sign(key, hashes.SHA256())
+    cert_path, key_path = directory / f"{dns_name}.pem", directory / f"{dns_name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    names: list[str] = []
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    context.sni_callback = lambda _sock, server_name, _ctx: names.append(server_name or "") or None
-    listener = socket.create_server(("127.0.0.1", 0))
+    return cert_path, key_path
+
+
+def serve_connections(listener: socket.socket, handle: Callable[[socket.socket], None]) -> None:
+    """Accept on `listener` in a daemon thread until it is closed; each connection goes to `handle`, in that thread."""
 
     def serve() -> None:
         while True:
@@ -266,10 +271,42 @@ def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
                 conn, _ = listener.accept()
             except OSError:
                 return
-            with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
-                pass
+            handle(conn)
 
     threading.Thread(target=serve, daemon=True).start()
+
+
+def pipe(src: socket.socket, dst: socket.socket, seen: Callable[[int], None] | None = None) -> None:
+    """Copy `src` to `dst` (telling `seen` each chunk's size) until either side ends; then shut both down."""
+    try:
+        while data := src.recv(65536):
+            if seen is not None:
+                seen(len(data))
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[TlsServer]:
+    """An HTTPS listener with a self-signed certificate that records the SNI names clients send."""
+    import ssl
+
+    names: list[str] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*self_signed(tmp_path))
+    context.sni_callback = lambda _sock, server_name, _ctx: names.append(server_name or "") or None
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def handshake(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
+            pass
+
+    serve_connections(listener, handshake)
     yield TlsServer(int(listener.getsockname()[1]), names)
     listener.close()
 
@@ -323,31 +360,16 @@ def counting_proxy(moto_endpoint: str) -> Iterator[CountingProxy]:
     proxy = CountingProxy(f"http://127.0.0.1:{listener.getsockname()[1]}")
     lock = threading.Lock()
 
-    def pipe(src: socket.socket, dst: socket.socket, count: bool) -> None:
-        try:
-            while data := src.recv(65536):
-                if count:
-                    with lock:
-                        proxy.bytes_to_client += len(data)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
+    def counted(size: int) -> None:
+        with lock:
+            proxy.bytes_to_client += size
 
-    def serve() -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", upstream_port))
-            threading.Thread(target=pipe, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=pipe, args=(upstream, client, True), daemon=True).start()
+    def relay(client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", upstream_port))
+        threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=pipe, args=(upstream, client, counted), daemon=True).start()
 
-    threading.Thread(target=serve, daemon=True).start()
+    serve_connections(listener, relay)
     yield proxy
     listener.close()
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,6 +29,7 @@ from datasource_registry.connectors.elasticsearch import flatten_mapping
 from datasource_registry.connectors.errors import ConnectorError
 from datasource_registry.connectors.target import ConnectionTarget
 from tests.conftest import free_port
+from tests.connectors.conftest import JsonHandler, self_signed
 
 from .osmem import call, osmem
 
@@ -151,26 +152,17 @@ class Cluster:
 def _serve(tls: ssl.SSLContext | None) -> tuple[ThreadingHTTPServer, Cluster]:
     cluster = Cluster("")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as Elasticsearch does
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if not cluster.opensearch:
-                self.send_header("X-elastic-product", "Elasticsearch")
+        def _send(
+            self, status: int, body: object, headers: dict[str, str] | None = None, raw: bytes | None = None
+        ) -> None:
+            extra = {} if cluster.opensearch else {"X-elastic-product": "Elasticsearch"}
             if cluster.close_each:
-                self.send_header("Connection", "close")
+                extra["Connection"] = "close"
                 self.close_connection = True
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+            super()._send(status, body, {**extra, **(headers or {})}, raw)
 
         def do_GET(self) -> None:
             cluster.requests.append({"path": self.path, "authorization": self.headers.get("Authorization", "")})
@@ -259,36 +251,11 @@ def es() -> Iterator[Cluster]:
 
 @pytest.fixture
 def es_tls(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    cert, key = self_signed(tmp_path, ca=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.load_cert_chain(cert, key)
     server, cluster = _serve(context)
-    yield cluster, tmp_path / "cert.pem"
+    yield cluster, cert
     server.shutdown()
     server.server_close()
 
@@ -349,23 +316,17 @@ def test_bad_configuration_is_invalid_config() -> None:
     assert check_connection(no_host, {}, LOOPBACK).error_code == "INVALID_CONFIG"
 
 
-def test_network_paths_closed_silent_and_blocked() -> None:
+def test_network_paths_closed_silent_and_blocked(silent_server: int) -> None:
     port = free_port()
     started = time.monotonic()
     assert check_connection(es_target(f"http://127.0.0.1:{port}"), {}, LOOPBACK).error_code == "UNREACHABLE"
     assert time.monotonic() - started < 2
-    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
-    try:
-        target = ConnectionTarget(
-            type="elasticsearch",
-            source_config={"url": f"http://127.0.0.1:{silent.getsockname()[1]}"},
-            connection_timeout=1,
-        )
-        started = time.monotonic()
-        assert check_connection(target, {}, LOOPBACK).error_code == "TIMEOUT"
-        assert time.monotonic() - started < 2.5
-    finally:
-        silent.close()
+    target = ConnectionTarget(
+        type="elasticsearch", source_config={"url": f"http://127.0.0.1:{silent_server}"}, connection_timeout=1
+    )
+    started = time.monotonic()
+    assert check_connection(target, {}, LOOPBACK).error_code == "TIMEOUT"
+    assert time.monotonic() - started < 2.5
     blocked = check_connection(es_target("http://169.254.169.254/"), {}, LOOPBACK)
     assert blocked.error_code == "BLOCKED_ADDRESS"
     assert [s.name for s in blocked.stages if not s.ok] == ["resolve"]  # refused before any connection

@@ -436,23 +436,23 @@ def test_a_closed_s3_endpoint_is_unreachable(type_name: str, path: str) -> None:
 
 
 # --- Opt-in: real AWS S3 --------------------------------------------------------------------------
-# LIVE_S3_EXCEL=s3://bucket/book.xlsx and/or LIVE_S3_ICEBERG=s3://bucket/path/to/table, with LIVE_S3_ACCESS_KEY_ID,
-# LIVE_S3_SECRET_ACCESS_KEY and LIVE_S3_REGION: the same connectors against AWS itself. Skipped when unset.
+# DS_LIVE_S3_EXCEL=s3://bucket/book.xlsx and/or DS_LIVE_S3_ICEBERG=s3://bucket/path/to/table, with DS_LIVE_S3_ACCESS_KEY_ID,
+# DS_LIVE_S3_SECRET_ACCESS_KEY and DS_LIVE_S3_REGION: the same connectors against AWS itself. Skipped when unset.
 
 
 @pytest.mark.server
-@pytest.mark.parametrize(("type_name", "variable"), [("excel", "LIVE_S3_EXCEL"), ("iceberg", "LIVE_S3_ICEBERG")])
+@pytest.mark.parametrize(("type_name", "variable"), [("excel", "DS_LIVE_S3_EXCEL"), ("iceberg", "DS_LIVE_S3_ICEBERG")])
 def test_live_s3(type_name: str, variable: str) -> None:
     import os
 
     path = os.environ.get(variable)
-    if not path or not os.environ.get("LIVE_S3_ACCESS_KEY_ID"):
-        pytest.skip(f"opt-in: set {variable} and LIVE_S3_ACCESS_KEY_ID/SECRET_ACCESS_KEY/REGION to run against AWS")
+    if not path or not os.environ.get("DS_LIVE_S3_ACCESS_KEY_ID"):
+        pytest.skip(f"opt-in: set {variable} and DS_LIVE_S3_ACCESS_KEY_ID/SECRET_ACCESS_KEY/REGION to run against AWS")
     keys = {
-        "access_key_id": os.environ["LIVE_S3_ACCESS_KEY_ID"],
-        "secret_access_key": os.environ.get("LIVE_S3_SECRET_ACCESS_KEY", ""),
+        "access_key_id": os.environ["DS_LIVE_S3_ACCESS_KEY_ID"],
+        "secret_access_key": os.environ.get("DS_LIVE_S3_SECRET_ACCESS_KEY", ""),
     }
-    live = target(type_name, path, region=os.environ.get("LIVE_S3_REGION") or None)
+    live = target(type_name, path, region=os.environ.get("DS_LIVE_S3_REGION") or None)
 
     tested = check_connection(live, keys, LOOPBACK)
     discovered = discover_schema(live, keys, LOOPBACK)

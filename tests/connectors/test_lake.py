@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -19,7 +19,7 @@ from deltalake import write_deltalake
 from datasource_registry.connectors import ConnectionTarget, check_connection, discover_schema
 from devserver.hudi_writer import HudiTable
 
-from .conftest import LOOPBACK
+from .conftest import LOOPBACK, JsonHandler
 
 KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
 ORDERS = pa.table(
@@ -169,33 +169,16 @@ def test_a_region_that_is_not_a_region_is_refused_before_it_becomes_a_host(moto_
     assert result.error_code == "INVALID_CONFIG", result.error
 
 
-@pytest.fixture
-def silent_endpoint() -> Iterator[str]:
-    """A listener that accepts and never answers: where a stuck S3 would leave the libraries waiting."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
-    for conn in held:
-        conn.close()
-
-
 @pytest.mark.server  # a local listener, reached by the Rust clients (the pure tier's socket guard sees Python's only)
 @pytest.mark.parametrize("type_name", ["delta_lake", "hudi"])
-def test_a_silent_s3_times_out_within_the_deadline(silent_endpoint: str, type_name: str) -> None:
+def test_a_silent_s3_times_out_within_the_deadline(silent_server: int, type_name: str) -> None:
     started = time.monotonic()
 
     result = check_connection(
-        target(type_name, "s3://bucket/t", connection_timeout=2), KEYS, LOOPBACK, aws_endpoint_url=silent_endpoint
+        target(type_name, "s3://bucket/t", connection_timeout=2),
+        KEYS,
+        LOOPBACK,
+        aws_endpoint_url=f"http://127.0.0.1:{silent_server}",
     )
 
     assert result.error_code == "TIMEOUT", result.error
@@ -223,10 +206,7 @@ def test_a_closed_endpoint_is_unreachable_within_the_deadline(type_name: str, wi
 def recording_endpoint() -> Iterator[tuple[str, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             seen.append({k.lower(): v for k, v in self.headers.items()})
             self.send_response(404)
@@ -377,3 +357,30 @@ def test_a_hudi_table_version_the_library_cannot_read_is_unsupported(moto_endpoi
 
     assert result.error_code == "UNSUPPORTED", result.error
     assert "version" in (result.error or "")
+
+
+# --- Both formats -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", ["delta_lake", "hudi"])
+def test_include_and_exclude_apply_to_the_table_as_bucket_dot_name(
+    moto_endpoint: str, s3_bucket: str, type_name: str
+) -> None:
+    if type_name == "delta_lake":
+        write_deltalake(f"s3://{s3_bucket}/lake/orders", ORDERS, storage_options=options(moto_endpoint))
+        path, name = "lake/orders", "orders"
+    else:
+        HudiTable(s3(moto_endpoint), s3_bucket, "lake/trips", "trips", "id", "city").create().commit(
+            TRIPS, "20250101000000000"
+        )
+        path, name = "lake/trips", "trips"
+
+    def names(**patterns: tuple[str, ...]) -> list[str]:
+        found = discover_schema(
+            target(type_name, f"s3://{s3_bucket}/{path}", **patterns), KEYS, LOOPBACK, aws_endpoint_url=moto_endpoint
+        )
+        return [f"{t.schema}.{t.name}" for t in found.tables]
+
+    assert names(include_patterns=(f"{s3_bucket}.{name}",)) == [f"{s3_bucket}.{name}"]
+    assert names(include_patterns=("other.*",)) == []
+    assert names(exclude_patterns=(f"*.{name}",)) == []

@@ -27,7 +27,7 @@ import pytest
 
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, check_connection, discover_schema
 
-from .conftest import LOOPBACK, free_port
+from .conftest import LOOPBACK, free_port, pipe, self_signed, serve_connections
 from .mongo_listener import mongo_listener
 from .nx27017 import nx27017
 
@@ -270,55 +270,15 @@ class TlsProxy:
     server_names: list[str]
 
 
-def _certificate(tmp_path: Path, dns_name: str) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / f"{dns_name}.pem", tmp_path / f"{dns_name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 @contextlib.contextmanager
 def tls_proxy(tmp_path: Path, upstream: int, dns_name: str) -> Iterator[TlsProxy]:
     """TLS in front of the server, with a certificate naming only `dns_name`, trusted through SSL_CERT_FILE."""
-    cert, key = _certificate(tmp_path, dns_name)
+    cert, key = self_signed(tmp_path, dns_name, ca=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     names: list[str] = []
     context.sni_callback = lambda _sock, server_name, _ctx: names.append(server_name or "") or None
     listener = socket.create_server(("127.0.0.1", 0))
-
-    def pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
 
     def handle(conn: socket.socket) -> None:
         try:
@@ -330,15 +290,7 @@ def tls_proxy(tmp_path: Path, upstream: int, dns_name: str) -> Iterator[TlsProxy
         threading.Thread(target=pipe, args=(tls, plain), daemon=True).start()
         pipe(plain, tls)
 
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
+    serve_connections(listener, lambda conn: threading.Thread(target=handle, args=(conn,), daemon=True).start())
     saved = os.environ.get("SSL_CERT_FILE")
     os.environ["SSL_CERT_FILE"] = str(cert)  # the system trust store, as OpenSSL reads it, is this one certificate
     try:

@@ -9,7 +9,6 @@ policy allows 127.0.0.0/8.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from datasource_registry.connectors import (
 from tests import saas_servers
 from tests.saas_servers import SaasServer, rsa_pem
 
-from .conftest import LOOPBACK
+from .conftest import LOOPBACK, free_port
 
 pytestmark = pytest.mark.server  # a local HTTPS server and listeners
 NOTHING_ALLOWED = NetworkPolicy.from_string("")
@@ -367,10 +366,7 @@ KINDS = ["snowflake", "bigquery", "salesforce"]
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_closed_port_is_unreachable_fast(saas, kind):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    target, credentials = _at(kind, saas, "localhost", port)
+    target, credentials = _at(kind, saas, "localhost", free_port())
     started = time.monotonic()
     result = check_connection(target, credentials, LOOPBACK)
     assert result.error_code == "UNREACHABLE", result.error
@@ -378,12 +374,11 @@ def test_a_closed_port_is_unreachable_fast(saas, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_silent_listener_is_a_timeout_within_the_deadline(saas, kind):
-    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts TCP, never says a TLS word
-        target, credentials = _at(kind, saas, "localhost", silent.getsockname()[1])
-        started = time.monotonic()
-        result = check_connection(target, credentials, LOOPBACK, deadline_seconds=1.5)
-        elapsed = time.monotonic() - started
+def test_a_silent_listener_is_a_timeout_within_the_deadline(saas, kind, silent_server):
+    target, credentials = _at(kind, saas, "localhost", silent_server)  # accepts TCP, never says a TLS word
+    started = time.monotonic()
+    result = check_connection(target, credentials, LOOPBACK, deadline_seconds=1.5)
+    elapsed = time.monotonic() - started
     assert result.error_code == "TIMEOUT", result.error
     assert elapsed < 4
 

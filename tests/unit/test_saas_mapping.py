@@ -9,7 +9,8 @@ import pytest
 from datasource_registry.connectors import ConnectionTarget, NetworkPolicy, bigquery, salesforce, snowflake
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.names import NameFilter
-from datasource_registry.connectors.saas_http import Response, is_engine_host
+from datasource_registry.connectors.pinned_http import Response
+from datasource_registry.connectors.saas_http import is_engine_host
 from datasource_registry.domain.model import DataSourceSpec
 from datasource_registry.domain.schema_service import target_of
 from datasource_registry.runner import family_of

@@ -21,18 +21,18 @@ from urllib.parse import quote, urlencode
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
+from datasource_registry.connectors.pinned_http import Response, status_code
 from datasource_registry.connectors.saas_http import (
     HttpsSession,
-    Response,
+    answered,
+    as_int,
     ca_certificate,
     config_text,
     load_private_key,
     oauth_token,
-    quoted,
     rs256_jwt,
     secret_text,
     split_url,
-    timeout_code,
 )
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
@@ -46,7 +46,6 @@ MAX_DATASETS = 10_000
 MAX_DEPTH = 15  # BigQuery nests RECORDs at most 15 levels
 PARALLEL = 8  # connections for tables.get
 _PROJECT = re.compile(r"^[a-z0-9:._-]{1,128}$", re.IGNORECASE)
-_STATUS = {401: ErrorCode.AUTH_FAILED, 403: ErrorCode.PERMISSION_DENIED, 404: ErrorCode.NOT_FOUND}
 
 
 def service_account(ctx: Context) -> dict[str, Any] | None:
@@ -106,26 +105,19 @@ def _access_token(ctx: Context, account: Mapping[str, Any] | None) -> str:
 def error_of(ctx: Context, response: Response) -> ConnectorError:
     """Google's JSON error ({"error": {"code", "message", "status", "errors": [{"reason"}]}}) as a stable code."""
     message, reason = "", ""
-    try:
-        document = response.json()
-    except ConnectorError:
-        document = None
+    document = response.json_or_none()
     error = document.get("error") if isinstance(document, dict) else None
     if isinstance(error, dict):
         message = str(error.get("message") or "")
         reasons = error.get("errors")
         if isinstance(reasons, list) and reasons and isinstance(reasons[0], dict):
             reason = str(reasons[0].get("reason") or "")
-    code = _STATUS.get(response.status) or timeout_code(response.status)
+    code = status_code(response.status)
     if reason in {"rateLimitExceeded", "quotaExceeded"}:
         code = ErrorCode.PROTOCOL_ERROR
     if response.status == 400 and reason == "invalid":
         code = ErrorCode.INVALID_CONFIG
-    said = quoted(ctx, message)
-    return ConnectorError(
-        code or ErrorCode.PROTOCOL_ERROR,
-        f"BigQuery answered {response.status}" + (f" {reason}" if reason else "") + (f": {said}" if said else ""),
-    )
+    return answered(ctx, "BigQuery", response.status, code, f" {reason}" if reason else "", message)
 
 
 class Api:
@@ -206,13 +198,6 @@ def _kind(table_type: Any) -> str:
     return "view" if str(table_type or "").upper() in {"VIEW", "MATERIALIZED_VIEW"} else "table"
 
 
-def _rows(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _segment(value: str) -> str:
     return quote(value, safe="")
 
@@ -225,7 +210,7 @@ def _table(api: Api, session: HttpsSession, dataset: str, table_id: str, table_t
         for ordinal, (path, kind, nullable) in enumerate(flatten(schema.get("fields")), start=1)
     ]
     kind = _kind(document.get("type") or table_type)
-    return Table(dataset, table_id, kind, columns, [], _rows(document.get("numRows")))
+    return Table(dataset, table_id, kind, columns, [], as_int(document.get("numRows")))
 
 
 def _described(api: Api, kept: list[tuple[str, str, str]]) -> list[Table]:

@@ -13,9 +13,7 @@ from typing import Any
 
 from datasource_registry.connectors import lake
 from datasource_registry.connectors.context import Context
-from datasource_registry.connectors.errors import ConnectorError, ErrorCode
-from datasource_registry.connectors.names import NameFilter
-from datasource_registry.discovered import Column, DiscoveredSchema, Table
+from datasource_registry.discovered import Column, DiscoveredSchema
 
 MAX_FILES_COUNTED = 100_000
 
@@ -33,16 +31,14 @@ def type_name(data_type: Any) -> str:
     return str(kind)
 
 
-def _open(ctx: Context, *, rows: bool) -> dict[str, Any]:
-    with ctx.stage("resolve"):
-        bucket, path = lake.table_location(ctx)
-        budget = ctx.query_timeout()
-        # delta-rs takes object_store's retry settings too (hudi-rs does not): one retry within the budget, so a
-        # refused connection is reported at once instead of after ten backoffs.
-        options = {**lake.storage_options(ctx, bucket, budget), "max_retries": "1", "retry_timeout": f"{int(budget)}s"}
-    uri = f"s3://{bucket}/{path}"
+def _options(budget: float) -> dict[str, str]:
+    # delta-rs takes object_store's retry settings too (hudi-rs does not): one retry within the budget, so a
+    # refused connection is reported at once instead of after ten backoffs.
+    return {"max_retries": "1", "retry_timeout": f"{int(budget)}s"}
 
-    def load() -> dict[str, Any]:
+
+def _open(ctx: Context, *, rows: bool) -> tuple[str, str, dict[str, Any]]:
+    def load(uri: str, options: dict[str, str]) -> dict[str, Any]:
         from deltalake import DeltaTable
 
         table = DeltaTable(uri, storage_options=options)  # the log replayed: metadata, protocol, add actions
@@ -65,26 +61,28 @@ def _open(ctx: Context, *, rows: bool) -> dict[str, Any]:
                 found["rows"] = 0
         return found
 
-    with ctx.stage("metadata", lake.classify):
-        found = lake.bounded(ctx, "reading the Delta log", load)
-    ctx.details.update(bucket=bucket, path=path, format="delta", version=found["version"])
-    return found
+    bucket, path, found = lake.read_table(ctx, "delta", "reading the Delta log", load, _options)
+    ctx.details["version"] = found["version"]
+    return bucket, path, found
 
 
 def check(ctx: Context) -> None:
-    found = _open(ctx, rows=False)
+    _, _, found = _open(ctx, rows=False)
     ctx.server_version = f"Delta table version {found['version']}"
 
 
 def discover(ctx: Context) -> DiscoveredSchema:
-    found = _open(ctx, rows=True)
-    bucket, path = lake.table_location(ctx)
-    name = str(found["name"] or path.rsplit("/", 1)[-1])
-    if not NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)(f"{bucket}.{name}"):
-        return DiscoveredSchema([], details=dict(ctx.details))
+    bucket, path, found = _open(ctx, rows=True)
     columns = [Column(f.name, type_name(f.type), bool(f.nullable), None, i) for i, f in enumerate(found["fields"], 1)]
-    if not columns:
-        raise ConnectorError(ErrorCode.PROTOCOL_ERROR, "the Delta log holds no schema")
-    details = dict(ctx.details)
-    details.update(partitionColumns=found["partitions"], files=found["files"], rowsFrom="add-action statistics")
-    return DiscoveredSchema([Table(bucket, name, "table", columns, [], found["rows"])], details=details)
+    return lake.one_table(
+        ctx,
+        bucket,
+        path,
+        found["name"],
+        columns,
+        no_columns="the Delta log holds no schema",
+        rows=found["rows"],
+        partitionColumns=found["partitions"],
+        files=found["files"],
+        rowsFrom="add-action statistics",
+    )

@@ -17,7 +17,14 @@ from urllib.parse import quote
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
-from datasource_registry.connectors.pinned_http import PinnedHttp, Response, basic_auth, parse_base_url, status_error
+from datasource_registry.connectors.pinned_http import (
+    PinnedHttp,
+    Response,
+    basic_auth,
+    configured_url,
+    parse_base_url,
+    status_error,
+)
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 DEFAULT_PORT = 9200
@@ -37,13 +44,7 @@ _PUSHABLE = re.compile(r"^[a-z0-9_\-.+*]+$")
 
 
 def _http(ctx: Context) -> PinnedHttp:
-    target = ctx.target
-    url = str(target.source_config.get("url") or "")
-    if not url:
-        if not target.host:
-            raise ConnectorError(ErrorCode.INVALID_CONFIG, "sourceConfig.url or host is required")
-        url = f"https://{target.host}:{target.port or DEFAULT_PORT}"
-    base = parse_base_url(ctx, url, DEFAULT_PORT, "sourceConfig.url")
+    base = parse_base_url(ctx, configured_url(ctx, DEFAULT_PORT), DEFAULT_PORT, "sourceConfig.url")
     headers: dict[str, str] = {}
     api_key, username, password = ctx.credential("api_key"), ctx.credential("username"), ctx.credential("password")
     if api_key:
@@ -57,10 +58,7 @@ def _http(ctx: Context) -> PinnedHttp:
 
 def _error_detail(response: Response) -> str:
     """Elasticsearch's `{"error": {"type", "reason"}, "status"}` (or OpenSearch's same shape), briefly."""
-    try:
-        document = response.json()
-    except ConnectorError:
-        return ""
+    document = response.json_or_none()
     error = document.get("error") if isinstance(document, dict) else None
     if isinstance(error, dict):
         return f"{error.get('type', '')}: {error.get('reason', '')}"[:500]

@@ -1,4 +1,4 @@
-"""HTTP APIs: GET the configured URL through the pinned address; discovery = top-level JSON fields."""
+"""HTTP APIs: GET the configured URL through the pinned address (pinned_http); discovery = top-level JSON fields."""
 
 from __future__ import annotations
 
@@ -6,26 +6,22 @@ import http.client
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+from datasource_registry.connectors.pinned_http import PinnedClient, configured_url, refuse_line_breaks, status_error
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_SAMPLED_ITEMS = 100
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-_STATUS_CODES = {401: ErrorCode.AUTH_FAILED, 403: ErrorCode.PERMISSION_DENIED, 404: ErrorCode.NOT_FOUND}
 
 
 def _url(ctx: Context) -> tuple[str, str, int, str]:
-    target = ctx.target
-    url = str(target.source_config.get("url") or "")
-    if not url:
-        if not target.host:
-            raise ConnectorError(ErrorCode.INVALID_CONFIG, "source_config.url or host is required")
-        url = f"https://{target.host}:{target.port or 443}/"
+    url = configured_url(ctx, 443, "/")
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -49,7 +45,7 @@ def _url(ctx: Context) -> tuple[str, str, int, str]:
 
 
 def _headers(ctx: Context) -> dict[str, str]:
-    headers = {"Accept": "application/json", "User-Agent": "datasource-registry-connector/1"}
+    headers: dict[str, str] = {}
     api_key = ctx.credential("api_key")
     if api_key:
         name = str(ctx.target.source_config.get("api_key_header") or "X-API-Key")
@@ -59,9 +55,20 @@ def _headers(ctx: Context) -> dict[str, str]:
     token = ctx.credential("oauth_token")
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    if any("\r" in v or "\n" in v for v in headers.values()):
-        raise ConnectorError(ErrorCode.INVALID_CONFIG, "credentials must not contain line breaks")
+    refuse_line_breaks(headers, "credentials must not contain line breaks")
     return headers
+
+
+def _time_left(ctx: Context) -> Callable[[], float]:
+    """One GET for a test: it must be done by the connect deadline."""
+
+    def left() -> float:
+        seconds = ctx.connect_timeout()
+        if seconds <= 0:
+            raise ConnectorError(ErrorCode.TIMEOUT, "reading the response took too long")
+        return seconds
+
+    return left
 
 
 def _fetch(ctx: Context) -> tuple[http.client.HTTPResponse, bytes]:
@@ -69,14 +76,10 @@ def _fetch(ctx: Context) -> tuple[http.client.HTTPResponse, bytes]:
         scheme, host, port, path = _url(ctx)
         headers = _headers(ctx)
     address = ctx.reach(host, port)
-    sock = ctx.open(address, tls_server_name=host if scheme == "https" else None)
+    client = PinnedClient(ctx, host, port, address, tls=scheme == "https", budget=_time_left(ctx))
+    client.connect()  # the "connect" stage
     with ctx.stage("authenticate"):
-        conn_class = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-        conn = conn_class(host, port, timeout=max(ctx.connect_timeout(), 0.1))
-        conn.sock = sock  # never let http.client resolve or connect by itself
-        sock.settimeout(max(ctx.connect_timeout(), 0.1))
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
+        response = client.send("GET", path, headers)
         ctx.details.update(status=response.status, contentType=response.getheader("Content-Type"))
         if 300 <= response.status < 400:
             location = response.getheader("Location") or ""
@@ -88,27 +91,10 @@ def _fetch(ctx: Context) -> tuple[http.client.HTTPResponse, bytes]:
                 " configure the final URL",
             )
         if response.status >= 400:
-            code = _STATUS_CODES.get(response.status, ErrorCode.PROTOCOL_ERROR)
-            if response.status in {408, 504}:
-                code = ErrorCode.TIMEOUT
-            raise ConnectorError(code, f"the server answered {response.status} {response.reason}")
+            raise status_error(response.status, response.reason)
     with ctx.stage("metadata"):
-        body = _read_bounded(ctx, response)
+        body = client.read_body(response, MAX_BODY_BYTES)
     return response, body
-
-
-def _read_bounded(ctx: Context, response: http.client.HTTPResponse) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size <= MAX_BODY_BYTES:
-        if ctx.connect_timeout() <= 0:
-            raise ConnectorError(ErrorCode.TIMEOUT, "reading the response took too long")
-        chunk = response.read1(65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-    raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"the response is larger than {MAX_BODY_BYTES} bytes")
 
 
 def check(ctx: Context) -> None:

@@ -16,21 +16,15 @@ from typing import Any
 from datasource_registry.connectors import lake
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
-from datasource_registry.connectors.names import NameFilter
-from datasource_registry.discovered import Column, DiscoveredSchema, Table
+from datasource_registry.discovered import Column, DiscoveredSchema
 
 
 def _fields(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _open(ctx: Context, *, schema: bool) -> dict[str, Any]:
-    with ctx.stage("resolve"):
-        bucket, path = lake.table_location(ctx)
-        options = lake.storage_options(ctx, bucket, ctx.query_timeout())
-    uri = f"s3://{bucket}/{path}"
-
-    def load() -> dict[str, Any]:
+def _open(ctx: Context, *, schema: bool) -> tuple[str, str, dict[str, Any]]:
+    def load(uri: str, options: dict[str, str]) -> dict[str, Any]:
         from hudi import HudiTableBuilder
 
         table = HudiTableBuilder.from_base_uri(uri).with_storage_options(options).build()
@@ -56,35 +50,27 @@ def _open(ctx: Context, *, schema: bool) -> dict[str, Any]:
             found["schema"] = table.get_schema()  # now the same commit metadata, as Arrow types
         return found
 
-    with ctx.stage("metadata", lake.classify):
-        found = lake.bounded(ctx, "reading the Hudi timeline", load)
-    ctx.details.update(
-        bucket=bucket,
-        path=path,
-        format="hudi",
-        tableType=found["type"],
-        tableVersion=found["version"],
-        latestCommit=found["latest"],
-    )
-    return found
+    bucket, path, found = lake.read_table(ctx, "hudi", "reading the Hudi timeline", load)
+    ctx.details.update(tableType=found["type"], tableVersion=found["version"], latestCommit=found["latest"])
+    return bucket, path, found
 
 
 def check(ctx: Context) -> None:
-    found = _open(ctx, schema=False)
+    _, _, found = _open(ctx, schema=False)
     ctx.server_version = f"Hudi {found['type']} table version {found['version']}"
 
 
 def discover(ctx: Context) -> DiscoveredSchema:
-    found = _open(ctx, schema=True)
-    bucket, path = lake.table_location(ctx)
-    name = str(found["name"] or path.rsplit("/", 1)[-1])
-    if not NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)(f"{bucket}.{name}"):
-        return DiscoveredSchema([], details=dict(ctx.details))
+    bucket, path, found = _open(ctx, schema=True)
     columns = [Column(f.name, str(f.type), bool(f.nullable), None, i) for i, f in enumerate(found["schema"], 1)]
-    if not columns:
-        raise ConnectorError(ErrorCode.PROTOCOL_ERROR, "the Hudi schema has no fields")
-    known = {c.name for c in columns}
-    key = [k for k in found["recordKey"] if k in known]
-    details = dict(ctx.details)
-    details.update(partitionColumns=found["partitionFields"], recordKeyFields=found["recordKey"])
-    return DiscoveredSchema([Table(bucket, name, "table", columns, key, None)], details=details)
+    return lake.one_table(
+        ctx,
+        bucket,
+        path,
+        found["name"],
+        columns,
+        no_columns="the Hudi schema has no fields",
+        key=found["recordKey"],
+        partitionColumns=found["partitionFields"],
+        recordKeyFields=found["recordKey"],
+    )

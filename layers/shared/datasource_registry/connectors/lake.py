@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
+from datasource_registry.connectors.names import NameFilter
+from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
 T = TypeVar("T")
 
@@ -158,6 +160,53 @@ def bounded(ctx: Context, what: str, call: Callable[[], T]) -> T:
         raise ConnectorError(classify_text(text), text) from None
     value: T = outcome["value"]
     return value
+
+
+def read_table(
+    ctx: Context,
+    table_format: str,
+    what: str,
+    load: Callable[[str, dict[str, str]], T],
+    extra_options: Callable[[float], dict[str, str]] | None = None,
+) -> tuple[str, str, T]:
+    """Bucket, path and what `load(uri, storage_options)` read of the table: "resolve" (the table's location and the
+    storage options, with the time left), then "metadata" (the library call, bounded by the deadline). The call's
+    details get the bucket, path and format."""
+    with ctx.stage("resolve"):
+        bucket, path = table_location(ctx)
+        budget = ctx.query_timeout()
+        options = {**storage_options(ctx, bucket, budget), **(extra_options(budget) if extra_options else {})}
+    uri = f"s3://{bucket}/{path}"
+    with ctx.stage("metadata", classify):
+        found = bounded(ctx, what, lambda: load(uri, options))
+    ctx.details.update(bucket=bucket, path=path, format=table_format)
+    return bucket, path, found
+
+
+def one_table(
+    ctx: Context,
+    bucket: str,
+    path: str,
+    name: Any,
+    columns: list[Column],
+    *,
+    no_columns: str,
+    key: list[str] | None = None,
+    rows: int | None = None,
+    **details: Any,
+) -> DiscoveredSchema:
+    """The table (named `name`, or its folder's name) as `bucket.name`, unless include/exclude leave it out; the
+    record key fields that are columns as its primary key; `details` added to the call's details."""
+    table_name = str(name or path.rsplit("/", 1)[-1])
+    if not NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)(f"{bucket}.{table_name}"):
+        return DiscoveredSchema([], details=dict(ctx.details))
+    if not columns:
+        raise ConnectorError(ErrorCode.PROTOCOL_ERROR, no_columns)
+    known = {c.name for c in columns}
+    primary_key = [k for k in key or [] if k in known]
+    return DiscoveredSchema(
+        [Table(bucket, table_name, "table", columns, primary_key, rows)], details={**ctx.details, **details}
+    )
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

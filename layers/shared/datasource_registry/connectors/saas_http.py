@@ -1,8 +1,7 @@
 """HTTPS to a SaaS engine's API (Snowflake's SQL API, BigQuery, Salesforce), with nothing but the standard library.
 
-Every connection goes to an address resolved once and checked against the network policy (metadata addresses
-never), with the host name kept for SNI and the certificate check; http.client never resolves or connects by
-itself. A host is the engine's own (`*.snowflakecomputing.com`, `*.googleapis.com`, `*.salesforce.com` ...) or,
+The connections are pinned_http's (an address resolved once and checked against the network policy, metadata
+addresses never; the host name kept for SNI and the certificate check; reads bounded by the deadline). A host is the engine's own (`*.snowflakecomputing.com`, `*.googleapis.com`, `*.salesforce.com` ...) or,
 for a private endpoint or a proxy, any host whose address the network policy explicitly allows (its
 `allowed_cidrs`; a public address of some other domain is refused). Bodies are bounded, every read is bounded by
 the call's deadline, and JWTs are signed here with `cryptography` (RS256), so no vendor SDK is needed.
@@ -11,41 +10,18 @@ the call's deadline, and JWTs are signed here with `cryptography` (RS256), so no
 from __future__ import annotations
 
 import base64
-import gzip
-import http.client
 import ipaddress
 import json
-import socket
-import ssl
-import time
-import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
-from datasource_registry.connectors.network import PinnedAddress, normalize_host, open_socket, resolve_pinned
+from datasource_registry.connectors.network import PinnedAddress, normalize_host, resolve_pinned
+from datasource_registry.connectors.pinned_http import PinnedClient
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
-USER_AGENT = "datasource-registry-connector/1"
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    reason: str
-    headers: Mapping[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            raise ConnectorError(
-                ErrorCode.PROTOCOL_ERROR, f"the server answered {self.status} with a body that is not JSON"
-            ) from None
 
 
 def is_engine_host(host: str, suffixes: tuple[str, ...]) -> bool:
@@ -74,21 +50,10 @@ def _explicitly_allowed(ctx: Context, ip: str) -> bool:
     return any(address in net for net in ctx.policy.allowed_cidrs if net.version == address.version)
 
 
-class _PinnedConnection(http.client.HTTPConnection):
-    """http.client over our own TLS socket to the pinned address: connect() never resolves the name."""
+class HttpsSession(PinnedClient):
+    """One keep-alive HTTPS connection to one host of an engine (or an explicitly allowed one), pinned."""
 
-    default_port = 443
-
-    def __init__(self, session: HttpsSession) -> None:
-        super().__init__(session.host, session.port)
-        self._session = session
-
-    def connect(self) -> None:
-        self.sock = self._session.open_socket()
-
-
-class HttpsSession:
-    """One keep-alive HTTPS connection to one host of an engine; reconnects to the same pinned address."""
+    max_body_bytes = MAX_BODY_BYTES
 
     def __init__(
         self,
@@ -100,137 +65,24 @@ class HttpsSession:
         suffixes: tuple[str, ...],
         ca_certificate: str | None = None,
     ) -> None:
-        self.ctx = ctx
-        self.host = normalize_host(host)
-        self.port = port
-        self._ca = ca_certificate
+        host = normalize_host(host)
         with ctx.stage("resolve"):
-            self.address = self._resolve(engine, suffixes)
-        self._opened = False
-        self._connection = _PinnedConnection(self)
-        ctx.resources.callback(self._connection.close)
-
-    def sibling(self) -> HttpsSession:
-        """Another connection to the same pinned address (no new resolution), for requests in parallel."""
-        other = object.__new__(HttpsSession)
-        other.ctx, other.host, other.port, other._ca = self.ctx, self.host, self.port, self._ca
-        other.address, other._opened = self.address, True
-        other._connection = _PinnedConnection(other)
-        self.ctx.resources.callback(other._connection.close)
-        return other
-
-    def _resolve(self, engine: str, suffixes: tuple[str, ...]) -> PinnedAddress:
-        if self.ctx.target.use_ssh_tunnel:
-            raise ConnectorError(ErrorCode.INVALID_CONFIG, f"{engine} is reached over HTTPS, not an SSH tunnel")
-        address = resolve_pinned(self.host, self.port, self.ctx.policy, self.ctx.connect_timeout())
-        if not is_engine_host(self.host, suffixes) and not _explicitly_allowed(self.ctx, address.ip):
-            names = ", ".join(f"*.{s}" for s in suffixes)
-            raise ConnectorError(
-                ErrorCode.INVALID_CONFIG,
-                f"{self.host} is not a {engine} host ({names}); another host (a private endpoint or proxy) is"
-                " reached only when the network policy allows its address",
-            )
-        return address
-
-    def _tls_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self._ca:
-            try:
-                context.load_verify_locations(cadata=self._ca)
-            except (ssl.SSLError, ValueError):
-                raise ConnectorError(ErrorCode.INVALID_CONFIG, "caCertificate is not a PEM certificate") from None
-        return context
-
-    def open_socket(self) -> socket.socket:
-        """TCP + TLS to the pinned address; the first one is the call's "connect" stage."""
-        if not self._opened:
-            self._opened = True
-            with self.ctx.stage("connect"):
-                return self._open(self.ctx.connect_timeout())
-        return self._open(min(float(self.ctx.target.connection_timeout), self.ctx.query_timeout()))
-
-    def _open(self, timeout: float) -> socket.socket:
-        context = self._tls_context()
-        sock = open_socket(self.address, timeout)
-        try:
-            sock.settimeout(max(timeout, 0.1))
-            tls = context.wrap_socket(sock, server_hostname=self.host)  # SNI and cert check: the name, not the IP
-        except BaseException:
-            sock.close()
-            raise
-        self.ctx.resources.callback(tls.close)
-        return tls
-
-    def connect(self) -> None:
-        """Open the connection now (for a connection test's own "connect" stage)."""
-        if self._connection.sock is None:
-            self._connection.connect()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-        max_bytes: int = MAX_BODY_BYTES,
-    ) -> Response:
-        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
-        if any("\r" in v or "\n" in v for v in sent.values()):
-            raise ConnectorError(ErrorCode.INVALID_CONFIG, "a credential or setting must not contain line breaks")
-        for attempt in (1, 2):
-            budget = self.ctx.query_timeout()
-            self.connect()
-            assert self._connection.sock is not None
-            self._connection.sock.settimeout(max(budget, 0.1))
-            try:
-                self._connection.request(method, path, body=body, headers=sent)
-                response = self._connection.getresponse()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                # A kept-alive connection the server closed meanwhile: once more on a new one.
-                self._connection.close()
-                if attempt == 2:
-                    raise
-                continue
-            except http.client.HTTPException as exc:
-                self._connection.close()
-                raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"not an HTTP answer: {type(exc).__name__}") from None
-            data = self._read(response, max_bytes)
-            response.read()  # marks the answer done, so the connection can carry the next request
-            if response.will_close:
-                self._connection.close()
-            headers_in = {k.lower(): v for k, v in response.getheaders()}
-            return Response(response.status, response.reason, headers_in, _decoded(data, headers_in, max_bytes))
-        raise AssertionError("unreachable")
-
-    def _read(self, response: http.client.HTTPResponse, max_bytes: int) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            if self.ctx.overall_deadline is not None and time.monotonic() > self.ctx.overall_deadline:
-                self._connection.close()
-                raise ConnectorError(ErrorCode.TIMEOUT, "reading the answer took past the deadline")
-            chunk = response.read1(65536)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > max_bytes:
-                self._connection.close()
-                raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"an answer is larger than {max_bytes} bytes")
-            chunks.append(chunk)
+            address = _resolve(ctx, host, port, engine, suffixes)
+        super().__init__(ctx, host, port, address, tls=True, ca_certificate=ca_certificate)
 
 
-def _decoded(data: bytes, headers: Mapping[str, str], max_bytes: int) -> bytes:
-    if headers.get("content-encoding", "").lower() != "gzip":
-        return data
-    try:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = inflater.decompress(data, max_bytes + 1)
-    except (zlib.error, gzip.BadGzipFile):
-        raise ConnectorError(ErrorCode.PROTOCOL_ERROR, "a gzip'd answer cannot be read") from None
-    if len(out) > max_bytes or inflater.unconsumed_tail:
-        raise ConnectorError(ErrorCode.PROTOCOL_ERROR, f"an answer is larger than {max_bytes} bytes")
-    return out
+def _resolve(ctx: Context, host: str, port: int, engine: str, suffixes: tuple[str, ...]) -> PinnedAddress:
+    if ctx.target.use_ssh_tunnel:
+        raise ConnectorError(ErrorCode.INVALID_CONFIG, f"{engine} is reached over HTTPS, not an SSH tunnel")
+    address = resolve_pinned(host, port, ctx.policy, ctx.connect_timeout())
+    if not is_engine_host(host, suffixes) and not _explicitly_allowed(ctx, address.ip):
+        names = ", ".join(f"*.{s}" for s in suffixes)
+        raise ConnectorError(
+            ErrorCode.INVALID_CONFIG,
+            f"{host} is not a {engine} host ({names}); another host (a private endpoint or proxy) is"
+            " reached only when the network policy allows its address",
+        )
+    return address
 
 
 # -- JWT (RS256) ------------------------------------------------------------------------------------------------------
@@ -302,6 +154,16 @@ def timeout_code(status: int) -> ErrorCode | None:
     return ErrorCode.TIMEOUT if status in {408, 504} else None
 
 
+def answered(
+    ctx: Context, who: str, status: int, code: ErrorCode | None, what: str, message: str, limit: int = 300
+) -> ConnectorError:
+    """`<who> answered <status><what>: <message>` (the message scrubbed and cut) under `code` (or PROTOCOL_ERROR)."""
+    said = quoted(ctx, message, limit)
+    return ConnectorError(
+        code or ErrorCode.PROTOCOL_ERROR, f"{who} answered {status}{what}" + (f": {said}" if said else "")
+    )
+
+
 # OAuth 2.0 token endpoint errors (RFC 6749 5.2) that mean the credentials were refused.
 OAUTH_AUTH_ERRORS = frozenset(
     {"invalid_grant", "invalid_client", "invalid_client_id", "unauthorized_client", "invalid_request_token"}
@@ -325,14 +187,24 @@ def oauth_token(ctx: Context, session: HttpsSession, path: str, fields: Mapping[
     error = str(document.get("error") or "") if isinstance(document, dict) else ""
     description = str(document.get("error_description") or "") if isinstance(document, dict) else ""
     code = ErrorCode.AUTH_FAILED if error in OAUTH_AUTH_ERRORS or response.status == 401 else None
-    code = code or timeout_code(response.status) or ErrorCode.PROTOCOL_ERROR
-    said = quoted(ctx, description, 200)
-    raise ConnectorError(
-        code,
-        f"{engine}'s token endpoint answered {response.status}"
-        + (f" {error}" if error else "")
-        + (f": {said}" if said else ""),
+    what = f" {error}" if error else ""
+    raise answered(
+        ctx,
+        f"{engine}'s token endpoint",
+        response.status,
+        code or timeout_code(response.status),
+        what,
+        description,
+        200,
     )
+
+
+def as_int(value: Any) -> int | None:
+    """A count as the API gave it (a number or a string of digits); None when it is none."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def quoted(ctx: Context, text: str, limit: int = 300) -> str:

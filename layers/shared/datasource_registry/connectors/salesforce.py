@@ -22,18 +22,17 @@ from urllib.parse import quote
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
+from datasource_registry.connectors.pinned_http import Response, status_code
 from datasource_registry.connectors.saas_http import (
     HttpsSession,
-    Response,
+    answered,
     ca_certificate,
     config_text,
     load_private_key,
     oauth_token,
-    quoted,
     rs256_jwt,
     secret_text,
     split_url,
-    timeout_code,
 )
 from datasource_registry.discovered import Column, DiscoveredSchema, Table
 
@@ -56,7 +55,6 @@ _DENIED_CODES = {
     "INSUFFICIENT_ACCESS_OR_READONLY",
     "FUNCTIONALITY_NOT_ENABLED",
 }
-_STATUS = {401: ErrorCode.AUTH_FAILED, 403: ErrorCode.PERMISSION_DENIED, 404: ErrorCode.NOT_FOUND}
 
 
 def error_of(ctx: Context, status: int, body: Any) -> ConnectorError:
@@ -64,7 +62,7 @@ def error_of(ctx: Context, status: int, body: Any) -> ConnectorError:
     error_code, message = "", ""
     if isinstance(body, list) and body and isinstance(body[0], dict):
         error_code, message = str(body[0].get("errorCode") or ""), str(body[0].get("message") or "")
-    code = _STATUS.get(status) or timeout_code(status)
+    code = status_code(status)
     if error_code in _AUTH_CODES:
         code = ErrorCode.AUTH_FAILED
     elif error_code in _DENIED_CODES:
@@ -73,19 +71,11 @@ def error_of(ctx: Context, status: int, body: Any) -> ConnectorError:
         code = ErrorCode.NOT_FOUND
     elif error_code == "REQUEST_LIMIT_EXCEEDED":
         code = ErrorCode.PROTOCOL_ERROR
-    said = quoted(ctx, message)
-    return ConnectorError(
-        code or ErrorCode.PROTOCOL_ERROR,
-        f"Salesforce answered {status}" + (f" {error_code}" if error_code else "") + (f": {said}" if said else ""),
-    )
+    return answered(ctx, "Salesforce", status, code, f" {error_code}" if error_code else "", message)
 
 
 def _response_error(ctx: Context, response: Response) -> ConnectorError:
-    try:
-        body = response.json()
-    except ConnectorError:
-        body = None
-    return error_of(ctx, response.status, body)
+    return error_of(ctx, response.status, response.json_or_none())
 
 
 def _session(ctx: Context, url: str, what: str) -> tuple[HttpsSession, str]:

@@ -26,13 +26,14 @@ from datasource_registry import globs
 from datasource_registry.connectors.context import Context
 from datasource_registry.connectors.errors import ConnectorError, ErrorCode
 from datasource_registry.connectors.names import NameFilter
+from datasource_registry.connectors.pinned_http import STATUS_CODES, Response, status_code
 from datasource_registry.connectors.saas_http import (
     HttpsSession,
-    Response,
+    answered,
+    as_int,
     ca_certificate,
     config_text,
     load_private_key,
-    quoted,
     rs256_jwt,
     secret_text,
 )
@@ -53,7 +54,6 @@ _SQL_CODES = {
     "000630": ErrorCode.TIMEOUT,  # statement reached its timeout
     "000604": ErrorCode.TIMEOUT,  # statement cancelled
 }
-_STATUS = {401: ErrorCode.AUTH_FAILED, 403: ErrorCode.PERMISSION_DENIED, 404: ErrorCode.NOT_FOUND}
 
 
 def _host(ctx: Context) -> str:
@@ -111,22 +111,13 @@ def _setting(ctx: Context, name: str) -> str | None:
 def error_of(ctx: Context, response: Response) -> ConnectorError:
     """A SQL API error answer as a stable code: 401 is a failed login (e.g. 390144 JWT token is invalid)."""
     code, message = "", ""
-    try:
-        document = response.json()
-    except ConnectorError:
-        document = None
+    document = response.json_or_none()
     if isinstance(document, dict):
         code, message = str(document.get("code") or ""), str(document.get("message") or "")
-    stable = _STATUS.get(response.status) or _SQL_CODES.get(code)
-    if stable is None and response.status in {408, 504}:
-        stable = ErrorCode.TIMEOUT
+    stable = STATUS_CODES.get(response.status) or _SQL_CODES.get(code) or status_code(response.status)
     if stable is None and response.status == 400 and code.startswith("390"):
         stable = ErrorCode.AUTH_FAILED  # the 390xxx codes are login failures
-    said = quoted(ctx, message)
-    return ConnectorError(
-        stable or ErrorCode.PROTOCOL_ERROR,
-        f"Snowflake answered {response.status}" + (f" ({code})" if code else "") + (f": {said}" if said else ""),
-    )
+    return answered(ctx, "Snowflake", response.status, stable, f" ({code})" if code else "", message)
 
 
 class SqlApi:
@@ -262,13 +253,6 @@ def column_type(data_type: Any, length: Any, precision: Any, scale: Any) -> str:
     return name
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def discover(ctx: Context) -> DiscoveredSchema:
     started = time.monotonic()
     database = ctx.target.database_name
@@ -300,7 +284,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
                 if len(tables) == MAX_TABLES:
                     truncated = True
                     break
-                tables[(schema, name)] = Table(schema, name, _kind(table_type), [], [], _int(row_count))
+                tables[(schema, name)] = Table(schema, name, _kind(table_type), [], [], as_int(row_count))
             if len(page) < TABLE_PAGE:
                 break
             offset += TABLE_PAGE
@@ -323,7 +307,7 @@ def discover(ctx: Context) -> DiscoveredSchema:
                             column_type(data_type, length, precision, scale),
                             str(nullable).upper() == "YES",
                             default,
-                            _int(ordinal) or len(table.columns) + 1,
+                            as_int(ordinal) or len(table.columns) + 1,
                         )
                     )
             if len(page) < COLUMN_PAGE or (page and (page[-1][0], page[-1][1]) > last):
