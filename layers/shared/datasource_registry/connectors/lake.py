@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -162,6 +163,23 @@ def bounded(ctx: Context, what: str, call: Callable[[], T]) -> T:
     return value
 
 
+def _reachable(ctx: Context, endpoint: str) -> None:
+    """One TCP connect to the storage endpoint (the deployment's own or AWS's, never a user's) before the library
+    call: a refused or dead endpoint fails at once, where the Rust clients retry with backoff for seconds."""
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=max(0.1, ctx.query_timeout())):
+            pass
+    except socket.gaierror:
+        raise ConnectorError(ErrorCode.DNS_FAILED, "the storage endpoint's name did not resolve") from None
+    except TimeoutError:
+        raise ConnectorError(ErrorCode.TIMEOUT, "the storage endpoint did not answer within the deadline") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConnectorError(ErrorCode.UNREACHABLE, f"the storage endpoint could not be reached ({reason})") from None
+
+
 def read_table(
     ctx: Context,
     table_format: str,
@@ -177,6 +195,8 @@ def read_table(
         budget = ctx.query_timeout()
         options = {**storage_options(ctx, bucket, budget), **(extra_options(budget) if extra_options else {})}
     uri = f"s3://{bucket}/{path}"
+    with ctx.stage("connect"):
+        _reachable(ctx, options["aws_endpoint_url"])
     with ctx.stage("metadata", classify):
         found = bounded(ctx, what, lambda: load(uri, options))
     ctx.details.update(bucket=bucket, path=path, format=table_format)
