@@ -320,13 +320,13 @@ def test_network_paths_closed_silent_and_blocked(silent_server: int) -> None:
     port = free_port()
     started = time.monotonic()
     assert check_connection(es_target(f"http://127.0.0.1:{port}"), {}, LOOPBACK).error_code == "UNREACHABLE"
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4
     target = ConnectionTarget(
         type="elasticsearch", source_config={"url": f"http://127.0.0.1:{silent_server}"}, connection_timeout=1
     )
     started = time.monotonic()
     assert check_connection(target, {}, LOOPBACK).error_code == "TIMEOUT"
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 3.5  # 1 s asked: the deadline holds, with room for a loaded machine
     blocked = check_connection(es_target("http://169.254.169.254/"), {}, LOOPBACK)
     assert blocked.error_code == "BLOCKED_ADDRESS"
     assert [s.name for s in blocked.stages if not s.ok] == ["resolve"]  # refused before any connection

@@ -233,7 +233,7 @@ def test_a_closed_port_is_unreachable_at_once_and_a_silent_listener_times_out_wi
     port = free_port()
     started = time.monotonic()
     closed = check_connection(kafka(f"127.0.0.1:{port}", timeout=10), {}, LOOPBACK)
-    assert closed.error_code == "UNREACHABLE" and time.monotonic() - started < 2
+    assert closed.error_code == "UNREACHABLE" and time.monotonic() - started < 4
     silent = socket.create_server(("127.0.0.1", 0))  # accepts (the kernel does), never answers
     try:
         started = time.monotonic()

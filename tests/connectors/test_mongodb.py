@@ -218,7 +218,9 @@ def test_a_closed_port_is_unreachable_fast() -> None:
 
     assert result.error_code == "UNREACHABLE"
     assert result.stages[-1].name == "connect"
-    assert time.monotonic() - started < 2
+    assert (
+        time.monotonic() - started < 4
+    )  # a refusal, not the connection timeout (10 s by default): room for a loaded machine
 
 
 def test_a_server_that_never_answers_times_out_within_the_deadline(silent_server: int) -> None:

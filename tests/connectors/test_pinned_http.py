@@ -101,4 +101,4 @@ def test_an_answer_trickled_past_the_deadline_is_a_timeout_within_it() -> None:
     finally:
         server.close()
     assert raised.value.code == "TIMEOUT"
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3

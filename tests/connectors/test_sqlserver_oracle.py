@@ -153,7 +153,7 @@ def test_a_closed_port_is_unreachable_at_the_connect_stage_quickly(kind: str) ->
 
     assert result.error_code == "UNREACHABLE"
     assert [s.name for s in result.stages] == ["resolve", "connect"]
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4  # a refusal, not the connection timeout: room for a loaded machine
     assert PASSWORD not in repr(result.to_dict())
 
 
