@@ -8,7 +8,7 @@ import pytest
 
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, check_connection, discover_schema
 
-from .conftest import LOOPBACK, HttpServer, TlsServer, port_open, require
+from .conftest import LOOPBACK, HttpServer, TlsServer, free_port, port_open, require
 
 # --- Redis ----------------------------------------------------------------------------------------
 
@@ -217,3 +217,38 @@ def test_generic_database_with_an_unknown_scheme_is_invalid_config() -> None:
     result = check_connection(ConnectionTarget(type="database", connection_string="sqlserver://h/db"), {}, LOOPBACK)
 
     assert result.error_code == "INVALID_CONFIG"
+
+
+CLOSED_PORT_TARGETS = {
+    "postgresql": {"database_name": "d"},
+    "mysql": {"database_name": "d"},
+    "sqlserver": {"database_name": "d"},
+    "oracle": {"database_name": "d"},
+    "redis": {},
+    "mongodb": {},
+    "cassandra": {},
+    "elasticsearch": {},
+    "snowflake": {"database_name": "d"},
+    "kafka": {"source_config": {"bootstrapServers": "127.0.0.1:{port}"}},
+}
+
+
+@pytest.mark.server  # a refused connection on loopback
+@pytest.mark.parametrize("type_name", sorted(CLOSED_PORT_TARGETS))
+def test_a_refused_connection_reports_each_stage_once_and_ends_at_connect(type_name: str) -> None:
+    # The stages a test reports are what it did, in order: none twice (a connector that wraps a stage around a
+    # client that reports its own would say `resolve` twice), and a refusal ends the test at `connect`
+    port = free_port()
+    fields = dict(CLOSED_PORT_TARGETS[type_name])
+    if "source_config" in fields:
+        fields["source_config"] = {k: v.format(port=port) for k, v in fields["source_config"].items()}
+    else:
+        fields.update(host="127.0.0.1", port=port)
+
+    result = check_connection(
+        ConnectionTarget(type=type_name, **fields), {"username": "u-x7", "password": "pw-x7"}, LOOPBACK
+    )
+
+    names = [stage.name for stage in result.stages]
+    assert result.error_code == "UNREACHABLE", result.error
+    assert len(names) == len(set(names)) and names[-1] == "connect", names

@@ -90,8 +90,7 @@ def _cluster(ctx: Context, client: PinnedHttp) -> dict[str, Any]:
 
 
 def check(ctx: Context) -> None:
-    with ctx.stage("resolve"):
-        client = _http(ctx)
+    client = _http(ctx)  # the address is resolved (its own stage) as the client first connects
     _cluster(ctx, client)
 
 
@@ -194,8 +193,7 @@ def _documents(client: PinnedHttp, name: str) -> int | None:
 
 def discover(ctx: Context) -> DiscoveredSchema:
     started = time.monotonic()
-    with ctx.stage("resolve"):
-        client = _http(ctx)
+    client = _http(ctx)  # the address is resolved (its own stage) as the client first connects
     _cluster(ctx, client)
     names = NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)
     with ctx.stage("metadata"):

@@ -480,8 +480,7 @@ def _metadata(ctx: Context, consumer: KafkaConsumer, pins: _Pins, failures: _Fai
 
 
 def check(ctx: Context) -> None:
-    with ctx.stage("resolve"):
-        settings = settings_of(ctx)
+    settings = settings_of(ctx)  # a configuration error fails before any stage (as the `connect` stage)
     with _consumer(ctx, settings) as (consumer, pins, failures), ctx.stage("metadata", _classify):
         topics = _metadata(ctx, consumer, pins, failures)
         if settings.topics:  # absent, or hidden from this user (Kafka lists only the topics one may describe)
@@ -665,9 +664,8 @@ def _offsets(ctx: Context, consumer: KafkaConsumer, partitions: dict[str, list[i
 
 def discover(ctx: Context) -> DiscoveredSchema:
     started = time.monotonic()
-    with ctx.stage("resolve"):
-        settings = settings_of(ctx)
-        registry = _registry(ctx)
+    settings = settings_of(ctx)  # a configuration error fails before any stage (as the `connect` stage)
+    registry = _registry(ctx)
     names = NameFilter(ctx.target.include_patterns, ctx.target.exclude_patterns)
     with _consumer(ctx, settings) as (consumer, pins, failures), ctx.stage("metadata", _classify):
         topics = _metadata(ctx, consumer, pins, failures)
