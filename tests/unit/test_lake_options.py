@@ -6,7 +6,8 @@ import pytest
 
 from datasource_registry.connectors import ConnectionTarget, ConnectorError, NetworkPolicy
 from datasource_registry.connectors.context import Context
-from datasource_registry.connectors.lake import classify, storage_options, table_location
+from datasource_registry.connectors.lake import classify, one_table, storage_options, table_location
+from datasource_registry.discovered import Column
 
 KEYS = {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "example-secret"}
 
@@ -117,3 +118,22 @@ def test_a_path_in_the_configured_bucket_is_a_table_too():
 )
 def test_library_errors_get_stable_codes_never_unexpected(text: str, code: str):
     assert classify(OSError(text)) == code
+
+
+def test_only_record_key_fields_that_are_columns_make_the_primary_key():
+    # A Hudi record key may name a field the schema dropped (or a nested path): a key of a column that does not
+    # exist would be a dangling reference in the snapshot and a bogus "key changed" in its diff
+    columns = [Column("id", "int64", False, None, 1), Column("region", "string", True, None, 2)]
+
+    schema = one_table(
+        context(),
+        "orders-bucket",
+        "warehouse/orders",
+        "orders",
+        columns,
+        no_columns="-",
+        key=["id", "gone", "payload.id", "region"],
+    )
+
+    (table,) = schema.tables
+    assert table.primary_key == ["id", "region"]
